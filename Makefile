@@ -1,0 +1,38 @@
+# Two entry points: `make demo` and `make test`. Each creates .venv if needed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# torch is pinned here (not in setup.cfg) so pip takes the CPU wheel rather than a multi-GB CUDA build.
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: demo test lint bench vignettes clean
+
+$(VENV)/.installed-base: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_PIN)"
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed-base
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+demo: $(VENV)/.installed-base
+	MPLBACKEND=Agg $(PY) -m bsdl.demo --out out
+
+test: $(VENV)/.installed-test
+	MPLBACKEND=Agg $(PY) -m pytest -q
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check bsdl tests bench vignettes
+
+bench: $(VENV)/.installed-base
+	$(PY) -m pip install -q -e ".[bench]"
+	$(PY) bench/overhead.py
+
+vignettes: $(VENV)/.installed-test
+	MPLBACKEND=Agg $(PY) vignettes/01_variable_selection.py
+
+clean:
+	rm -rf $(VENV) out build *.egg-info

@@ -1,0 +1,100 @@
+"""Simulated and bundled real data sets (layer L1: numpy, pandas, scikit-learn only).
+
+Simulators reproduce the designs of Sun, Song & Liang (JASA 2022):
+
+- :func:`make_sparse_regression`
+- :func:`make_sparse_classification`
+- :func:`make_structure_regression`
+
+Real data sets ship with their source package; nothing is downloaded at run
+time (see ``data/README.md``):
+
+- :func:`load_diabetes`
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sklearn import datasets as _skdatasets
+from sklearn.utils import Bunch
+
+from .simulate import (
+    make_sparse_classification,
+    make_sparse_regression,
+    make_structure_regression,
+)
+
+__all__ = [
+    "make_sparse_regression",
+    "make_sparse_classification",
+    "make_structure_regression",
+    "load_diabetes",
+]
+
+
+def load_diabetes(
+    *, scaled: bool = True, return_X_y: bool = False
+) -> Bunch | tuple[pd.DataFrame, pd.Series]:
+    """Load the diabetes data of Efron et al. (2004) as pandas objects.
+
+    A thin wrapper around :func:`sklearn.datasets.load_diabetes`; the data
+    ship with scikit-learn, so this works offline. 442 patients, ten baseline
+    covariates (age, sex, body-mass index, mean arterial blood pressure and
+    six blood serum measurements) and a quantitative measure of disease
+    progression one year later.
+
+    Parameters
+    ----------
+    scaled : bool, default=True
+        If True (scikit-learn's default), every covariate is mean-centred and
+        scaled to unit Euclidean norm, as in the LARS paper. If False, the
+        original measurements are returned.
+    return_X_y : bool, default=False
+        If True, return ``(X, y)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`sklearn.utils.Bunch`
+        With attributes ``X`` (DataFrame, 442 x 10), ``y`` (Series named
+        ``"target"``), ``frame`` (both together), ``feature_names``,
+        ``target_name``, ``description`` (the text description, also as
+        ``DESCR``) and ``source``.
+    (X, y) : tuple of DataFrame and Series
+        Only when ``return_X_y=True``.
+
+    References
+    ----------
+    B. Efron, T. Hastie, I. Johnstone and R. Tibshirani (2004). Least angle
+    regression. *Annals of Statistics*, 32(2), 407-499.
+
+    Examples
+    --------
+    >>> from bsdl.datasets import load_diabetes
+    >>> data = load_diabetes()
+    >>> data.X.shape, data.y.shape
+    ((442, 10), (442,))
+    >>> list(data.X.columns[:4])
+    ['age', 'sex', 'bmi', 'bp']
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> y.name
+    'target'
+    """
+    if not isinstance(scaled, bool):
+        raise TypeError(f"scaled must be True or False, got {scaled!r}.")
+    if not isinstance(return_X_y, bool):
+        raise TypeError(f"return_X_y must be True or False, got {return_X_y!r}.")
+    sk = _skdatasets.load_diabetes(as_frame=True, scaled=scaled)
+    X = sk.data.astype("float64")
+    y = sk.target.astype("float64").rename("target")
+    if return_X_y:
+        return X, y
+    return Bunch(
+        X=X,
+        y=y,
+        frame=pd.concat([X, y], axis=1),
+        feature_names=list(X.columns),
+        target_name="target",
+        description=sk.DESCR,
+        DESCR=sk.DESCR,
+        source="scikit-learn (sklearn.datasets.load_diabetes); Efron et al. (2004)",
+    )

@@ -1,0 +1,124 @@
+"""Optimisers and stochastic-gradient MCMC kernels acting on one flat parameter buffer.
+
+Kernels are separate from the training driver (as pyro separates ``MCMCKernel`` from
+``MCMC``): a kernel only knows how to move ``flat.data`` given ``flat.grad``.
+
+* :class:`SGHMC` -- stochastic-gradient Hamiltonian Monte Carlo in the parametrisation of
+  the papers' code: ``buf <- m*buf + grad + N(0,1)*sqrt(2(1-m)tau/(n*lr))``,
+  ``w <- w - lr*buf``. With temperature ``tau = 0`` it is SGD with momentum.
+* :class:`SGD` -- SGHMC at temperature zero.
+* :class:`Adam` -- Adam (Kingma & Ba) on the flat buffer; an optimiser only (temperature
+  must stay 0).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from bsdl.inference.flat import FlatParameters
+
+__all__ = ["Kernel", "SGHMC", "SGD", "Adam", "make_kernel", "KERNELS"]
+
+
+class Kernel:
+    """Base class: ``step(flat, lr, temperature, n)`` updates ``flat.data`` in place."""
+
+    supports_temperature = False
+
+    def __init__(self, flat: FlatParameters, generator: torch.Generator | None = None) -> None:
+        self.flat = flat
+        self.generator = generator
+
+    def step(self, lr: float, temperature: float = 0.0, n: int = 1) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+
+class SGHMC(Kernel):
+    """SGHMC with momentum ``momentum`` and temperature given at each step.
+
+    Parameters
+    ----------
+    flat : FlatParameters
+    generator : torch.Generator
+        Source of the injected Gaussian noise (on the parameters' device).
+    momentum : float, default 0.9
+        ``m`` in the update; the friction is ``1 - m``.
+    """
+
+    supports_temperature = True
+
+    def __init__(
+        self, flat: FlatParameters, generator: torch.Generator | None = None, momentum: float = 0.9
+    ) -> None:
+        super().__init__(flat, generator)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        self.momentum = momentum
+        self.buf: torch.Tensor | None = None
+
+    def step(self, lr: float, temperature: float = 0.0, n: int = 1) -> None:
+        grad = self.flat.grad
+        if self.buf is None:
+            self.buf = grad.clone()
+        else:
+            self.buf.mul_(self.momentum).add_(grad)
+        if temperature > 0.0:
+            scale = math.sqrt(2.0 * (1.0 - self.momentum) * temperature / (n * lr))
+            noise = torch.randn(
+                grad.shape, generator=self.generator, device=grad.device, dtype=grad.dtype
+            )
+            self.buf.add_(noise, alpha=scale)
+        self.flat.data.add_(self.buf, alpha=-lr)
+
+
+class SGD(SGHMC):
+    """SGD with (heavy-ball) momentum: :class:`SGHMC` at temperature 0."""
+
+    supports_temperature = False
+
+    def step(self, lr: float, temperature: float = 0.0, n: int = 1) -> None:
+        super().step(lr, 0.0, n)
+
+
+class Adam(Kernel):
+    """Adam on the flat buffer (an optimiser, not a sampler)."""
+
+    def __init__(
+        self,
+        flat: FlatParameters,
+        generator: torch.Generator | None = None,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
+        super().__init__(flat, generator)
+        self.beta1, self.beta2 = betas
+        self.eps = eps
+        self.m = torch.zeros_like(flat.data)
+        self.v = torch.zeros_like(flat.data)
+        self.t = 0
+
+    def step(self, lr: float, temperature: float = 0.0, n: int = 1) -> None:
+        g = self.flat.grad
+        self.t += 1
+        self.m.lerp_(g, 1.0 - self.beta1)
+        self.v.mul_(self.beta2).addcmul_(g, g, value=1.0 - self.beta2)
+        bc1 = 1.0 - self.beta1**self.t
+        bc2 = 1.0 - self.beta2**self.t
+        denom = (self.v / bc2).sqrt_().add_(self.eps)
+        self.flat.data.addcdiv_(self.m, denom, value=-lr / bc1)
+
+
+KERNELS = {"sghmc": SGHMC, "sgd": SGD, "adam": Adam}
+
+
+def make_kernel(
+    name: str, flat: FlatParameters, generator: torch.Generator | None, **options
+) -> Kernel:
+    """Build the kernel called ``name`` (one of ``KERNELS``)."""
+    try:
+        cls = KERNELS[name]
+    except KeyError:
+        raise ValueError(f"optimizer must be one of {sorted(KERNELS)}, got {name!r}") from None
+    return cls(flat, generator, **options)

@@ -1,0 +1,10 @@
+"""Delta-method uncertainty on the selected subnetwork (layer L3)."""
+
+from bsdl.intervals.delta import (
+    SubnetworkCovariance,
+    delta_variance,
+    per_sample_jacobian,
+    selected_index,
+)
+
+__all__ = ["SubnetworkCovariance", "delta_variance", "per_sample_jacobian", "selected_index"]

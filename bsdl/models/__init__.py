@@ -1,0 +1,5 @@
+"""Public estimators (layer L4)."""
+
+from bsdl.models.mlp import SparseMLPClassifier, SparseMLPRegressor
+
+__all__ = ["SparseMLPRegressor", "SparseMLPClassifier"]

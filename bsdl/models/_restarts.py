@@ -1,0 +1,81 @@
+"""One restart of the sparse-training pipeline: anneal, prune at the threshold, refit."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from bsdl.inference import ConstantSchedule, train
+from bsdl.nn import reset_parameters
+from bsdl.sparsify import apply_masks, count_nonzero, flat_mask, threshold_masks
+
+__all__ = ["RestartResult", "run_restart"]
+
+
+@dataclass
+class RestartResult:
+    """What one seed produced (plain tensors and numbers, picklable for joblib)."""
+
+    seed: int
+    state_dict: dict
+    inclusion: dict  # parameter name -> inclusion probabilities before pruning
+    history: list
+    loss: float  # mean training loss of the refitted network
+    n_nonzero: int
+    n_params: int
+    criteria: dict = field(default_factory=dict)
+
+
+def run_restart(spec, seed: int) -> RestartResult:
+    """Fit one network from ``seed`` following ``spec`` (an estimator's ``_TrainSpec``)."""
+    device = spec.device
+    gen = torch.Generator(device=device).manual_seed(int(seed))
+    module: nn.Module = spec.build_module()
+    # initialise on CPU from a CPU generator so a seed gives the same start on any device
+    reset_parameters(module, torch.Generator().manual_seed(int(seed)))
+    module.to(device)
+    common = dict(
+        n_epochs=spec.n_epochs, batch_size=spec.batch_size, lr=spec.lr, generator=gen,
+        optimizer=spec.optimizer, optimizer_options=spec.optimizer_options,
+        estimate_noise=spec.estimate_noise, verbose=spec.verbose,
+    )
+    history = train(
+        module, spec.loss_fn, spec.inputs, spec.targets, prior=spec.prior,
+        schedule=spec.schedule, desc=f"seed {seed}: anneal", **common,
+    )
+    with torch.no_grad():
+        inclusion = {
+            name: spec.prior.inclusion_probability(p.detach()).cpu()
+            for name, p in module.named_parameters()
+        }
+    apply_masks(module, threshold_masks(module, spec.prior), warn=False)
+    if spec.refit_epochs > 0 and count_nonzero(module) > 0:
+        common["n_epochs"] = spec.refit_epochs
+        common["optimizer"] = spec.refit_optimizer
+        common["optimizer_options"] = None
+        refit = train(
+            module, spec.loss_fn, spec.inputs, spec.targets, prior=None,
+            schedule=ConstantSchedule(prior_weight=0.0), mask=flat_mask(module),
+            desc=f"seed {seed}: refit", **common,
+        )
+        for row in refit:
+            row["epoch"] += len(history)
+            row["phase"] = "refit"
+        history += refit
+    with torch.no_grad():
+        loss = float(spec.full_loss(module))
+    if not math.isfinite(loss):
+        loss = math.inf
+    n_params = sum(p.numel() for p in module.parameters())
+    return RestartResult(
+        seed=int(seed),
+        state_dict={k: v.detach().cpu().clone() for k, v in module.state_dict().items()},
+        inclusion=inclusion,
+        history=history,
+        loss=loss,
+        n_nonzero=count_nonzero(module),
+        n_params=n_params,
+    )

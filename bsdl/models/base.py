@@ -1,0 +1,245 @@
+"""Shared machinery of the sparse estimators (layer L4): restarts, selection, intervals.
+
+Subclasses provide the network (``_build_module``), the loss and how the data become
+tensors; this base runs the pipeline of DESIGN.md: prior annealing, pruning at the prior
+threshold, refit with the mask fixed, restarts chosen by BIC or Laplace evidence, and
+the delta-method covariance of the selected weights.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator
+from torch import nn
+
+from bsdl._validation import (
+    check_in_options,
+    check_positive_float,
+    check_positive_int,
+    check_random_state,
+)
+from bsdl.inference import ConstantSchedule, PriorAnnealing
+from bsdl.inference.kernels import KERNELS
+from bsdl.intervals import SubnetworkCovariance, per_sample_jacobian, selected_index
+from bsdl.models._restarts import RestartResult, run_restart
+from bsdl.priors import MixtureGaussianPrior
+from bsdl.sparsify import count_nonzero, get_masks
+
+__all__ = ["SparseEstimatorBase", "default_prior"]
+
+RESTART_CRITERIA = ("bic", "evidence")
+
+
+def default_prior() -> MixtureGaussianPrior:
+    """The prior used when ``prior=None``: tuned for standardised inputs and outputs."""
+    return MixtureGaussianPrior(lambda_=1e-6, sigma0=0.01, sigma1=1.0)
+
+
+@dataclass
+class _TrainSpec:
+    """Everything :func:`run_restart` needs; picklable so joblib can ship it to workers."""
+
+    build_module: Any
+    loss_fn: Any
+    full_loss: Any
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    prior: MixtureGaussianPrior
+    schedule: Any
+    n_epochs: int
+    refit_epochs: int
+    batch_size: int
+    lr: float
+    optimizer: str
+    optimizer_options: dict | None
+    refit_optimizer: str
+    estimate_noise: bool
+    device: torch.device
+    verbose: bool
+
+
+class SparseEstimatorBase(BaseEstimator):
+    """Common parameters and fitted state of bsdl's sparse networks (not for direct use)."""
+
+    _estimate_noise = False  # Gaussian likelihood: subclasses for regression set True
+
+    # ---------------------------------------------------------------- parameter checks
+    def _check_common_params(self, n: int) -> dict:
+        prior = self.prior if self.prior is not None else default_prior()
+        if not isinstance(prior, MixtureGaussianPrior):
+            raise TypeError(
+                f"prior must be a bsdl.MixtureGaussianPrior or None, got {type(prior).__name__}"
+            )
+        schedule = self.annealing if self.annealing is not None else PriorAnnealing()
+        if not isinstance(schedule, PriorAnnealing | ConstantSchedule):
+            raise TypeError(
+                "annealing must be a bsdl.inference.PriorAnnealing or ConstantSchedule or None, "
+                f"got {type(schedule).__name__}"
+            )
+        optimizer = check_in_options(self.optimizer, "optimizer", sorted(KERNELS))
+        lr = check_positive_float(self.lr, "lr")
+        criterion = check_in_options(self.restart_criterion, "restart_criterion", RESTART_CRITERIA)
+        n_restarts = check_positive_int(self.n_restarts, "n_restarts")
+        if self.batch_size == "auto":
+            batch_size = int(min(n, max(32, min(512, n // 20))))
+        else:
+            batch_size = min(check_positive_int(self.batch_size, "batch_size"), n)
+        steps = math.ceil(n / batch_size)
+        if self.n_epochs == "auto":
+            n_epochs = int(min(600, max(30, round(self._auto_steps / steps))))
+        else:
+            n_epochs = check_positive_int(self.n_epochs, "n_epochs")
+        if self.refit_epochs == "auto":
+            refit_epochs = max(1, n_epochs // 5)
+        else:
+            refit_epochs = check_positive_int(self.refit_epochs, "refit_epochs", minimum=0)
+        schedule.validate(n_epochs)
+        if schedule.max_temperature > 0 and optimizer != "sghmc":
+            raise ValueError(
+                f"annealing has temperature {schedule.max_temperature} > 0, which needs "
+                f"optimizer='sghmc' (got optimizer={optimizer!r})"
+            )
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {self.device!r}") from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device='cuda' was requested but CUDA is not available")
+        return dict(
+            prior=prior, schedule=schedule, optimizer=optimizer, lr=lr, criterion=criterion,
+            n_restarts=n_restarts, batch_size=batch_size, n_epochs=n_epochs,
+            refit_epochs=refit_epochs, device=device,
+        )
+
+    _auto_steps = 6000
+
+    # ---------------------------------------------------------------- the pipeline
+    def _run_restarts(self, spec: _TrainSpec, n_restarts: int, seed: int) -> list[RestartResult]:
+        seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=n_restarts)
+        if self.n_jobs in (None, 1) or n_restarts == 1:
+            return [run_restart(spec, int(s)) for s in seeds]
+        return Parallel(n_jobs=self.n_jobs)(delayed(run_restart)(spec, int(s)) for s in seeds)
+
+    def _fit_pipeline(self, spec_kwargs: dict, checked: dict) -> None:
+        """Run restarts, choose one, and set the shared fitted attributes."""
+        seed = check_random_state(self.random_state)
+        spec = _TrainSpec(
+            prior=checked["prior"], schedule=checked["schedule"], n_epochs=checked["n_epochs"],
+            refit_epochs=checked["refit_epochs"], batch_size=checked["batch_size"],
+            lr=checked["lr"], optimizer=checked["optimizer"],
+            optimizer_options=self._optimizer_options(checked["optimizer"]),
+            refit_optimizer="adam" if checked["optimizer"] == "adam" else "sgd",
+            estimate_noise=self._estimate_noise, device=checked["device"],
+            verbose=bool(self.verbose), **spec_kwargs,
+        )
+        results = self._run_restarts(spec, checked["n_restarts"], seed)
+        n = int(spec.inputs.shape[0])
+        rows = []
+        for r in results:
+            module = self._module_from_state(r.state_dict, spec)
+            r.criteria = self._criteria(module, r, spec, n)
+            rows.append({"seed": r.seed, "loss": r.loss, "n_nonzero": r.n_nonzero, **r.criteria})
+        key = "bic" if checked["criterion"] == "bic" else "neg_log_evidence"
+        scores = np.array([row[key] for row in rows])
+        best = int(np.nanargmin(np.where(np.isfinite(scores), scores, np.inf)))
+        chosen = results[best]
+        self.restarts_ = pd.DataFrame(rows).assign(chosen=lambda d: d.index == best)
+        self.module_ = self._module_from_state(chosen.state_dict, spec)
+        self.prior_ = spec.prior
+        self.n_epochs_ = spec.n_epochs
+        self.batch_size_ = spec.batch_size
+        self.history_ = pd.DataFrame(chosen.history).set_index("epoch")
+        self.n_nonzero_ = chosen.n_nonzero
+        self.n_params_ = chosen.n_params
+        self.sparsity_ = 1.0 - chosen.n_nonzero / chosen.n_params
+        self.bic_ = float(chosen.criteria["bic"])
+        self.log_evidence_ = float(-chosen.criteria["neg_log_evidence"])
+        self._inclusion = chosen.inclusion
+        self._set_covariance(self.module_, spec, n)
+
+    def _module_from_state(self, state: dict, spec: _TrainSpec) -> nn.Module:
+        module = spec.build_module()
+        # masks are buffers: register them before loading the state
+        for key, value in state.items():
+            if key.endswith("_mask"):
+                *path, leaf = key.split(".")
+                owner = module.get_submodule(".".join(path)) if path else module
+                owner.register_buffer(leaf, value.clone())
+        module.load_state_dict(state)
+        return module.to(spec.device).eval()
+
+    # ---------------------------------------------------------------- information criteria
+    def _information(self, module: nn.Module, spec: _TrainSpec, n: int, *, warn: bool):
+        index = selected_index(module, get_masks(module))
+        if not index:
+            return index, None
+        jac = per_sample_jacobian(module, spec.inputs, index, output_fn=self._output_fn())
+        hess = self._output_hessian(module, spec)
+        return index, SubnetworkCovariance.from_jacobian(jac, hess, warn=warn)
+
+    def _criteria(self, module: nn.Module, r: RestartResult, spec: _TrainSpec, n: int) -> dict:
+        k = r.n_nonzero
+        loglik = self._log_likelihood(r.loss, n, k)
+        bic = -2.0 * loglik + math.log(n) * k
+        prior = spec.prior
+        log_prior_model = k * math.log(prior.lambda_) + (r.n_params - k) * math.log1p(-prior.lambda_)
+        if k == 0:
+            return {"bic": bic, "neg_log_evidence": -(loglik + log_prior_model)}
+        _, cov = self._information(module, spec, n, warn=False)
+        theta = torch.cat([
+            p.detach().reshape(-1)[m.reshape(-1)]
+            for (_, p), m in zip(module.named_parameters(), get_masks(module).values())
+        ]).double()
+        slab_var = prior.sigma1**2
+        log_slab = float((-0.5 * theta**2 / slab_var).sum()) - k * 0.5 * math.log(2 * math.pi * slab_var)
+        info = cov.information + torch.eye(k, dtype=torch.float64) / slab_var
+        logdet = float(torch.linalg.slogdet(info)[1])
+        log_ev = loglik + log_slab + log_prior_model + 0.5 * k * math.log(2 * math.pi) - 0.5 * logdet
+        return {"bic": bic, "neg_log_evidence": -log_ev}
+
+    # ---------------------------------------------------------------- hooks for subclasses
+    def _optimizer_options(self, optimizer: str) -> dict | None:
+        return None
+
+    def _output_fn(self):
+        return None
+
+    def _output_hessian(self, module: nn.Module, spec: _TrainSpec):
+        raise NotImplementedError
+
+    def _log_likelihood(self, mean_loss: float, n: int, k: int) -> float:
+        raise NotImplementedError
+
+    def _set_covariance(self, module: nn.Module, spec: _TrainSpec, n: int) -> None:
+        index, cov = self._information(module, spec, n, warn=True)
+        self._selected_index = index
+        self._covariance = cov.covariance if cov is not None else None
+
+    # ---------------------------------------------------------------- shared read-outs
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(array, dtype=torch.float32, device=self._device())
+
+    def _device(self) -> torch.device:
+        return next(self.module_.parameters()).device
+
+    def _delta_var(self, inputs: torch.Tensor) -> np.ndarray:
+        """Delta-method variance of each output, ``(N, k)``, on the network's scale."""
+        if self._covariance is None:
+            return np.zeros((inputs.shape[0], self.module_.out_features if hasattr(self.module_, "out_features") else 1))
+        jac = per_sample_jacobian(
+            self.module_, inputs, self._selected_index, output_fn=self._output_fn()
+        )
+        from bsdl.intervals import delta_variance
+
+        return delta_variance(jac, self._covariance.to(jac.device)).cpu().numpy()
+
+    @property
+    def _n_nonzero_check(self) -> int:
+        return count_nonzero(self.module_)

@@ -1,0 +1,454 @@
+"""Sparse multilayer perceptrons for regression and classification (layer L4)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from scipy import stats
+from sklearn.base import ClassifierMixin, RegressorMixin
+from torch import nn
+
+from bsdl._validation import (
+    check_alpha,
+    check_array,
+    check_in_options,
+    check_is_fitted,
+    check_X_y,
+)
+from bsdl.inference import ConstantSchedule, PriorAnnealing
+from bsdl.models.base import SparseEstimatorBase
+from bsdl.nn import MLP
+from bsdl.nn.mlp import ACTIVATIONS
+from bsdl.priors import MixtureGaussianPrior
+from bsdl.results import PredictionIntervals
+from bsdl.sparsify import get_masks
+from bsdl.sparsify.structure import connected_inputs
+from bsdl.summary import Summary
+
+__all__ = ["SparseMLPRegressor", "SparseMLPClassifier"]
+
+
+# ----------------------------------------------------------------------------- losses
+def _mse_half(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return 0.5 * (module(x).squeeze(-1) - y).pow(2).mean()
+
+
+def _cross_entropy(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(_logits(module(x)), y)
+
+
+def _logits(out: torch.Tensor) -> torch.Tensor:
+    """Reference-class parametrisation: class 0 has logit 0, so the C-1 outputs are identifiable."""
+    return torch.cat([torch.zeros_like(out[..., :1]), out], dim=-1)
+
+
+def _full_loss(loss_fn, inputs, targets, module):
+    return loss_fn(module, inputs, targets)
+
+
+def _build_mlp(n_in: int, hidden: tuple, n_out: int, activation: str) -> nn.Module:
+    return MLP(n_in, hidden, n_out, activation)
+
+
+class _SparseMLPBase(SparseEstimatorBase):
+    def __init__(
+        self,
+        hidden_layer_sizes: Sequence[int] = (16, 8),
+        *,
+        activation: str = "tanh",
+        prior: MixtureGaussianPrior | None = None,
+        annealing: PriorAnnealing | ConstantSchedule | None = None,
+        optimizer: str = "adam",
+        lr: float = 3e-3,
+        n_epochs: int | str = "auto",
+        batch_size: int | str = "auto",
+        refit_epochs: int | str = "auto",
+        n_restarts: int = 1,
+        restart_criterion: str = "bic",
+        n_jobs: int | None = None,
+        random_state=None,
+        device: str = "cpu",
+        verbose: bool = False,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.prior = prior
+        self.annealing = annealing
+        self.optimizer = optimizer
+        self.lr = lr
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.refit_epochs = refit_epochs
+        self.n_restarts = n_restarts
+        self.restart_criterion = restart_criterion
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ---------------------------------------------------------------- checks
+    def _check_hidden(self) -> tuple[int, ...]:
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, int | np.integer):
+            sizes = (sizes,)
+        try:
+            sizes = tuple(sizes)
+        except TypeError:
+            raise TypeError(
+                f"hidden_layer_sizes must be a sequence of positive ints, got {sizes!r}"
+            ) from None
+        if not sizes or not all(
+            isinstance(h, int | np.integer) and not isinstance(h, bool) and h > 0 for h in sizes
+        ):
+            raise ValueError(
+                f"hidden_layer_sizes must be a non-empty sequence of positive ints, got {sizes!r}"
+            )
+        check_in_options(self.activation, "activation", sorted(ACTIVATIONS))
+        return tuple(int(h) for h in sizes)
+
+    def _check_X(self, X, method: str) -> np.ndarray:
+        check_is_fitted(self, "module_", method=method)
+        Xa, names = check_array(X, "X")
+        if Xa.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {Xa.shape[1]} features, but {type(self).__name__} was fitted with "
+                f"{self.n_features_in_} features"
+            )
+        if hasattr(self, "feature_names_in_") and names is not None:
+            if list(names) != list(self.feature_names_in_):
+                raise ValueError(
+                    "X has feature names that differ from those seen in fit: "
+                    f"expected {list(self.feature_names_in_)[:5]}..., got {list(names)[:5]}..."
+                )
+        return Xa
+
+    def _prepare_fit(self, X, y, *, y_numeric: bool):
+        hidden = self._check_hidden()
+        Xa, ya, names = check_X_y(X, y, y_numeric=y_numeric, min_samples=2)
+        self.n_features_in_ = Xa.shape[1]
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.x_mean_ = Xa.mean(axis=0)
+        scale = Xa.std(axis=0)
+        self.x_scale_ = np.where(scale > 0, scale, 1.0)
+        return hidden, (Xa - self.x_mean_) / self.x_scale_, ya
+
+    def _standardize(self, Xa: np.ndarray) -> torch.Tensor:
+        return self._tensor((Xa - self.x_mean_) / self.x_scale_)
+
+    def _set_selection(self) -> None:
+        masks = get_masks(self.module_)
+        weight_masks = [masks[f"linears.{i}.weight"] for i in range(len(self.module_.linears))]
+        keep = connected_inputs(weight_masks).cpu().numpy()
+        self.support_ = keep
+        self.selected_features_ = np.flatnonzero(keep)
+        q = self._inclusion["linears.0.weight"].numpy()  # (hidden, p) before pruning
+        self.inclusion_probabilities_ = q.max(axis=0)
+        self.mask_ = {k: v.cpu().numpy() for k, v in masks.items()}
+
+    def _feature_labels(self, idx) -> list[str]:
+        if hasattr(self, "feature_names_in_"):
+            return [str(self.feature_names_in_[i]) for i in idx]
+        return [f"x{i}" for i in idx]
+
+    def _summary_common(self, title: str, extra: list) -> Summary:
+        check_is_fitted(self, "module_", method="summary")
+        sizes = [self.n_features_in_, *self._check_hidden(), self.module_.out_features]
+        prior = self.prior_
+        sel = self._feature_labels(self.selected_features_)
+        left = [
+            ("Model:", type(self).__name__),
+            ("Architecture:", "-".join(map(str, sizes)) + f" ({self.activation})"),
+            ("No. observations:", self.n_obs_),
+            ("No. features:", self.n_features_in_),
+            ("Selected features:", len(sel)),
+            ("Non-zero weights:", f"{self.n_nonzero_} / {self.n_params_}"),
+            ("Sparsity:", f"{self.sparsity_:.4f}"),
+        ]
+        right = [
+            ("Prior lambda:", f"{prior.lambda_:.3g}"),
+            ("Prior sigma0:", f"{prior.sigma0:.3g}"),
+            ("Prior sigma1:", f"{prior.sigma1:.3g}"),
+            ("Threshold:", f"{prior.threshold:.4g}"),
+            ("Optimizer:", f"{self.optimizer}, {self.n_epochs_} epochs"),
+            ("Restarts:", len(self.restarts_)),
+            ("BIC:", f"{self.bic_:.2f}"),
+        ]
+        rows = []
+        for i in range(max(len(left), len(right))):
+            rows.append(left[i] if i < len(left) else ("", ""))
+            rows.append(right[i] if i < len(right) else ("", ""))
+        summary = Summary(title, [rows + extra])
+        frame = pd.DataFrame(
+            {
+                "inclusion prob.": self.inclusion_probabilities_[self.selected_features_],
+                "connections": self.mask_["linears.0.weight"][:, self.selected_features_].sum(0),
+            },
+            index=sel,
+        )
+        if len(frame):
+            summary.add_table(frame, title="Selected inputs")
+        return summary
+
+
+class SparseMLPRegressor(RegressorMixin, _SparseMLPBase):
+    """Sparse MLP regression under a mixture-Gaussian spike-and-slab prior.
+
+    Training follows Sun, Song & Liang (JASA 2022) and Sun, Xiong & Liang (NeurIPS 2021):
+    prior-annealed optimisation (or SGHMC), pruning of every weight whose posterior
+    inclusion probability is below 1/2, and a refit with the mask fixed. Inputs and the
+    response are standardised internally; every output is on the original scale.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : sequence of int, default (16, 8)
+    activation : {"tanh", "relu", "sigmoid", "gelu", "softplus"}, default "tanh"
+    prior : MixtureGaussianPrior, optional
+        Default ``MixtureGaussianPrior(lambda_=1e-6, sigma0=0.01, sigma1=1.0)`` on the
+        standardised scale. ``prior.sigma0`` is the *final* spike width.
+    annealing : PriorAnnealing or ConstantSchedule, optional
+        Default ``PriorAnnealing()`` (10 % warm-up, 10 % prior ramp, 40 % sigma0 annealing).
+    optimizer : {"adam", "sgd", "sghmc"}, default "adam"
+        ``"sghmc"`` with an annealing temperature > 0 samples (SGHMC); temperature 0 gives
+        prior-annealed SGD.
+    lr : float, default 3e-3
+    n_epochs, batch_size, refit_epochs : int or "auto"
+        "auto": batch ``clip(n/20, 32, 512)``, about 6000 steps, a refit of 20 % of that.
+    n_restarts : int, default 1
+        Independent seeds; the one with the smallest ``restart_criterion`` is kept.
+    restart_criterion : {"bic", "evidence"}, default "bic"
+        BIC ``n log(RSS/n) + log(n) k`` or the Laplace evidence of the selected subnetwork.
+    n_jobs : int, optional
+        Restarts in parallel with joblib.
+    random_state : int, numpy Generator or None
+        Seeds local torch generators only; results are reproducible for an int.
+    device : str, default "cpu"
+    verbose : bool, default False
+        Show a tqdm progress bar.
+
+    Attributes
+    ----------
+    selected_features_ : ndarray of int
+        Inputs with a path of non-zero weights to the output.
+    feature_names_in_ : ndarray of str
+        Only when X was a DataFrame with string column names.
+    inclusion_probabilities_ : ndarray of float
+        Per input, the largest posterior inclusion probability of its first-layer weights
+        at the end of annealing (before pruning).
+    mask_ : dict of ndarray
+        Boolean mask of every parameter.
+    sparsity_ : float
+        Fraction of parameters pruned.
+    sigma_ : float
+        Residual standard deviation on the original scale, ``sqrt(RSS / (n - k))``.
+    bic_ : float
+    history_ : pandas.DataFrame
+        Per epoch: phase, loss, prior weight, sigma0, temperature, sparsity.
+    restarts_ : pandas.DataFrame
+        Seed, loss, non-zero count, BIC and evidence of every restart, and which was chosen.
+
+    Examples
+    --------
+    >>> from bsdl import SparseMLPRegressor
+    >>> from bsdl.datasets import make_sparse_regression
+    >>> X, y = make_sparse_regression(600, 20, random_state=0)
+    >>> m = SparseMLPRegressor((8,), n_epochs=60, random_state=0).fit(X, y)
+    >>> m.selected_features_[:5]  # doctest: +SKIP
+    array([0, 1, 2, 3, 4])
+    >>> pi = m.predict_interval(X[:3], alpha=0.05)
+    >>> pi.to_frame().columns.tolist()
+    ['mean', 'se', 'lower', 'upper']
+    """
+
+    _estimate_noise = True
+
+    def fit(self, X, y) -> SparseMLPRegressor:
+        """Fit the sparse network; ``X`` (n, p) array or DataFrame, ``y`` (n,). Returns self."""
+        hidden, Xs, ya = self._prepare_fit(X, y, y_numeric=True)
+        n = Xs.shape[0]
+        checked = self._check_common_params(n)
+        self.y_mean_ = float(ya.mean())
+        ys = ya.std()
+        self.y_scale_ = float(ys) if ys > 0 else 1.0
+        inputs = torch.as_tensor(Xs, dtype=torch.float32, device=checked["device"])
+        targets = torch.as_tensor(
+            (ya - self.y_mean_) / self.y_scale_, dtype=torch.float32, device=checked["device"]
+        )
+        self.n_obs_ = n
+        self._fit_pipeline(
+            dict(
+                build_module=partial(_build_mlp, Xs.shape[1], hidden, 1, self.activation),
+                loss_fn=_mse_half,
+                full_loss=partial(_full_loss, _mse_half, inputs, targets),
+                inputs=inputs,
+                targets=targets,
+            ),
+            checked,
+        )
+        self._set_selection()
+        self.sigma_ = self._sigma_std * self.y_scale_
+        return self
+
+    # Gaussian likelihood on the standardised scale: -2 loglik = n log(RSS/n) + const
+    def _log_likelihood(self, mean_loss: float, n: int, k: int) -> float:
+        rss = 2.0 * mean_loss * n
+        return -0.5 * n * (math.log(2 * math.pi * max(rss, 1e-300) / n) + 1.0)
+
+    def _output_hessian(self, module, spec):
+        with torch.no_grad():
+            rss = 2.0 * float(spec.full_loss(module)) * spec.inputs.shape[0]
+        k = sum(int(m.sum()) for m in get_masks(module).values())
+        n = spec.inputs.shape[0]
+        self._sigma_std = math.sqrt(rss / (n - k)) if n > k else math.sqrt(rss / n)
+        return 1.0 / max(self._sigma_std**2, 1e-12)
+
+    def predict(self, X) -> np.ndarray:
+        """Point predictions on the original scale."""
+        Xa = self._check_X(X, "predict")
+        with torch.no_grad():
+            out = self.module_(self._standardize(Xa)).squeeze(-1).cpu().numpy()
+        return out.astype(np.float64) * self.y_scale_ + self.y_mean_
+
+    def predict_interval(self, X, alpha: float = 0.05, kind: str = "prediction") -> PredictionIntervals:
+        """Asymptotic-normal intervals by the delta method on the selected weights.
+
+        ``kind="prediction"``: ``f(x) +- z sqrt(sigma^2 + Var f(x))`` for a new response;
+        ``kind="confidence"``: ``f(x) +- z sqrt(Var f(x))`` for the regression function.
+        ``Var f(x) = g(x)^T (n I)^{-1} g(x)``, ``I`` the Fisher information of the
+        non-zero weights. The returned object gives intervals at any other alpha.
+        """
+        alpha = check_alpha(alpha)
+        kind = check_in_options(kind, "kind", ("prediction", "confidence"))
+        Xa = self._check_X(X, "predict_interval")
+        inputs = self._standardize(Xa)
+        with torch.no_grad():
+            mean = self.module_(inputs).squeeze(-1).cpu().numpy().astype(np.float64)
+        var = self._delta_var(inputs)[:, 0]
+        if kind == "prediction":
+            var = var + self._sigma_std**2
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return PredictionIntervals(
+            mean * self.y_scale_ + self.y_mean_, np.sqrt(var) * self.y_scale_, alpha,
+            index=index, kind=kind,
+        )
+
+    def summary(self) -> Summary:
+        """statsmodels-style table: architecture, n, non-zero weights, selected inputs, sigma, BIC."""
+        return self._summary_common(
+            "Sparse MLP Regression Results", [("sigma (residual sd):", f"{self.sigma_:.4g}"), ("", "")]
+        )
+
+
+class SparseMLPClassifier(ClassifierMixin, _SparseMLPBase):
+    """Sparse MLP classification (softmax / logistic) under the spike-and-slab prior.
+
+    Same parameters and fitted attributes as :class:`SparseMLPRegressor` (no ``sigma_``),
+    plus ``classes_``. Class 0 is the reference class (its logit is fixed at 0), so the
+    ``C - 1`` outputs are identifiable and their Fisher information is non-singular.
+
+    Examples
+    --------
+    >>> from bsdl import SparseMLPClassifier
+    >>> from bsdl.datasets import make_sparse_classification
+    >>> X, y = make_sparse_classification(600, 10, random_state=0)
+    >>> clf = SparseMLPClassifier((8,), n_epochs=40, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    >>> clf.predict_interval(X[:2]).mean.shape
+    (2, 2)
+    """
+
+    def fit(self, X, y) -> SparseMLPClassifier:
+        """Fit on ``X`` (n, p) and class labels ``y`` (n,). Returns self."""
+        hidden, Xs, ya = self._prepare_fit(X, y, y_numeric=False)
+        classes, codes = np.unique(ya, return_inverse=True)
+        if classes.size < 2:
+            raise ValueError(f"y must contain at least 2 classes, got {classes.size}")
+        self.classes_ = classes
+        n = Xs.shape[0]
+        checked = self._check_common_params(n)
+        inputs = torch.as_tensor(Xs, dtype=torch.float32, device=checked["device"])
+        targets = torch.as_tensor(codes, dtype=torch.long, device=checked["device"])
+        self.n_obs_ = n
+        self._fit_pipeline(
+            dict(
+                build_module=partial(_build_mlp, Xs.shape[1], hidden, classes.size - 1, self.activation),
+                loss_fn=_cross_entropy,
+                full_loss=partial(_full_loss, _cross_entropy, inputs, targets),
+                inputs=inputs,
+                targets=targets,
+            ),
+            checked,
+        )
+        self._set_selection()
+        return self
+
+    def _log_likelihood(self, mean_loss: float, n: int, k: int) -> float:
+        return -mean_loss * n
+
+    def _output_fn(self):
+        return _logits_single
+
+    def _output_hessian(self, module, spec):
+        # multinomial: Hessian of the NLL in the (free) logits is diag(p) - p p^T
+        with torch.no_grad():
+            p = torch.softmax(_logits(module(spec.inputs)), dim=-1)[:, 1:].double()
+        return torch.diag_embed(p) - p.unsqueeze(-1) * p.unsqueeze(-2)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, ``(n, n_classes)``, columns in ``classes_`` order."""
+        Xa = self._check_X(X, "predict_proba")
+        with torch.no_grad():
+            p = torch.softmax(_logits(self.module_(self._standardize(Xa))), dim=-1)
+        return p.cpu().numpy().astype(np.float64)
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable class label."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def predict_interval(self, X, alpha: float = 0.05) -> PredictionIntervals:
+        """Delta-method confidence intervals for the class probabilities (clipped to [0, 1])."""
+        alpha = check_alpha(alpha)
+        Xa = self._check_X(X, "predict_interval")
+        inputs = self._standardize(Xa)
+        with torch.no_grad():
+            mean = torch.softmax(_logits(self.module_(inputs)), dim=-1).cpu().numpy()
+        if self._covariance is None:
+            var = np.zeros_like(mean)
+        else:
+            from bsdl.intervals import delta_variance, per_sample_jacobian
+
+            jac = per_sample_jacobian(
+                self.module_, inputs, self._selected_index, output_fn=_probs_single
+            )
+            var = delta_variance(jac, self._covariance.to(jac.device)).cpu().numpy()
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return PredictionIntervals(
+            mean.astype(np.float64), np.sqrt(var), alpha, index=index,
+            columns=[str(c) for c in self.classes_], bounds=(0.0, 1.0), kind="confidence",
+        )
+
+    def summary(self) -> Summary:
+        """statsmodels-style table: architecture, n, non-zero weights, selected inputs, BIC."""
+        return self._summary_common(
+            "Sparse MLP Classification Results", [("Classes:", len(self.classes_)), ("", "")]
+        )
+
+
+def _logits_single(out: torch.Tensor) -> torch.Tensor:
+    return out  # free logits (class 0 fixed at 0)
+
+
+def _probs_single(out: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(_logits(out), dim=-1)
+
+
+_ = stats  # scipy.stats kept for critical values in subclasses

@@ -1,0 +1,448 @@
+"""Result objects holding plain arrays (layer L0).
+
+:class:`PredictionIntervals` follows statsmodels' ``PredictionResults``: the
+predicted mean and its standard error are stored once, and intervals can be
+read at any significance level without refitting. A result never keeps a
+reference to the estimator that produced it.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = ["PredictionIntervals"]
+
+_KINDS = ("prediction", "confidence")
+
+
+def _check_alpha(alpha, name: str = "alpha") -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, Real):
+        raise TypeError(f"{name} must be a float in (0, 1), got {type(alpha).__name__}")
+    alpha = float(alpha)
+    if not 0.0 < alpha < 1.0:  # also rejects NaN
+        raise ValueError(
+            f"{name} must be in (0, 1) (the significance level: 0.05 gives 95% intervals), "
+            f"got {alpha!r}"
+        )
+    return alpha
+
+
+def _as_float_array(value, name: str) -> np.ndarray:
+    if value is None:
+        raise TypeError(f"{name} must be array-like, got None")
+    if isinstance(value, pd.DataFrame | pd.Series):
+        try:
+            value = value.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be numeric: {exc}") from None
+    try:
+        arr = np.array(value, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric array-like: {exc}") from None
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim not in (1, 2):
+        raise ValueError(
+            f"{name} must be 1-D of shape (n,) or 2-D of shape (n, k), got shape {arr.shape}"
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty: at least one row is required")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = first[0] if len(first) == 1 else first
+        raise ValueError(
+            f"{name} contains {int(bad.sum())} non-finite value(s) (NaN or inf); "
+            f"the first is at {where}"
+        )
+    return arr
+
+
+def _readonly(arr: np.ndarray) -> np.ndarray:
+    arr.setflags(write=False)
+    return arr
+
+
+class PredictionIntervals:
+    """Normal-theory intervals ``mean -+ z * se`` at any significance level.
+
+    Parameters
+    ----------
+    mean : array-like of shape (n,) or (n, k)
+        Point predictions, e.g. one per horizon, or class probabilities with
+        ``k`` columns.
+    se : array-like, same shape as ``mean``
+        Standard errors (non-negative, finite). For prediction intervals this
+        includes the noise: ``sqrt(sigma^2 + Var[f(x)])``.
+    alpha : float, default 0.05
+        Significance level in (0, 1); 0.05 gives 95% intervals.
+    index : sequence or pandas.Index, optional
+        Row labels (e.g. forecast dates). If omitted and ``mean`` is a pandas
+        object, its index is used.
+    columns : sequence, optional
+        Column names of a 2-D ``mean`` (e.g. class labels). If omitted and
+        ``mean`` is a DataFrame, its columns are used.
+    joint : bool, default False
+        If True, the ``n`` rows are covered jointly by a Bonferroni correction:
+        each row uses the level ``alpha / n``.
+    bounds : tuple (lo, hi), optional
+        Clip the interval ends to ``[lo, hi]``, e.g. ``(0, 1)`` for
+        probabilities. Either end may be None (no bound on that side).
+    kind : {"prediction", "confidence"}, default "prediction"
+        Whether ``se`` covers a new observation (prediction) or only the
+        regression function (confidence).
+
+    Attributes
+    ----------
+    mean, se : ndarray (read-only)
+        The stored predictions and standard errors, float64 copies.
+    alpha : float
+        The significance level used by ``lower``/``upper``.
+    lower, upper, width : ndarray (read-only)
+        Interval ends and ``upper - lower`` at ``alpha``.
+    z : float
+        The critical value ``z_{1 - a/2}`` with ``a = alpha`` (or ``alpha / n``
+        when ``joint``).
+    index, columns : pandas.Index or None
+        Row and column labels.
+    joint : bool
+    bounds : tuple of float or None
+    kind : str
+
+    See Also
+    --------
+    statsmodels.tsa.base.prediction.PredictionResults
+
+    Examples
+    --------
+    >>> from bsdl.results import PredictionIntervals
+    >>> pi = PredictionIntervals([1.0, 2.0], [0.5, 1.0], alpha=0.05)
+    >>> pi.lower.round(3)
+    array([0.02, 0.04])
+    >>> pi.conf_int(alpha=0.1).round(3)
+    array([[0.178, 1.822],
+           [0.355, 3.645]])
+    >>> pi.to_frame().round(3)
+       mean   se  lower  upper
+    0   1.0  0.5   0.02   1.98
+    1   2.0  1.0   0.04   3.96
+
+    Joint (Bonferroni) intervals over 2 horizons use ``alpha / 2`` per row:
+
+    >>> round(PredictionIntervals([1.0, 2.0], [0.5, 1.0], joint=True).z, 4)
+    2.2414
+    """
+
+    def __init__(
+        self,
+        mean,
+        se,
+        alpha: float = 0.05,
+        *,
+        index=None,
+        columns=None,
+        joint: bool = False,
+        bounds: tuple[float | None, float | None] | None = None,
+        kind: str = "prediction",
+    ) -> None:
+        if index is None and isinstance(mean, pd.Series | pd.DataFrame):
+            index = mean.index
+        if columns is None and isinstance(mean, pd.DataFrame):
+            columns = mean.columns
+
+        mean_arr = _as_float_array(mean, "mean")
+        se_arr = _as_float_array(se, "se")
+        if se_arr.shape != mean_arr.shape:
+            raise ValueError(
+                f"se must have the same shape as mean: mean has shape {mean_arr.shape}, "
+                f"se has shape {se_arr.shape}"
+            )
+        if (se_arr < 0).any():
+            first = tuple(int(i) for i in np.argwhere(se_arr < 0)[0])
+            raise ValueError(
+                f"se must be non-negative; found {int((se_arr < 0).sum())} negative value(s), "
+                f"the first at {first[0] if len(first) == 1 else first}"
+            )
+        n = mean_arr.shape[0]
+
+        if index is not None:
+            index = pd.Index(index)
+            if len(index) != n:
+                raise ValueError(f"index has length {len(index)} but mean has {n} rows")
+        if columns is not None:
+            if mean_arr.ndim != 2:
+                raise ValueError("columns can only be given for a 2-D mean of shape (n, k)")
+            columns = pd.Index(columns)
+            if len(columns) != mean_arr.shape[1]:
+                raise ValueError(
+                    f"columns has length {len(columns)} but mean has {mean_arr.shape[1]} columns"
+                )
+
+        if not isinstance(joint, bool | np.bool_):
+            raise TypeError(f"joint must be a bool, got {type(joint).__name__}")
+        if not isinstance(kind, str) or kind not in _KINDS:
+            raise ValueError(f"kind must be one of {', '.join(map(repr, _KINDS))}; got {kind!r}")
+
+        self._mean = _readonly(mean_arr)
+        self._se = _readonly(se_arr)
+        self._alpha = _check_alpha(alpha)
+        self._index = index
+        self._columns = columns
+        self._joint = bool(joint)
+        self._bounds = self._check_bounds(bounds)
+        self._kind = kind
+        lower, upper = self._interval(self._alpha)
+        self._lower = _readonly(lower)
+        self._upper = _readonly(upper)
+
+    # ------------------------------------------------------------------ checks
+    @staticmethod
+    def _check_bounds(bounds):
+        if bounds is None:
+            return None
+        try:
+            lo, hi = bounds
+        except (TypeError, ValueError):
+            raise ValueError(f"bounds must be a pair (lo, hi), got {bounds!r}") from None
+        out = []
+        for side, value in (("lo", lo), ("hi", hi)):
+            if value is None:
+                out.append(None)
+                continue
+            if isinstance(value, bool) or not isinstance(value, Real) or math.isnan(value):
+                raise ValueError(f"bounds {side} must be a real number or None, got {value!r}")
+            out.append(float(value))
+        if out[0] is not None and out[1] is not None and not out[0] < out[1]:
+            raise ValueError(f"bounds must satisfy lo < hi, got {tuple(out)!r}")
+        return tuple(out)
+
+    # ------------------------------------------------------------- the math
+    def _critical_value(self, alpha: float) -> float:
+        a = alpha / len(self) if self._joint else alpha
+        return float(stats.norm.ppf(1.0 - a / 2.0))
+
+    def _interval(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        z = self._critical_value(alpha)
+        lower = self._mean - z * self._se
+        upper = self._mean + z * self._se
+        if self._bounds is not None:
+            lo, hi = self._bounds
+            lower = np.clip(lower, lo, hi)
+            upper = np.clip(upper, lo, hi)
+        return lower, upper
+
+    # ------------------------------------------------------------ properties
+    @property
+    def mean(self) -> np.ndarray:
+        """Point predictions (read-only float64 array)."""
+        return self._mean
+
+    @property
+    def se(self) -> np.ndarray:
+        """Standard errors (read-only float64 array)."""
+        return self._se
+
+    @property
+    def alpha(self) -> float:
+        """Significance level of ``lower``/``upper``."""
+        return self._alpha
+
+    @property
+    def level(self) -> float:
+        """Nominal coverage ``1 - alpha``."""
+        return 1.0 - self._alpha
+
+    @property
+    def z(self) -> float:
+        """Critical value used at ``alpha`` (Bonferroni-adjusted when ``joint``)."""
+        return self._critical_value(self._alpha)
+
+    @property
+    def lower(self) -> np.ndarray:
+        """Lower interval ends at ``alpha`` (read-only)."""
+        return self._lower
+
+    @property
+    def upper(self) -> np.ndarray:
+        """Upper interval ends at ``alpha`` (read-only)."""
+        return self._upper
+
+    @property
+    def width(self) -> np.ndarray:
+        """``upper - lower`` at ``alpha``."""
+        return self._upper - self._lower
+
+    @property
+    def index(self) -> pd.Index | None:
+        """Row labels, or None."""
+        return self._index
+
+    @property
+    def columns(self) -> pd.Index | None:
+        """Column labels of a 2-D result, or None."""
+        return self._columns
+
+    @property
+    def joint(self) -> bool:
+        """Whether rows are covered jointly (Bonferroni over the ``n`` rows)."""
+        return self._joint
+
+    @property
+    def bounds(self) -> tuple[float | None, float | None] | None:
+        """Clipping bounds ``(lo, hi)``, or None."""
+        return self._bounds
+
+    @property
+    def kind(self) -> str:
+        """``"prediction"`` or ``"confidence"``."""
+        return self._kind
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of ``mean``."""
+        return self._mean.shape
+
+    # --------------------------------------------------------------- methods
+    def conf_int(self, alpha: float | None = None):
+        """Interval ends at any significance level, without refitting.
+
+        Parameters
+        ----------
+        alpha : float, optional
+            Significance level in (0, 1); defaults to ``self.alpha``. The
+            Bonferroni correction and bounds of this result still apply.
+
+        Returns
+        -------
+        ndarray of shape ``mean.shape + (2,)`` or DataFrame
+            ``[..., 0]`` is the lower and ``[..., 1]`` the upper end. A 1-D
+            result with an ``index`` gives a DataFrame with columns
+            ``lower`` and ``upper``.
+
+        Examples
+        --------
+        >>> from bsdl.results import PredictionIntervals
+        >>> pi = PredictionIntervals([0.0], [1.0])
+        >>> pi.conf_int(alpha=0.32).round(2)
+        array([[-0.99,  0.99]])
+        """
+        alpha = self._alpha if alpha is None else _check_alpha(alpha)
+        lower, upper = self._interval(alpha)
+        ci = np.stack([lower, upper], axis=-1)
+        if self._mean.ndim == 1 and self._index is not None:
+            return pd.DataFrame(ci, index=self._index, columns=["lower", "upper"])
+        return ci
+
+    def with_alpha(self, alpha: float) -> PredictionIntervals:
+        """A new result with the same mean and standard errors at another ``alpha``.
+
+        Examples
+        --------
+        >>> from bsdl.results import PredictionIntervals
+        >>> pi = PredictionIntervals([0.0], [1.0]).with_alpha(0.1)
+        >>> pi.alpha, pi.upper.round(3)
+        (0.1, array([1.645]))
+        """
+        return PredictionIntervals(
+            self._mean,
+            self._se,
+            alpha,
+            index=self._index,
+            columns=self._columns,
+            joint=self._joint,
+            bounds=self._bounds,
+            kind=self._kind,
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """Mean, standard error and interval ends as a DataFrame.
+
+        Returns
+        -------
+        DataFrame
+            For a 1-D result, columns ``mean, se, lower, upper``; the index
+            is ``self.index`` or a RangeIndex. For a 2-D result, MultiIndex
+            columns ``(stat, column)`` with ``stat`` in that same order.
+
+        Examples
+        --------
+        >>> from bsdl.results import PredictionIntervals
+        >>> pi = PredictionIntervals([[0.2, 0.8]], [[0.1, 0.1]],
+        ...                          columns=["a", "b"], bounds=(0, 1))
+        >>> frame = pi.to_frame()
+        >>> frame.columns.get_level_values("stat").unique().tolist()
+        ['mean', 'se', 'lower', 'upper']
+        >>> frame["upper"].round(3)
+               a      b
+        0  0.396  0.996
+        """
+        index = self._index if self._index is not None else pd.RangeIndex(len(self))
+        stats_ = {"mean": self._mean, "se": self._se, "lower": self._lower, "upper": self._upper}
+        if self._mean.ndim == 1:
+            return pd.DataFrame({k: np.array(v) for k, v in stats_.items()}, index=index)
+        cols = self._columns if self._columns is not None else pd.RangeIndex(self._mean.shape[1])
+        data = np.concatenate(list(stats_.values()), axis=1)
+        mi = pd.MultiIndex.from_product([list(stats_), cols], names=["stat", cols.name])
+        return pd.DataFrame(data, index=index, columns=mi)
+
+    def coverage(self, y) -> float:
+        """Fraction of observations ``y`` inside ``[lower, upper]`` (1-D results only).
+
+        Parameters
+        ----------
+        y : array-like of shape (n,)
+            Observed values aligned with the rows; ``(n, 1)`` is accepted.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> from bsdl.results import PredictionIntervals
+        >>> pi = PredictionIntervals([0.0, 0.0], [1.0, 1.0])
+        >>> pi.coverage([0.5, 3.0])
+        0.5
+        """
+        if self._mean.ndim != 1:
+            raise ValueError("coverage is only defined for 1-D results (mean of shape (n,))")
+        y_arr = _as_float_array(y, "y")
+        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+            y_arr = y_arr.ravel()
+        if y_arr.shape != self._mean.shape:
+            raise ValueError(
+                f"y must have shape {self._mean.shape} to match the intervals, got {y_arr.shape}"
+            )
+        inside = (y_arr >= self._lower) & (y_arr <= self._upper)
+        return float(inside.mean())
+
+    # ---------------------------------------------------------------- dunder
+    def __len__(self) -> int:
+        return self._mean.shape[0]
+
+    def __repr__(self) -> str:
+        pct = f"{100 * (1 - self._alpha):.10g}%"
+        parts = [f"n={len(self)}"]
+        if self._mean.ndim == 2:
+            parts.append(f"k={self._mean.shape[1]}")
+        parts.append(f"alpha={self._alpha:.10g} ({pct}{' joint' if self._joint else ''})")
+        parts.append(f"kind={self._kind!r}")
+        if self._bounds is not None:
+            parts.append(f"bounds={self._bounds!r}")
+        head = f"PredictionIntervals({', '.join(parts)})"
+        body = self.to_frame().to_string(max_rows=10, float_format=lambda v: f"{v:.4g}")
+        return f"{head}\n{body}"
+
+    def _repr_html_(self) -> str:
+        pct = f"{100 * (1 - self._alpha):.10g}%"
+        caption = (
+            f"{pct} {'joint ' if self._joint else ''}{self._kind} intervals "
+            f"(alpha={self._alpha:.10g}, z={self.z:.4f})"
+        )
+        html = self.to_frame().to_html(float_format=lambda v: f"{v:.4g}")
+        return f"<p><b>PredictionIntervals</b>: {caption}</p>\n{html}"

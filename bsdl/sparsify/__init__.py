@@ -1,0 +1,19 @@
+"""Pruning rules, masks kept as buffers, and structure read-outs (layer L2)."""
+
+from bsdl.sparsify.masks import (
+    apply_masks,
+    count_nonzero,
+    flat_mask,
+    get_masks,
+    threshold_masks,
+)
+from bsdl.sparsify.structure import connected_inputs
+
+__all__ = [
+    "apply_masks",
+    "count_nonzero",
+    "flat_mask",
+    "get_masks",
+    "threshold_masks",
+    "connected_inputs",
+]

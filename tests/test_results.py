@@ -1,0 +1,244 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from bsdl.results import PredictionIntervals
+
+MEAN = np.array([1.0, -2.0, 0.5, 3.0])
+SE = np.array([0.5, 1.0, 0.0, 2.0])
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.05, 0.1, 0.32, 0.5])
+def test_interval_math_matches_scipy(alpha):
+    pi = PredictionIntervals(MEAN, SE, alpha=alpha)
+    z = norm.ppf(1 - alpha / 2)
+    assert pi.z == pytest.approx(z)
+    np.testing.assert_allclose(pi.lower, MEAN - z * SE)
+    np.testing.assert_allclose(pi.upper, MEAN + z * SE)
+    np.testing.assert_allclose(pi.width, 2 * z * SE)
+    assert pi.alpha == alpha
+    assert pi.kind == "prediction"
+    assert not pi.joint
+    assert len(pi) == 4
+
+
+def test_bonferroni_joint_uses_alpha_over_n():
+    pi = PredictionIntervals(MEAN, SE, alpha=0.1, joint=True)
+    z = norm.ppf(1 - 0.1 / (2 * len(MEAN)))
+    assert pi.z == pytest.approx(z)
+    np.testing.assert_allclose(pi.upper, MEAN + z * SE)
+    assert pi.joint
+    # joint intervals are wider than marginal ones
+    marginal = PredictionIntervals(MEAN, SE, alpha=0.1)
+    assert np.all(pi.width >= marginal.width)
+    assert np.any(pi.width > marginal.width)
+    # conf_int at another alpha keeps the correction
+    ci = pi.conf_int(alpha=0.2)
+    z2 = norm.ppf(1 - 0.2 / (2 * len(MEAN)))
+    np.testing.assert_allclose(ci[:, 1], MEAN + z2 * SE)
+
+
+def test_joint_single_row_equals_marginal():
+    a = PredictionIntervals([1.0], [1.0], joint=True)
+    b = PredictionIntervals([1.0], [1.0])
+    assert a.z == pytest.approx(b.z)
+
+
+@pytest.mark.parametrize("joint", [False, True])
+def test_conf_int_equals_with_alpha(joint):
+    pi = PredictionIntervals(MEAN, SE, alpha=0.05, joint=joint)
+    ci = pi.conf_int(alpha=0.2)
+    other = pi.with_alpha(0.2)
+    assert ci.shape == (4, 2)
+    np.testing.assert_allclose(ci[:, 0], other.lower)
+    np.testing.assert_allclose(ci[:, 1], other.upper)
+    assert other.alpha == 0.2
+    assert pi.alpha == 0.05  # original unchanged
+    assert other.joint == joint
+    np.testing.assert_array_equal(other.mean, pi.mean)
+    # default alpha is self.alpha
+    np.testing.assert_allclose(pi.conf_int(), np.stack([pi.lower, pi.upper], axis=-1))
+
+
+def test_conf_int_2d_shape():
+    mean = np.full((3, 2), 0.5)
+    se = np.full((3, 2), 0.1)
+    ci = PredictionIntervals(mean, se).conf_int(alpha=0.1)
+    assert ci.shape == (3, 2, 2)
+    np.testing.assert_allclose(ci[..., 1], 0.5 + norm.ppf(0.95) * 0.1)
+
+
+def test_conf_int_frame_with_index():
+    idx = pd.date_range("2024-01-01", periods=4, freq="D")
+    pi = PredictionIntervals(MEAN, SE, index=idx)
+    ci = pi.conf_int(alpha=0.1)
+    assert isinstance(ci, pd.DataFrame)
+    assert list(ci.columns) == ["lower", "upper"]
+    assert ci.index.equals(idx)
+
+
+def test_to_frame_1d_columns_and_index():
+    frame = PredictionIntervals(MEAN, SE).to_frame()
+    assert list(frame.columns) == ["mean", "se", "lower", "upper"]
+    assert frame.index.equals(pd.RangeIndex(4))
+    idx = pd.Index(["a", "b", "c", "d"], name="id")
+    pi = PredictionIntervals(MEAN, SE, index=idx)
+    frame = pi.to_frame()
+    assert frame.index.equals(idx)
+    np.testing.assert_allclose(frame["lower"], pi.lower)
+    np.testing.assert_allclose(frame["se"], SE)
+    # the frame is a copy: editing it does not touch the result
+    frame.loc["a", "mean"] = 99.0
+    assert pi.mean[0] == 1.0
+
+
+def test_index_taken_from_series():
+    s = pd.Series(MEAN, index=pd.Index([10, 11, 12, 13]))
+    pi = PredictionIntervals(s, SE)
+    assert list(pi.index) == [10, 11, 12, 13]
+    assert list(pi.to_frame().index) == [10, 11, 12, 13]
+
+
+def test_to_frame_2d_multiindex():
+    mean = np.array([[0.2, 0.8], [0.6, 0.4]])
+    se = np.full((2, 2), 0.1)
+    pi = PredictionIntervals(mean, se, columns=["no", "yes"], bounds=(0, 1))
+    frame = pi.to_frame()
+    assert isinstance(frame.columns, pd.MultiIndex)
+    assert list(frame.columns.get_level_values(0).unique()) == ["mean", "se", "lower", "upper"]
+    assert list(frame["upper"].columns) == ["no", "yes"]
+    np.testing.assert_allclose(frame["lower"].to_numpy(), pi.lower)
+    assert list(pi.columns) == ["no", "yes"]
+
+
+def test_bounds_clipping():
+    mean = np.array([0.02, 0.5, 0.97])
+    se = np.array([0.1, 0.1, 0.1])
+    pi = PredictionIntervals(mean, se, bounds=(0.0, 1.0))
+    z = norm.ppf(0.975)
+    np.testing.assert_allclose(pi.lower, np.clip(mean - z * se, 0, 1))
+    np.testing.assert_allclose(pi.upper, np.clip(mean + z * se, 0, 1))
+    assert pi.lower[0] == 0.0 and pi.upper[2] == 1.0
+    assert pi.bounds == (0.0, 1.0)
+    ci = pi.conf_int(alpha=0.001)
+    assert ci.min() >= 0.0 and ci.max() <= 1.0
+    one_sided = PredictionIntervals(mean, se, bounds=(0.0, None))
+    assert one_sided.lower.min() >= 0.0
+    assert one_sided.upper[2] > 1.0
+    assert pi.with_alpha(0.5).bounds == (0.0, 1.0)
+
+
+def test_coverage():
+    pi = PredictionIntervals(np.zeros(4), np.ones(4))
+    z = norm.ppf(0.975)
+    assert pi.coverage([0.0, z - 1e-9, z + 1e-3, -5.0]) == 0.5
+    assert pi.coverage(np.zeros((4, 1))) == 1.0
+    assert pi.coverage(pd.Series([0.0, 0.0, 0.0, 10.0])) == 0.75
+    with pytest.raises(ValueError, match="y must have shape"):
+        pi.coverage([0.0, 1.0])
+    with pytest.raises(ValueError, match="y contains"):
+        pi.coverage([0.0, np.nan, 0.0, 0.0])
+    pi2 = PredictionIntervals(np.zeros((2, 2)), np.ones((2, 2)))
+    with pytest.raises(ValueError, match="1-D"):
+        pi2.coverage([0.0, 0.0])
+
+
+def test_coverage_is_nominal_on_simulated_data():
+    rng = np.random.default_rng(0)
+    n = 20_000
+    pi = PredictionIntervals(np.zeros(n), np.full(n, 2.0), alpha=0.1)
+    cov = pi.coverage(rng.normal(0.0, 2.0, n))
+    assert abs(cov - 0.9) < 0.01
+
+
+def test_read_only_and_copied():
+    mean = MEAN.copy()
+    se = SE.copy()
+    pi = PredictionIntervals(mean, se)
+    for arr in (pi.mean, pi.se, pi.lower, pi.upper):
+        assert arr.dtype == np.float64
+        with pytest.raises(ValueError):
+            arr[0] = 123.0
+    mean[0] = 100.0
+    se[0] = 100.0
+    assert pi.mean[0] == 1.0 and pi.se[0] == 0.5
+    assert not np.shares_memory(pi.mean, mean)
+
+
+def test_mean_attributes_hold_plain_arrays():
+    pi = PredictionIntervals(pd.Series(MEAN), list(SE))
+    assert type(pi.mean) is np.ndarray
+    assert type(pi.se) is np.ndarray
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0, -0.1, 1.5, float("nan")])
+def test_bad_alpha(alpha):
+    with pytest.raises(ValueError, match="alpha"):
+        PredictionIntervals(MEAN, SE, alpha=alpha)
+    pi = PredictionIntervals(MEAN, SE)
+    with pytest.raises(ValueError, match="alpha"):
+        pi.conf_int(alpha=alpha)
+    with pytest.raises(ValueError, match="alpha"):
+        pi.with_alpha(alpha)
+
+
+def test_alpha_type():
+    with pytest.raises(TypeError, match="alpha"):
+        PredictionIntervals(MEAN, SE, alpha="0.05")
+    with pytest.raises(TypeError, match="alpha"):
+        PredictionIntervals(MEAN, SE, alpha=True)
+
+
+def test_bad_se():
+    with pytest.raises(ValueError, match="se must be non-negative"):
+        PredictionIntervals(MEAN, -SE - 1)
+    with pytest.raises(ValueError, match="se contains"):
+        PredictionIntervals(MEAN, [1.0, np.inf, 1.0, 1.0])
+    with pytest.raises(ValueError, match="se must have the same shape"):
+        PredictionIntervals(MEAN, SE[:3])
+
+
+def test_bad_mean():
+    with pytest.raises(ValueError, match="mean contains"):
+        PredictionIntervals([np.nan, 1.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="mean"):
+        PredictionIntervals(np.zeros((2, 2, 2)), np.ones((2, 2, 2)))
+    with pytest.raises(ValueError, match="mean is empty"):
+        PredictionIntervals([], [])
+    with pytest.raises(TypeError, match="mean"):
+        PredictionIntervals(["a", "b"], [1.0, 1.0])
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match="kind"):
+        PredictionIntervals(MEAN, SE, kind="credible")
+    with pytest.raises(ValueError, match="index"):
+        PredictionIntervals(MEAN, SE, index=[1, 2])
+    with pytest.raises(ValueError, match="columns"):
+        PredictionIntervals(MEAN, SE, columns=["a"])
+    with pytest.raises(ValueError, match="columns"):
+        PredictionIntervals(np.zeros((2, 2)), np.ones((2, 2)), columns=["a", "b", "c"])
+    with pytest.raises(ValueError, match="bounds"):
+        PredictionIntervals(MEAN, SE, bounds=(1.0, 0.0))
+    with pytest.raises(ValueError, match="bounds"):
+        PredictionIntervals(MEAN, SE, bounds=(0.0,))
+    with pytest.raises(TypeError, match="joint"):
+        PredictionIntervals(MEAN, SE, joint="yes")
+
+
+def test_confidence_kind_and_repr():
+    pi = PredictionIntervals(MEAN, SE, kind="confidence", alpha=0.1, joint=True)
+    assert pi.kind == "confidence"
+    text = repr(pi)
+    assert "PredictionIntervals" in text and "90%" in text and "joint" in text
+    assert "lower" in text
+    html = pi._repr_html_()
+    assert "<table" in html and "confidence" in html
+
+
+def test_no_reference_to_estimator():
+    pi = PredictionIntervals(MEAN, SE)
+    values = vars(pi).values()
+    allowed = (np.ndarray, float, bool, str, tuple, pd.Index, type(None))
+    assert all(isinstance(v, allowed) for v in values)
