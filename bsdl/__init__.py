@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 
 from bsdl.exceptions import NotFittedError  # noqa: E402
 from bsdl.models import SparseMLPClassifier, SparseMLPRegressor  # noqa: E402
+from bsdl.models.io import load  # noqa: E402
 from bsdl.priors import MixtureGaussianPrior  # noqa: E402
 from bsdl.results import PredictionIntervals  # noqa: E402
 
@@ -18,5 +19,6 @@ __all__ = [
     "SparseMLPClassifier",
     "PredictionIntervals",
     "NotFittedError",
+    "load",
     "__version__",
 ]

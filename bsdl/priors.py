@@ -112,13 +112,19 @@ class MixtureGaussianPrior(TorchDistribution):
     def with_sigma0(self, sigma0: float) -> MixtureGaussianPrior:
         """Return a copy with another spike standard deviation (used by annealing)."""
         return type(self)(
-            self.lambda_, sigma0, self.sigma1, batch_shape=self.batch_shape,
+            self.lambda_,
+            sigma0,
+            self.sigma1,
+            batch_shape=self.batch_shape,
             validate_args=self._validate_args,
         )
 
     def expand(self, batch_shape, _instance=None) -> MixtureGaussianPrior:
         return type(self)(
-            self.lambda_, self.sigma0, self.sigma1, batch_shape=torch.Size(batch_shape),
+            self.lambda_,
+            self.sigma0,
+            self.sigma1,
+            batch_shape=torch.Size(batch_shape),
             validate_args=self._validate_args,
         )
 
@@ -145,7 +151,9 @@ class MixtureGaussianPrior(TorchDistribution):
     @property
     def _log_odds_const(self) -> float:
         # log[lambda/(1-lambda)] + log(sigma0/sigma1): the log odds of the slab at w = 0
-        return math.log(self.lambda_) - math.log1p(-self.lambda_) + math.log(self.sigma0 / self.sigma1)
+        return (
+            math.log(self.lambda_) - math.log1p(-self.lambda_) + math.log(self.sigma0 / self.sigma1)
+        )
 
     @property
     def _half_precision_gap(self) -> float:
@@ -183,7 +191,11 @@ class MixtureGaussianPrior(TorchDistribution):
     def inclusion_probability(self, w) -> torch.Tensor:
         r"""Posterior probability that each weight comes from the slab.
 
-        :math:`q(w) = \lambda\phi(w;\sigma_1) / (\lambda\phi(w;\sigma_1) + (1-\lambda)\phi(w;\sigma_0))`,
+        .. math::
+
+            q(w) = \frac{\lambda\phi(w;\sigma_1)}
+                        {\lambda\phi(w;\sigma_1) + (1-\lambda)\phi(w;\sigma_0)},
+
         computed as a sigmoid of the log odds, so it is exact in the tails.
         """
         return torch.sigmoid(self.inclusion_logit(w))
@@ -194,16 +206,25 @@ class MixtureGaussianPrior(TorchDistribution):
         if self._validate_args:
             self._validate_sample(value)
         sq = value * value
-        slab = math.log(self.lambda_) - math.log(self.sigma1) - _LOG_SQRT_2PI - sq / (
-            2.0 * self.sigma1**2
+        slab = (
+            math.log(self.lambda_)
+            - math.log(self.sigma1)
+            - _LOG_SQRT_2PI
+            - sq / (2.0 * self.sigma1**2)
         )
-        spike = math.log1p(-self.lambda_) - math.log(self.sigma0) - _LOG_SQRT_2PI - sq / (
-            2.0 * self.sigma0**2
+        spike = (
+            math.log1p(-self.lambda_)
+            - math.log(self.sigma0)
+            - _LOG_SQRT_2PI
+            - sq / (2.0 * self.sigma0**2)
         )
         return torch.logaddexp(slab, spike)
 
     def grad_neg_log_prob(self, w) -> torch.Tensor:
-        r"""Gradient of :math:`-\log\pi(w)`: ``w * (s/sigma0^2 + (1-s)/sigma1^2)``, ``s = 1 - q(w)``."""
+        r"""Gradient of :math:`-\log\pi(w)`.
+
+        ``w * (s/sigma0^2 + (1-s)/sigma1^2)`` with ``s = 1 - q(w)``, the spike responsibility.
+        """
         w = self._as_tensor(w)
         s = torch.sigmoid(-self.inclusion_logit(w))
         return w * (1.0 / self.sigma1**2 + s * (2.0 * self._half_precision_gap))

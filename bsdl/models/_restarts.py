@@ -51,7 +51,10 @@ def run_restart(spec, seed: int) -> RestartResult:
             name: spec.prior.inclusion_probability(p.detach()).cpu()
             for name, p in module.named_parameters()
         }
-    apply_masks(module, threshold_masks(module, spec.prior), warn=False)
+    masks = threshold_masks(module, spec.prior)
+    if spec.simplify is not None:
+        masks = spec.simplify(module, masks)
+    apply_masks(module, masks, warn=False)
     if spec.refit_epochs > 0 and count_nonzero(module) > 0:
         common["n_epochs"] = spec.refit_epochs
         common["optimizer"] = spec.refit_optimizer

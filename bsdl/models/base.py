@@ -9,7 +9,9 @@ the delta-method covariance of the selected weights.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,14 +23,17 @@ from torch import nn
 
 from bsdl._validation import (
     check_in_options,
+    check_is_fitted,
     check_positive_float,
     check_positive_int,
     check_random_state,
 )
+from bsdl.exceptions import SparsityWarning
 from bsdl.inference import ConstantSchedule, PriorAnnealing
 from bsdl.inference.kernels import KERNELS
 from bsdl.intervals import SubnetworkCovariance, per_sample_jacobian, selected_index
 from bsdl.models._restarts import RestartResult, run_restart
+from bsdl.models.io import save_estimator
 from bsdl.priors import MixtureGaussianPrior
 from bsdl.sparsify import count_nonzero, get_masks
 
@@ -40,6 +45,17 @@ RESTART_CRITERIA = ("bic", "evidence")
 def default_prior() -> MixtureGaussianPrior:
     """The prior used when ``prior=None``: tuned for standardised inputs and outputs."""
     return MixtureGaussianPrior(lambda_=1e-6, sigma0=0.01, sigma1=1.0)
+
+
+def _load_masked_state(module: nn.Module, state: dict) -> nn.Module:
+    """Load ``state`` into ``module``, first registering the ``*_mask`` buffers it holds."""
+    for key, value in state.items():
+        if key.endswith("_mask"):
+            *path, leaf = key.split(".")
+            owner = module.get_submodule(".".join(path)) if path else module
+            owner.register_buffer(leaf, value.clone())
+    module.load_state_dict(state)
+    return module
 
 
 @dataclass
@@ -63,6 +79,7 @@ class _TrainSpec:
     estimate_noise: bool
     device: torch.device
     verbose: bool
+    simplify: Any = None
 
 
 class SparseEstimatorBase(BaseEstimator):
@@ -119,6 +136,19 @@ class SparseEstimatorBase(BaseEstimator):
         )
 
     _auto_steps = 6000
+    _persist_private = ("_covariance", "_selected_index", "_inclusion", "_sigma_std")
+
+    def save(self, path) -> Path:
+        """Save the fitted estimator to ``path`` (safetensors + JSON; never pickle).
+
+        Reload with :func:`bsdl.load`; predictions are identical.
+        """
+        check_is_fitted(self, "module_", method="save")
+        return save_estimator(self, path)
+
+    def _restore_module(self, state: dict) -> nn.Module:
+        """Rebuild the fitted network from its saved state (masks included)."""
+        return _load_masked_state(self._make_module(), state).to(self.device).eval()
 
     # ---------------------------------------------------------------- the pipeline
     def _run_restarts(self, spec: _TrainSpec, n_restarts: int, seed: int) -> list[RestartResult]:
@@ -162,18 +192,25 @@ class SparseEstimatorBase(BaseEstimator):
         self.bic_ = float(chosen.criteria["bic"])
         self.log_evidence_ = float(-chosen.criteria["neg_log_evidence"])
         self._inclusion = chosen.inclusion
+        if chosen.n_nonzero == 0:
+            warnings.warn(
+                "pruning removed every weight: the fitted network is constant. The prior is "
+                "too strong for this data (try a larger lambda_ or a smaller sigma0).",
+                SparsityWarning, stacklevel=3,
+            )
+        elif chosen.n_nonzero == chosen.n_params:
+            warnings.warn(
+                "pruning removed no weight: the prior is too weak or training too short "
+                "(try a smaller lambda_, a larger sigma0 or more epochs).",
+                SparsityWarning, stacklevel=3,
+            )
         self._set_covariance(self.module_, spec, n)
 
     def _module_from_state(self, state: dict, spec: _TrainSpec) -> nn.Module:
-        module = spec.build_module()
-        # masks are buffers: register them before loading the state
-        for key, value in state.items():
-            if key.endswith("_mask"):
-                *path, leaf = key.split(".")
-                owner = module.get_submodule(".".join(path)) if path else module
-                owner.register_buffer(leaf, value.clone())
-        module.load_state_dict(state)
-        return module.to(spec.device).eval()
+        return _load_masked_state(spec.build_module(), state).to(spec.device).eval()
+
+    def _make_module(self) -> nn.Module:  # pragma: no cover - subclasses
+        raise NotImplementedError
 
     # ---------------------------------------------------------------- information criteria
     def _information(self, module: nn.Module, spec: _TrainSpec, n: int, *, warn: bool):

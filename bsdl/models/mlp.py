@@ -23,12 +23,13 @@ from bsdl._validation import (
 )
 from bsdl.inference import ConstantSchedule, PriorAnnealing
 from bsdl.models.base import SparseEstimatorBase
+from bsdl.models.io import register
 from bsdl.nn import MLP
 from bsdl.nn.mlp import ACTIVATIONS
 from bsdl.priors import MixtureGaussianPrior
 from bsdl.results import PredictionIntervals
 from bsdl.sparsify import get_masks
-from bsdl.sparsify.structure import connected_inputs
+from bsdl.sparsify.structure import connected_inputs, simplify_chain
 from bsdl.summary import Summary
 
 __all__ = ["SparseMLPRegressor", "SparseMLPClassifier"]
@@ -50,6 +51,10 @@ def _logits(out: torch.Tensor) -> torch.Tensor:
 
 def _full_loss(loss_fn, inputs, targets, module):
     return loss_fn(module, inputs, targets)
+
+
+def _simplify_mlp(module: MLP, masks: dict) -> dict:
+    return simplify_chain(list(module.linears), masks, module.activation)
 
 
 def _build_mlp(n_in: int, hidden: tuple, n_out: int, activation: str) -> nn.Module:
@@ -141,6 +146,10 @@ class _SparseMLPBase(SparseEstimatorBase):
         self.x_scale_ = np.where(scale > 0, scale, 1.0)
         return hidden, (Xa - self.x_mean_) / self.x_scale_, ya
 
+    def _make_module(self) -> nn.Module:
+        n_out = 1 if not hasattr(self, "classes_") else len(self.classes_) - 1
+        return _build_mlp(self.n_features_in_, self._check_hidden(), n_out, self.activation)
+
     def _standardize(self, Xa: np.ndarray) -> torch.Tensor:
         return self._tensor((Xa - self.x_mean_) / self.x_scale_)
 
@@ -182,11 +191,9 @@ class _SparseMLPBase(SparseEstimatorBase):
             ("Restarts:", len(self.restarts_)),
             ("BIC:", f"{self.bic_:.2f}"),
         ]
-        rows = []
-        for i in range(max(len(left), len(right))):
-            rows.append(left[i] if i < len(left) else ("", ""))
-            rows.append(right[i] if i < len(right) else ("", ""))
-        summary = Summary(title, [rows + extra])
+        left += extra
+        right += [("", "")] * (len(left) - len(right))
+        summary = Summary(title, [left + right])
         frame = pd.DataFrame(
             {
                 "inclusion prob.": self.inclusion_probabilities_[self.selected_features_],
@@ -199,6 +206,7 @@ class _SparseMLPBase(SparseEstimatorBase):
         return summary
 
 
+@register
 class SparseMLPRegressor(RegressorMixin, _SparseMLPBase):
     """Sparse MLP regression under a mixture-Gaussian spike-and-slab prior.
 
@@ -287,6 +295,7 @@ class SparseMLPRegressor(RegressorMixin, _SparseMLPBase):
             dict(
                 build_module=partial(_build_mlp, Xs.shape[1], hidden, 1, self.activation),
                 loss_fn=_mse_half,
+                simplify=_simplify_mlp,
                 full_loss=partial(_full_loss, _mse_half, inputs, targets),
                 inputs=inputs,
                 targets=targets,
@@ -343,10 +352,11 @@ class SparseMLPRegressor(RegressorMixin, _SparseMLPBase):
     def summary(self) -> Summary:
         """statsmodels-style table: architecture, n, non-zero weights, selected inputs, sigma, BIC."""
         return self._summary_common(
-            "Sparse MLP Regression Results", [("sigma (residual sd):", f"{self.sigma_:.4g}"), ("", "")]
+            "Sparse MLP Regression Results", [("sigma (residual sd):", f"{self.sigma_:.4g}")]
         )
 
 
+@register
 class SparseMLPClassifier(ClassifierMixin, _SparseMLPBase):
     """Sparse MLP classification (softmax / logistic) under the spike-and-slab prior.
 
@@ -382,6 +392,7 @@ class SparseMLPClassifier(ClassifierMixin, _SparseMLPBase):
             dict(
                 build_module=partial(_build_mlp, Xs.shape[1], hidden, classes.size - 1, self.activation),
                 loss_fn=_cross_entropy,
+                simplify=_simplify_mlp,
                 full_loss=partial(_full_loss, _cross_entropy, inputs, targets),
                 inputs=inputs,
                 targets=targets,
@@ -439,7 +450,7 @@ class SparseMLPClassifier(ClassifierMixin, _SparseMLPBase):
     def summary(self) -> Summary:
         """statsmodels-style table: architecture, n, non-zero weights, selected inputs, BIC."""
         return self._summary_common(
-            "Sparse MLP Classification Results", [("Classes:", len(self.classes_)), ("", "")]
+            "Sparse MLP Classification Results", [("Classes:", len(self.classes_))]
         )
 
 
