@@ -10,6 +10,7 @@ Gaussian negative log-likelihood times ``sigma2``; multiplying the whole objecti
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 
@@ -23,11 +24,39 @@ from bsdl.inference.kernels import make_kernel
 from bsdl.inference.schedules import ConstantSchedule, PriorAnnealing
 from bsdl.priors import MixtureGaussianPrior
 
-__all__ = ["train", "LossFn"]
+__all__ = ["train", "LossFn", "limit_threads"]
 
 LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 
 _NOISE_VAR_BOUNDS = (1e-4, 1e2)
+# below this many multiply-adds per step, extra intra-op threads cost more than they give
+_SMALL_STEP_WORK = 2_000_000
+
+
+@contextlib.contextmanager
+def limit_threads(n_threads: int | None):
+    """Run the block with ``torch.set_num_threads(n_threads)``, restoring the old value.
+
+    ``None`` leaves the setting alone. Small networks train many times faster on one
+    thread: OpenMP workers spin and contend when the per-step work is tiny, worst on a
+    loaded machine.
+    """
+    if n_threads is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def auto_threads(n_params: int, batch_size: int, device: torch.device) -> int | None:
+    """One thread for small CPU workloads, else leave torch's setting alone."""
+    if device.type == "cpu" and n_params * batch_size < _SMALL_STEP_WORK:
+        return 1
+    return None
 
 
 def train(
@@ -48,6 +77,7 @@ def train(
     estimate_noise: bool = False,
     verbose: bool = False,
     desc: str = "training",
+    n_threads: int | str | None = "auto",
 ) -> list[dict]:
     """Train ``module`` in place and return one history row (a dict) per epoch.
 
@@ -74,7 +104,26 @@ def train(
         residual variance (twice the previous epoch's mean loss).
     verbose : bool
         Show a tqdm progress bar over epochs.
+    n_threads : int, "auto" or None
+        Intra-op CPU threads during training (restored afterwards). "auto" uses one
+        thread when a step is small (see :func:`auto_threads`); None leaves torch's setting.
     """
+    if n_threads == "auto":
+        n_params = sum(p.numel() for p in module.parameters() if p.requires_grad)
+        n_threads = auto_threads(n_params, min(int(batch_size), inputs.shape[0]), inputs.device)
+    with limit_threads(n_threads):
+        return _train(
+            module, loss_fn, inputs, targets, prior=prior, schedule=schedule,
+            n_epochs=n_epochs, batch_size=batch_size, lr=lr, generator=generator,
+            optimizer=optimizer, optimizer_options=optimizer_options, mask=mask,
+            estimate_noise=estimate_noise, verbose=verbose, desc=desc,
+        )
+
+
+def _train(
+    module, loss_fn, inputs, targets, *, prior, schedule, n_epochs, batch_size, lr, generator,
+    optimizer, optimizer_options, mask, estimate_noise, verbose, desc,
+) -> list[dict]:
     n = inputs.shape[0]
     if n != targets.shape[0]:
         raise ValueError(f"inputs and targets differ in length: {n} != {targets.shape[0]}")

@@ -1,0 +1,116 @@
+"""Plots (layer L5). matplotlib is imported lazily; every function returns the figure."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["plot_intervals", "plot_inclusion", "plot_history"]
+
+
+def _axes(ax, figsize):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+    else:
+        fig = ax.figure
+    return fig, ax
+
+
+def plot_intervals(intervals, y=None, *, x=None, sort: bool = False, ax=None, title=None):
+    """Plot a :class:`~bsdl.results.PredictionIntervals` band, optionally with observations.
+
+    Parameters
+    ----------
+    intervals : PredictionIntervals
+        1-D intervals.
+    y : array-like, optional
+        Observed values; points outside the band are highlighted.
+    x : array-like, optional
+        Horizontal positions (default: the intervals' index, else 0..n-1).
+    sort : bool
+        Order the points by predicted mean (useful for regression on many inputs).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from bsdl.results import PredictionIntervals
+    >>> fig = plot_intervals(PredictionIntervals([0.0, 1.0], [1.0, 1.0]), y=[0.5, 3.5])
+    >>> len(fig.axes)
+    1
+    """
+    fig, ax = _axes(ax, (8, 4))
+    mean, lower, upper = intervals.mean, intervals.lower, intervals.upper
+    if mean.ndim != 1:
+        raise ValueError("plot_intervals needs 1-D intervals")
+    if x is None:
+        x = np.asarray(intervals.index) if intervals.index is not None else np.arange(len(mean))
+    order = np.argsort(mean) if sort else np.arange(len(mean))
+    xs = np.arange(len(mean)) if sort else np.asarray(x)[order]
+    level = int(round(100 * (1 - intervals.alpha)))
+    ax.fill_between(xs, lower[order], upper[order], alpha=0.3, label=f"{level}% {intervals.kind} interval")
+    ax.plot(xs, mean[order], lw=1.2, label="prediction")
+    if y is not None:
+        yv = np.asarray(y, dtype=float).reshape(-1)[order]
+        inside = (yv >= lower[order]) & (yv <= upper[order])
+        ax.scatter(xs[inside], yv[inside], s=8, c="k", label=f"observed (inside: {inside.mean():.1%})")
+        ax.scatter(xs[~inside], yv[~inside], s=14, c="tab:red", marker="x", label="observed (outside)")
+    ax.set_xlabel("observations ordered by prediction" if sort else "")
+    ax.legend(loc="best", fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_inclusion(estimator, *, ax=None, top: int | None = 30, title=None):
+    """Bar chart of per-input posterior inclusion probabilities; selected inputs highlighted.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax = _axes(ax, (8, 3.5))
+    q = np.asarray(estimator.inclusion_probabilities_)
+    names = (
+        [str(n) for n in estimator.feature_names_in_]
+        if hasattr(estimator, "feature_names_in_")
+        else [f"x{i}" for i in range(len(q))]
+    )
+    order = np.argsort(-q)[:top] if top else np.arange(len(q))
+    selected = np.isin(order, estimator.selected_features_)
+    ax.bar(range(len(order)), q[order], color=np.where(selected, "tab:blue", "lightgray"))
+    ax.axhline(0.5, ls="--", c="k", lw=0.8)
+    ax.set_xticks(range(len(order)), [names[i] for i in order], rotation=60, fontsize=8)
+    ax.set_ylabel("inclusion probability")
+    ax.set_ylim(0, 1.05)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_history(estimator, *, title=None):
+    """Training loss and sparsity per epoch, phases shaded. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    h = estimator.history_
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.5))
+    a1.plot(h.index, h["loss"])
+    a1.set_yscale("log")
+    a1.set_xlabel("epoch")
+    a1.set_ylabel("training loss")
+    a2.plot(h.index, h["sparsity"])
+    a2.set_xlabel("epoch")
+    a2.set_ylabel("fraction of weights below threshold")
+    for ax in (a1, a2):
+        for phase, grp in h.groupby("phase", sort=False):
+            ax.axvspan(grp.index.min(), grp.index.max(), alpha=0.08)
+            ax.text(grp.index.min(), ax.get_ylim()[1], phase, fontsize=7, va="top")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
