@@ -236,7 +236,9 @@ class SparseEstimatorBase(BaseEstimator):
         ]).double()
         slab_var = prior.sigma1**2
         log_slab = float((-0.5 * theta**2 / slab_var).sum()) - k * 0.5 * math.log(2 * math.pi * slab_var)
-        info = cov.information + torch.eye(k, dtype=torch.float64) / slab_var
+        info = cov.information + torch.eye(
+            k, dtype=torch.float64, device=cov.information.device
+        ) / slab_var
         logdet = float(torch.linalg.slogdet(info)[1])
         log_ev = loglik + log_slab + log_prior_model + 0.5 * k * math.log(2 * math.pi) - 0.5 * logdet
         return {"bic": bic, "neg_log_evidence": -log_ev}
