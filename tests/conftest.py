@@ -20,7 +20,7 @@ from bsdl.datasets import (
 
 # A fast configuration: small network, few epochs. Enough for API/contract checks,
 # not for statistical ones (those use the defaults and live in the slow tests).
-FAST = dict(hidden_layer_sizes=(6,), n_epochs=30, random_state=0)
+FAST = dict(hidden_layer_sizes=(8,), n_epochs=60, lr=1e-2, random_state=0)
 
 
 def _quiet_fit(est, X, y):
@@ -38,8 +38,8 @@ def fast_params():
 
 @pytest.fixture(scope="session")
 def reg_data():
-    """(X, y, X_new, y_new) from the JASA design, n=300, p=8 (inputs 0..4 informative)."""
-    X, y = make_sparse_regression(300, 8, random_state=0)
+    """(X, y, X_new, y_new) from the JASA design, n=500, p=8 (inputs 0..4 informative)."""
+    X, y = make_sparse_regression(500, 8, random_state=0)
     X_new, y_new = make_sparse_regression(200, 8, random_state=1)
     return X, y, X_new, y_new
 
@@ -47,7 +47,7 @@ def reg_data():
 @pytest.fixture(scope="session")
 def reg_frame():
     """The same design as DataFrames with columns x1..x8, and a fresh test frame."""
-    X, y = make_sparse_regression(300, 8, random_state=0, as_frame=True)
+    X, y = make_sparse_regression(500, 8, random_state=0, as_frame=True)
     X_new, _ = make_sparse_regression(50, 8, random_state=1, as_frame=True)
     return X, y, X_new
 
@@ -68,8 +68,8 @@ def fitted_regressor_df(reg_frame):
 
 @pytest.fixture(scope="session")
 def clf_data():
-    """(X, y, X_new, y_new): balanced binary JASA classification design, n=400, p=8."""
-    X, y = make_sparse_classification(400, 8, random_state=0)
+    """(X, y, X_new, y_new): balanced binary JASA classification design, n=600, p=8."""
+    X, y = make_sparse_classification(600, 8, random_state=0)
     X_new, y_new = make_sparse_classification(200, 8, random_state=1)
     return X, y, X_new, y_new
 
@@ -106,7 +106,7 @@ def multiclass_data():
 def fitted_multiclass(multiclass_data):
     """A fitted 3-class SparseMLPClassifier with string labels (read-only!)."""
     X, y, _, _ = multiclass_data
-    return _quiet_fit(SparseMLPClassifier((8,), n_epochs=60, random_state=0), X, y)
+    return _quiet_fit(SparseMLPClassifier((4,), n_epochs=60, lr=1e-2, random_state=0), X, y)
 
 
 @pytest.fixture(scope="session")

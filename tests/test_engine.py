@@ -289,10 +289,10 @@ def test_train_leaves_global_rng_alone():
     x, y = _data()
     net = _net()  # nn.Linear's default init draws from the global RNG: build it first
     torch_state = torch.random.get_rng_state()
-    np_state = np.random.get_state()[1].copy()
+    np_state = np.random.get_state()[1].copy()  # noqa: NPY002 (the legacy global state)
     _train(net, x, y, optimizer="sghmc", schedule=ConstantSchedule(temperature=0.1))
     assert torch.equal(torch.random.get_rng_state(), torch_state)
-    assert np.array_equal(np.random.get_state()[1], np_state)
+    assert np.array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
 
 
 def test_kernels_registry():

@@ -44,7 +44,7 @@ RESTART_CRITERIA = ("bic", "evidence")
 
 def default_prior() -> MixtureGaussianPrior:
     """The prior used when ``prior=None``: tuned for standardised inputs and outputs."""
-    return MixtureGaussianPrior(lambda_=1e-6, sigma0=0.01, sigma1=1.0)
+    return MixtureGaussianPrior(lambda_=1e-4, sigma0=0.01, sigma1=1.0)
 
 
 def _load_masked_state(module: nn.Module, state: dict) -> nn.Module:

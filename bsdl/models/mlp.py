@@ -220,7 +220,7 @@ class SparseMLPRegressor(RegressorMixin, _SparseMLPBase):
     hidden_layer_sizes : sequence of int, default (16, 8)
     activation : {"tanh", "relu", "sigmoid", "gelu", "softplus"}, default "tanh"
     prior : MixtureGaussianPrior, optional
-        Default ``MixtureGaussianPrior(lambda_=1e-6, sigma0=0.01, sigma1=1.0)`` on the
+        Default ``MixtureGaussianPrior(lambda_=1e-4, sigma0=0.01, sigma1=1.0)`` on the
         standardised scale. ``prior.sigma0`` is the *final* spike width.
     annealing : PriorAnnealing or ConstantSchedule, optional
         Default ``PriorAnnealing()`` (10 % warm-up, 10 % prior ramp, 40 % sigma0 annealing).
