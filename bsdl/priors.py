@@ -128,7 +128,7 @@ class MixtureGaussianPrior(TorchDistribution):
             validate_args=self._validate_args,
         )
 
-    def get_params(self) -> dict:
+    def to_dict(self) -> dict:
         """The constructor arguments, as a plain dict (used for saving and ``repr``)."""
         return {"lambda_": self.lambda_, "sigma0": self.sigma0, "sigma1": self.sigma1}
 

@@ -176,7 +176,7 @@ def test_clone_gives_equal_params():
     assert p.keys() == q.keys()
     for key in p:
         if key == "prior":
-            assert q[key].get_params() == p[key].get_params()
+            assert q[key].to_dict() == p[key].to_dict()
         elif key == "annealing":
             assert repr(q[key]) == repr(p[key])
         else:

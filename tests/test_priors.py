@@ -306,8 +306,8 @@ def test_constructor_validation_names_the_argument(kwargs, exc, name):
 
 def test_numpy_scalars_accepted():
     prior = MixtureGaussianPrior(np.float64(0.1), np.float32(0.01), np.int64(1))
-    assert prior.get_params() == pytest.approx({"lambda_": 0.1, "sigma0": 0.01, "sigma1": 1.0})
-    assert all(type(v) is float for v in prior.get_params().values())
+    assert prior.to_dict() == pytest.approx({"lambda_": 0.1, "sigma0": 0.01, "sigma1": 1.0})
+    assert all(type(v) is float for v in prior.to_dict().values())
 
 
 def test_from_variances_and_with_sigma0_validate():
@@ -326,12 +326,12 @@ def test_from_variances_and_with_sigma0_validate():
         prior.with_sigma0("small")
 
 
-def test_get_params_with_sigma0_expand_round_trip():
+def test_to_dict_with_sigma0_expand_round_trip():
     prior = MixtureGaussianPrior(1e-5, 1e-2, 1e-1)
-    assert prior.get_params() == {"lambda_": 1e-5, "sigma0": 1e-2, "sigma1": 1e-1}
-    assert MixtureGaussianPrior(**prior.get_params()).threshold == prior.threshold
+    assert prior.to_dict() == {"lambda_": 1e-5, "sigma0": 1e-2, "sigma1": 1e-1}
+    assert MixtureGaussianPrior(**prior.to_dict()).threshold == prior.threshold
     annealed = prior.expand((4,)).with_sigma0(1e-3)
-    assert annealed.get_params() == {"lambda_": 1e-5, "sigma0": 1e-3, "sigma1": 1e-1}
+    assert annealed.to_dict() == {"lambda_": 1e-5, "sigma0": 1e-3, "sigma1": 1e-1}
     assert annealed.batch_shape == (4,)
     assert annealed.threshold < prior.threshold  # narrower spike, smaller threshold
     assert prior.sigma0 == 1e-2  # the original is untouched

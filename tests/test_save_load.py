@@ -50,7 +50,7 @@ def _assert_same_params(a, b):
     assert p.keys() == q.keys()
     for key in p:
         if isinstance(p[key], MixtureGaussianPrior):
-            assert q[key].get_params() == p[key].get_params()
+            assert q[key].to_dict() == p[key].to_dict()
         elif isinstance(p[key], PriorAnnealing):
             assert repr(q[key]) == repr(p[key])
         else:

@@ -104,6 +104,10 @@ class SparseEstimatorBase(BaseEstimator):
         lr = check_positive_float(self.lr, "lr")
         criterion = check_in_options(self.restart_criterion, "restart_criterion", RESTART_CRITERIA)
         n_restarts = check_positive_int(self.n_restarts, "n_restarts")
+        if self.n_jobs is not None and (
+            isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int) or self.n_jobs == 0
+        ):
+            raise ValueError(f"n_jobs must be None or a non-zero int (-1: all cores), got {self.n_jobs!r}")
         if self.batch_size == "auto":
             batch_size = int(min(n, max(32, min(512, n // 20))))
         else:

@@ -11,7 +11,6 @@ the class name before anything is rebuilt, so a foreign or modified file raises
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 from pathlib import Path
@@ -43,7 +42,7 @@ def register(cls: type) -> type:
 # ----------------------------------------------------------------------------- encoding
 def _encode_param(value):
     if isinstance(value, MixtureGaussianPrior):
-        return {"__prior__": value.get_params()}
+        return {"__prior__": value.to_dict()}
     if isinstance(value, PriorAnnealing | ConstantSchedule):
         return {"__schedule__": type(value).__name__, "kwargs": dict(vars(value))}
     if isinstance(value, tuple):
@@ -87,7 +86,7 @@ def _split_state(est) -> tuple[dict[str, torch.Tensor], dict]:
                 tensors[f"{name}/{key}"] = t.detach().cpu().contiguous().clone()
             attrs[name] = {"kind": "module"}
         elif isinstance(value, MixtureGaussianPrior):
-            attrs[name] = {"kind": "prior", "value": value.get_params()}
+            attrs[name] = {"kind": "prior", "value": value.to_dict()}
         elif isinstance(value, torch.Tensor):
             tensors[name] = value.detach().cpu().contiguous().clone()
             attrs[name] = {"kind": "tensor"}
@@ -105,12 +104,47 @@ def _split_state(est) -> tuple[dict[str, torch.Tensor], dict]:
             kind = "dict_ndarray" if all(isinstance(v, np.ndarray) for v in value.values()) else "dict_tensor"
             attrs[name] = {"kind": kind, "keys": list(value)}
         elif isinstance(value, pd.DataFrame):
-            attrs[name] = {"kind": "frame", "value": value.to_json(orient="split")}
+            attrs[name] = _encode_frame(name, value, tensors)
         elif value is None or isinstance(value, bool | int | float | str | np.integer | np.floating):
             attrs[name] = {"kind": "scalar", "value": value.item() if hasattr(value, "item") else value}
         else:
             raise TypeError(f"cannot save fitted attribute {name!r} of type {type(value).__name__}")
     return tensors, attrs
+
+
+def _encode_frame(name: str, frame: pd.DataFrame, tensors: dict) -> dict:
+    """Numeric columns (and a numeric index) go into tensors bit-exactly; the rest into JSON."""
+    columns = []
+    for i, col in enumerate(frame.columns):
+        series = frame[col]
+        if series.dtype.kind in "biuf":
+            tensors[f"{name}/col{i}"] = torch.from_numpy(series.to_numpy().copy())
+            columns.append({"name": str(col), "dtype": series.dtype.str})
+        else:
+            columns.append({"name": str(col), "dtype": None, "values": series.astype(object).tolist()})
+    index = frame.index
+    info = {"kind": "frame", "columns": columns, "index_name": index.name}
+    if index.dtype.kind in "biuf":
+        tensors[f"{name}/index"] = torch.from_numpy(index.to_numpy().copy())
+        info["index_dtype"] = index.dtype.str
+    else:
+        info["index_values"] = index.astype(object).tolist()
+    return info
+
+
+def _decode_frame(name: str, info: dict, tensors: dict) -> pd.DataFrame:
+    data = {}
+    for i, col in enumerate(info["columns"]):
+        if col["dtype"] is None:
+            data[col["name"]] = col["values"]
+        else:
+            data[col["name"]] = tensors[f"{name}/col{i}"].numpy().astype(np.dtype(col["dtype"]))
+    if "index_dtype" in info:
+        index = pd.Index(tensors[f"{name}/index"].numpy().astype(np.dtype(info["index_dtype"])))
+    else:
+        index = pd.Index(info["index_values"])
+    index.name = info["index_name"]
+    return pd.DataFrame(data, index=index)
 
 
 def _checksum(tensors: dict[str, torch.Tensor], meta: dict[str, str]) -> str:
@@ -219,7 +253,7 @@ def load(path: str | os.PathLike):
             if kind == "dict_ndarray":
                 value = {k: v.numpy().copy() for k, v in value.items()}
         elif kind == "frame":
-            value = pd.read_json(io.StringIO(info["value"]), orient="split")
+            value = _decode_frame(name, info, tensors)
         elif kind == "scalar":
             value = info["value"]
         else:

@@ -58,7 +58,10 @@ def _simplify_mlp(module: MLP, masks: dict) -> dict:
 
 
 def _build_mlp(n_in: int, hidden: tuple, n_out: int, activation: str) -> nn.Module:
-    return MLP(n_in, hidden, n_out, activation)
+    # nn.Linear's own initialisation draws from the global RNG; the weights are re-drawn
+    # from a local generator anyway, so leave the global state exactly as it was
+    with torch.random.fork_rng(devices=[]):
+        return MLP(n_in, hidden, n_out, activation)
 
 
 class _SparseMLPBase(SparseEstimatorBase):
@@ -351,6 +354,7 @@ class SparseMLPRegressor(RegressorMixin, _SparseMLPBase):
 
     def summary(self) -> Summary:
         """statsmodels-style table: architecture, n, non-zero weights, selected inputs, sigma, BIC."""
+        check_is_fitted(self, "module_", method="summary")
         return self._summary_common(
             "Sparse MLP Regression Results", [("sigma (residual sd):", f"{self.sigma_:.4g}")]
         )
@@ -423,7 +427,9 @@ class SparseMLPClassifier(ClassifierMixin, _SparseMLPBase):
 
     def predict(self, X) -> np.ndarray:
         """Most probable class label."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        check_is_fitted(self, "module_", method="predict")
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
     def predict_interval(self, X, alpha: float = 0.05) -> PredictionIntervals:
         """Delta-method confidence intervals for the class probabilities (clipped to [0, 1])."""
@@ -449,6 +455,7 @@ class SparseMLPClassifier(ClassifierMixin, _SparseMLPBase):
 
     def summary(self) -> Summary:
         """statsmodels-style table: architecture, n, non-zero weights, selected inputs, BIC."""
+        check_is_fitted(self, "module_", method="summary")
         return self._summary_common(
             "Sparse MLP Classification Results", [("Classes:", len(self.classes_))]
         )
