@@ -22,7 +22,7 @@ demo: $(VENV)/.installed-base
 	MPLBACKEND=Agg $(PY) -m bsdl.demo --out out
 
 test: $(VENV)/.installed-test
-	MPLBACKEND=Agg $(PY) -m pytest -q
+	MPLBACKEND=Agg $(PY) -m pytest -q --doctest-modules bsdl tests
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check bsdl tests bench vignettes

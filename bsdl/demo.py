@@ -38,12 +38,14 @@ def main(argv=None) -> int:
     X_train, X_test, y_train, y_test = train_test_split(
         data.X, data.y, test_size=0.3, random_state=args.seed
     )
-    print(f"diabetes: {len(X_train)} training and {len(X_test)} test patients, "
-          f"{X_train.shape[1]} covariates")
+    print(
+        f"diabetes: {len(X_train)} training and {len(X_test)} test patients, "
+        f"{X_train.shape[1]} covariates"
+    )
     t0 = time.perf_counter()
-    model = SparseMLPRegressor(
-        hidden_layer_sizes=(8, 4), n_restarts=3, random_state=args.seed
-    ).fit(X_train, y_train)
+    model = SparseMLPRegressor(hidden_layer_sizes=(8, 4), n_restarts=3, random_state=args.seed).fit(
+        X_train, y_train
+    )
     fit_s = time.perf_counter() - t0
     pi = model.predict_interval(X_test, alpha=0.05)
     coverage = pi.coverage(y_test)
@@ -54,7 +56,9 @@ def main(argv=None) -> int:
     lasso_sel = [n for n, c in zip(X_train.columns, lasso.coef_) if c != 0]
     selected = [str(n) for n in model.feature_names_in_[model.selected_features_]]
 
-    fig = plot_intervals(pi, y_test, sort=True, title="Diabetes: 95% prediction intervals (test set)")
+    fig = plot_intervals(
+        pi, y_test, sort=True, title="Diabetes: 95% prediction intervals (test set)"
+    )
     fig.savefig(out / "demo_intervals.png", dpi=120, bbox_inches="tight")
     fig = plot_inclusion(model, title="Posterior inclusion probability per covariate")
     fig.savefig(out / "demo_inclusion.png", dpi=120, bbox_inches="tight")

@@ -53,13 +53,19 @@ def plot_intervals(intervals, y=None, *, x=None, sort: bool = False, ax=None, ti
     order = np.argsort(mean) if sort else np.arange(len(mean))
     xs = np.arange(len(mean)) if sort else np.asarray(x)[order]
     level = int(round(100 * (1 - intervals.alpha)))
-    ax.fill_between(xs, lower[order], upper[order], alpha=0.3, label=f"{level}% {intervals.kind} interval")
+    ax.fill_between(
+        xs, lower[order], upper[order], alpha=0.3, label=f"{level}% {intervals.kind} interval"
+    )
     ax.plot(xs, mean[order], lw=1.2, label="prediction")
     if y is not None:
         yv = np.asarray(y, dtype=float).reshape(-1)[order]
         inside = (yv >= lower[order]) & (yv <= upper[order])
-        ax.scatter(xs[inside], yv[inside], s=8, c="k", label=f"observed (inside: {inside.mean():.1%})")
-        ax.scatter(xs[~inside], yv[~inside], s=14, c="tab:red", marker="x", label="observed (outside)")
+        ax.scatter(
+            xs[inside], yv[inside], s=8, c="k", label=f"observed (inside: {inside.mean():.1%})"
+        )
+        ax.scatter(
+            xs[~inside], yv[~inside], s=14, c="tab:red", marker="x", label="observed (outside)"
+        )
     ax.set_xlabel("observations ordered by prediction" if sort else "")
     ax.legend(loc="best", fontsize=8)
     if title:

@@ -113,16 +113,43 @@ def train(
         n_threads = auto_threads(n_params, min(int(batch_size), inputs.shape[0]), inputs.device)
     with limit_threads(n_threads):
         return _train(
-            module, loss_fn, inputs, targets, prior=prior, schedule=schedule,
-            n_epochs=n_epochs, batch_size=batch_size, lr=lr, generator=generator,
-            optimizer=optimizer, optimizer_options=optimizer_options, mask=mask,
-            estimate_noise=estimate_noise, verbose=verbose, desc=desc,
+            module,
+            loss_fn,
+            inputs,
+            targets,
+            prior=prior,
+            schedule=schedule,
+            n_epochs=n_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            generator=generator,
+            optimizer=optimizer,
+            optimizer_options=optimizer_options,
+            mask=mask,
+            estimate_noise=estimate_noise,
+            verbose=verbose,
+            desc=desc,
         )
 
 
 def _train(
-    module, loss_fn, inputs, targets, *, prior, schedule, n_epochs, batch_size, lr, generator,
-    optimizer, optimizer_options, mask, estimate_noise, verbose, desc,
+    module,
+    loss_fn,
+    inputs,
+    targets,
+    *,
+    prior,
+    schedule,
+    n_epochs,
+    batch_size,
+    lr,
+    generator,
+    optimizer,
+    optimizer_options,
+    mask,
+    estimate_noise,
+    verbose,
+    desc,
 ) -> list[dict]:
     n = inputs.shape[0]
     if n != targets.shape[0]:
@@ -184,7 +211,7 @@ def _train(
                 "noise_var": noise_var if estimate_noise else math.nan,
             }
             if prior is not None:
-                t = (current_prior if state.prior_weight > 0 else prior.with_sigma0(state.sigma0))
+                t = current_prior if state.prior_weight > 0 else prior.with_sigma0(state.sigma0)
                 row["sparsity"] = float((flat.data.abs() <= t.threshold).float().mean())
             elif mask is not None:
                 row["sparsity"] = 1.0 - float(mask.mean())

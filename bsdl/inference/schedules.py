@@ -141,9 +141,7 @@ class PriorAnnealing:
         t2 = t1 + _epochs(self.ramp, n_epochs, "ramp")
         t3 = t2 + _epochs(self.anneal, n_epochs, "anneal")
         if t3 > n_epochs + 1e-9:
-            raise ValueError(
-                f"warmup + ramp + anneal = {t3:g} epochs exceeds n_epochs={n_epochs}"
-            )
+            raise ValueError(f"warmup + ramp + anneal = {t3:g} epochs exceeds n_epochs={n_epochs}")
         return t1, t2, t3
 
     def validate(self, n_epochs: int) -> None:
@@ -152,8 +150,10 @@ class PriorAnnealing:
 
     def at(self, t: float, n_epochs: int, sigma0: float) -> ScheduleState:
         t1, t2, t3 = self.boundaries(n_epochs)
-        s_init = float(self.sigma0_init) if self.sigma0_init is not None else (
-            self.sigma0_ratio * sigma0
+        s_init = (
+            float(self.sigma0_init)
+            if self.sigma0_init is not None
+            else (self.sigma0_ratio * sigma0)
         )
         s_init = max(s_init, sigma0)
         if t < t1:

@@ -30,7 +30,7 @@ __all__ = ["selected_index", "per_sample_jacobian", "delta_variance", "Subnetwor
 
 
 def selected_index(module: nn.Module, masks: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Flat indices of the selected entries of each parameter (parameters with none are left out)."""
+    """Flat indices of the selected entries of each parameter (those with none are omitted)."""
     out = {}
     for name, _ in module.named_parameters():
         m = masks.get(name)
@@ -119,7 +119,9 @@ class SubnetworkCovariance:
         info = 0.5 * (info + info.T)
         evals, evecs = torch.linalg.eigh(info)
         top = float(evals.max()) if evals.numel() else 0.0
-        keep = evals > rcond * max(top, 0.0) if top > 0 else torch.zeros_like(evals, dtype=torch.bool)
+        keep = (
+            evals > rcond * max(top, 0.0) if top > 0 else torch.zeros_like(evals, dtype=torch.bool)
+        )
         self.rank = int(keep.sum())
         self.dim = int(evals.numel())
         if warn and self.rank < self.dim:

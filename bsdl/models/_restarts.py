@@ -38,13 +38,24 @@ def run_restart(spec, seed: int) -> RestartResult:
     reset_parameters(module, torch.Generator().manual_seed(int(seed)))
     module.to(device)
     common = dict(
-        n_epochs=spec.n_epochs, batch_size=spec.batch_size, lr=spec.lr, generator=gen,
-        optimizer=spec.optimizer, optimizer_options=spec.optimizer_options,
-        estimate_noise=spec.estimate_noise, verbose=spec.verbose,
+        n_epochs=spec.n_epochs,
+        batch_size=spec.batch_size,
+        lr=spec.lr,
+        generator=gen,
+        optimizer=spec.optimizer,
+        optimizer_options=spec.optimizer_options,
+        estimate_noise=spec.estimate_noise,
+        verbose=spec.verbose,
     )
     history = train(
-        module, spec.loss_fn, spec.inputs, spec.targets, prior=spec.prior,
-        schedule=spec.schedule, desc=f"seed {seed}: anneal", **common,
+        module,
+        spec.loss_fn,
+        spec.inputs,
+        spec.targets,
+        prior=spec.prior,
+        schedule=spec.schedule,
+        desc=f"seed {seed}: anneal",
+        **common,
     )
     with torch.no_grad():
         inclusion = {
@@ -60,9 +71,15 @@ def run_restart(spec, seed: int) -> RestartResult:
         common["optimizer"] = spec.refit_optimizer
         common["optimizer_options"] = None
         refit = train(
-            module, spec.loss_fn, spec.inputs, spec.targets, prior=None,
-            schedule=ConstantSchedule(prior_weight=0.0), mask=flat_mask(module),
-            desc=f"seed {seed}: refit", **common,
+            module,
+            spec.loss_fn,
+            spec.inputs,
+            spec.targets,
+            prior=None,
+            schedule=ConstantSchedule(prior_weight=0.0),
+            mask=flat_mask(module),
+            desc=f"seed {seed}: refit",
+            **common,
         )
         for row in refit:
             row["epoch"] += len(history)

@@ -107,7 +107,9 @@ class SparseEstimatorBase(BaseEstimator):
         if self.n_jobs is not None and (
             isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int) or self.n_jobs == 0
         ):
-            raise ValueError(f"n_jobs must be None or a non-zero int (-1: all cores), got {self.n_jobs!r}")
+            raise ValueError(
+                f"n_jobs must be None or a non-zero int (-1: all cores), got {self.n_jobs!r}"
+            )
         if self.batch_size == "auto":
             batch_size = int(min(n, max(32, min(512, n // 20))))
         else:
@@ -130,13 +132,22 @@ class SparseEstimatorBase(BaseEstimator):
         try:
             device = torch.device(self.device)
         except (RuntimeError, TypeError) as exc:
-            raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {self.device!r}") from exc
+            raise ValueError(
+                f"device must name a torch device such as 'cpu' or 'cuda', got {self.device!r}"
+            ) from exc
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError("device='cuda' was requested but CUDA is not available")
         return dict(
-            prior=prior, schedule=schedule, optimizer=optimizer, lr=lr, criterion=criterion,
-            n_restarts=n_restarts, batch_size=batch_size, n_epochs=n_epochs,
-            refit_epochs=refit_epochs, device=device,
+            prior=prior,
+            schedule=schedule,
+            optimizer=optimizer,
+            lr=lr,
+            criterion=criterion,
+            n_restarts=n_restarts,
+            batch_size=batch_size,
+            n_epochs=n_epochs,
+            refit_epochs=refit_epochs,
+            device=device,
         )
 
     _auto_steps = 6000
@@ -165,13 +176,19 @@ class SparseEstimatorBase(BaseEstimator):
         """Run restarts, choose one, and set the shared fitted attributes."""
         seed = check_random_state(self.random_state)
         spec = _TrainSpec(
-            prior=checked["prior"], schedule=checked["schedule"], n_epochs=checked["n_epochs"],
-            refit_epochs=checked["refit_epochs"], batch_size=checked["batch_size"],
-            lr=checked["lr"], optimizer=checked["optimizer"],
+            prior=checked["prior"],
+            schedule=checked["schedule"],
+            n_epochs=checked["n_epochs"],
+            refit_epochs=checked["refit_epochs"],
+            batch_size=checked["batch_size"],
+            lr=checked["lr"],
+            optimizer=checked["optimizer"],
             optimizer_options=self._optimizer_options(checked["optimizer"]),
             refit_optimizer="adam" if checked["optimizer"] == "adam" else "sgd",
-            estimate_noise=self._estimate_noise, device=checked["device"],
-            verbose=bool(self.verbose), **spec_kwargs,
+            estimate_noise=self._estimate_noise,
+            device=checked["device"],
+            verbose=bool(self.verbose),
+            **spec_kwargs,
         )
         results = self._run_restarts(spec, checked["n_restarts"], seed)
         n = int(spec.inputs.shape[0])
@@ -200,13 +217,15 @@ class SparseEstimatorBase(BaseEstimator):
             warnings.warn(
                 "pruning removed every weight: the fitted network is constant. The prior is "
                 "too strong for this data (try a larger lambda_ or a smaller sigma0).",
-                SparsityWarning, stacklevel=3,
+                SparsityWarning,
+                stacklevel=3,
             )
         elif chosen.n_nonzero == chosen.n_params:
             warnings.warn(
                 "pruning removed no weight: the prior is too weak or training too short "
                 "(try a smaller lambda_, a larger sigma0 or more epochs).",
-                SparsityWarning, stacklevel=3,
+                SparsityWarning,
+                stacklevel=3,
             )
         self._set_covariance(self.module_, spec, n)
 
@@ -230,21 +249,30 @@ class SparseEstimatorBase(BaseEstimator):
         loglik = self._log_likelihood(r.loss, n, k)
         bic = -2.0 * loglik + math.log(n) * k
         prior = spec.prior
-        log_prior_model = k * math.log(prior.lambda_) + (r.n_params - k) * math.log1p(-prior.lambda_)
+        log_prior_model = k * math.log(prior.lambda_) + (r.n_params - k) * math.log1p(
+            -prior.lambda_
+        )
         if k == 0:
             return {"bic": bic, "neg_log_evidence": -(loglik + log_prior_model)}
         _, cov = self._information(module, spec, n, warn=False)
-        theta = torch.cat([
-            p.detach().reshape(-1)[m.reshape(-1)]
-            for (_, p), m in zip(module.named_parameters(), get_masks(module).values())
-        ]).double()
+        theta = torch.cat(
+            [
+                p.detach().reshape(-1)[m.reshape(-1)]
+                for (_, p), m in zip(module.named_parameters(), get_masks(module).values())
+            ]
+        ).double()
         slab_var = prior.sigma1**2
-        log_slab = float((-0.5 * theta**2 / slab_var).sum()) - k * 0.5 * math.log(2 * math.pi * slab_var)
-        info = cov.information + torch.eye(
-            k, dtype=torch.float64, device=cov.information.device
-        ) / slab_var
+        log_slab = float((-0.5 * theta**2 / slab_var).sum()) - k * 0.5 * math.log(
+            2 * math.pi * slab_var
+        )
+        info = (
+            cov.information
+            + torch.eye(k, dtype=torch.float64, device=cov.information.device) / slab_var
+        )
         logdet = float(torch.linalg.slogdet(info)[1])
-        log_ev = loglik + log_slab + log_prior_model + 0.5 * k * math.log(2 * math.pi) - 0.5 * logdet
+        log_ev = (
+            loglik + log_slab + log_prior_model + 0.5 * k * math.log(2 * math.pi) - 0.5 * logdet
+        )
         return {"bic": bic, "neg_log_evidence": -log_ev}
 
     # ---------------------------------------------------------------- hooks for subclasses
@@ -275,7 +303,12 @@ class SparseEstimatorBase(BaseEstimator):
     def _delta_var(self, inputs: torch.Tensor) -> np.ndarray:
         """Delta-method variance of each output, ``(N, k)``, on the network's scale."""
         if self._covariance is None:
-            return np.zeros((inputs.shape[0], self.module_.out_features if hasattr(self.module_, "out_features") else 1))
+            return np.zeros(
+                (
+                    inputs.shape[0],
+                    self.module_.out_features if hasattr(self.module_, "out_features") else 1,
+                )
+            )
         jac = per_sample_jacobian(
             self.module_, inputs, self._selected_index, output_fn=self._output_fn()
         )

@@ -101,12 +101,21 @@ def _split_state(est) -> tuple[dict[str, torch.Tensor], dict]:
             for key, v in value.items():
                 t = torch.as_tensor(np.asarray(v)) if isinstance(v, np.ndarray) else v
                 tensors[f"{name}/{key}"] = t.detach().cpu().contiguous().clone()
-            kind = "dict_ndarray" if all(isinstance(v, np.ndarray) for v in value.values()) else "dict_tensor"
+            kind = (
+                "dict_ndarray"
+                if all(isinstance(v, np.ndarray) for v in value.values())
+                else "dict_tensor"
+            )
             attrs[name] = {"kind": kind, "keys": list(value)}
         elif isinstance(value, pd.DataFrame):
             attrs[name] = _encode_frame(name, value, tensors)
-        elif value is None or isinstance(value, bool | int | float | str | np.integer | np.floating):
-            attrs[name] = {"kind": "scalar", "value": value.item() if hasattr(value, "item") else value}
+        elif value is None or isinstance(
+            value, bool | int | float | str | np.integer | np.floating
+        ):
+            attrs[name] = {
+                "kind": "scalar",
+                "value": value.item() if hasattr(value, "item") else value,
+            }
         else:
             raise TypeError(f"cannot save fitted attribute {name!r} of type {type(value).__name__}")
     return tensors, attrs
@@ -121,7 +130,9 @@ def _encode_frame(name: str, frame: pd.DataFrame, tensors: dict) -> dict:
             tensors[f"{name}/col{i}"] = torch.from_numpy(series.to_numpy().copy())
             columns.append({"name": str(col), "dtype": series.dtype.str})
         else:
-            columns.append({"name": str(col), "dtype": None, "values": series.astype(object).tolist()})
+            columns.append(
+                {"name": str(col), "dtype": None, "values": series.astype(object).tolist()}
+            )
     index = frame.index
     info = {"kind": "frame", "columns": columns, "index_name": index.name}
     if index.dtype.kind in "biuf":
@@ -229,7 +240,9 @@ def load(path: str | os.PathLike):
         )
     cls = _REGISTRY.get(meta.get("class", ""))
     if cls is None:
-        raise ModelFileError(f"{str(path)!r} holds an unknown estimator class {meta.get('class')!r}")
+        raise ModelFileError(
+            f"{str(path)!r} holds an unknown estimator class {meta.get('class')!r}"
+        )
     try:
         params = {k: _decode_param(v) for k, v in json.loads(meta["params"]).items()}
         attrs = json.loads(meta["attrs"])
@@ -262,6 +275,6 @@ def load(path: str | os.PathLike):
     for name, info in attrs.items():
         if info["kind"] == "module":
             prefix = f"{name}/"
-            state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+            state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
             setattr(est, name, est._restore_module(state))
     return est

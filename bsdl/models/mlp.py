@@ -329,7 +329,9 @@ class SparseMLPRegressor(RegressorMixin, _SparseMLPBase):
             out = self.module_(self._standardize(Xa)).squeeze(-1).cpu().numpy()
         return out.astype(np.float64) * self.y_scale_ + self.y_mean_
 
-    def predict_interval(self, X, alpha: float = 0.05, kind: str = "prediction") -> PredictionIntervals:
+    def predict_interval(
+        self, X, alpha: float = 0.05, kind: str = "prediction"
+    ) -> PredictionIntervals:
         """Asymptotic-normal intervals by the delta method on the selected weights.
 
         ``kind="prediction"``: ``f(x) +- z sqrt(sigma^2 + Var f(x))`` for a new response;
@@ -348,12 +350,15 @@ class SparseMLPRegressor(RegressorMixin, _SparseMLPBase):
             var = var + self._sigma_std**2
         index = X.index if isinstance(X, pd.DataFrame) else None
         return PredictionIntervals(
-            mean * self.y_scale_ + self.y_mean_, np.sqrt(var) * self.y_scale_, alpha,
-            index=index, kind=kind,
+            mean * self.y_scale_ + self.y_mean_,
+            np.sqrt(var) * self.y_scale_,
+            alpha,
+            index=index,
+            kind=kind,
         )
 
     def summary(self) -> Summary:
-        """statsmodels-style table: architecture, n, non-zero weights, selected inputs, sigma, BIC."""
+        """statsmodels-style table: architecture, n, non-zero weights, inputs, sigma, BIC."""
         check_is_fitted(self, "module_", method="summary")
         return self._summary_common(
             "Sparse MLP Regression Results", [("sigma (residual sd):", f"{self.sigma_:.4g}")]
@@ -394,7 +399,9 @@ class SparseMLPClassifier(ClassifierMixin, _SparseMLPBase):
         self.n_obs_ = n
         self._fit_pipeline(
             dict(
-                build_module=partial(_build_mlp, Xs.shape[1], hidden, classes.size - 1, self.activation),
+                build_module=partial(
+                    _build_mlp, Xs.shape[1], hidden, classes.size - 1, self.activation
+                ),
                 loss_fn=_cross_entropy,
                 simplify=_simplify_mlp,
                 full_loss=partial(_full_loss, _cross_entropy, inputs, targets),
@@ -449,8 +456,13 @@ class SparseMLPClassifier(ClassifierMixin, _SparseMLPBase):
             var = delta_variance(jac, self._covariance.to(jac.device)).cpu().numpy()
         index = X.index if isinstance(X, pd.DataFrame) else None
         return PredictionIntervals(
-            mean.astype(np.float64), np.sqrt(var), alpha, index=index,
-            columns=[str(c) for c in self.classes_], bounds=(0.0, 1.0), kind="confidence",
+            mean.astype(np.float64),
+            np.sqrt(var),
+            alpha,
+            index=index,
+            columns=[str(c) for c in self.classes_],
+            bounds=(0.0, 1.0),
+            kind="confidence",
         )
 
     def summary(self) -> Summary:

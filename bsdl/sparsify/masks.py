@@ -30,9 +30,7 @@ def threshold_masks(module: nn.Module, prior: MixtureGaussianPrior) -> dict[str,
     [[True, False]]
     """
     t = prior.threshold
-    return {
-        name: p.detach().abs() > t for name, p in module.named_parameters() if p.requires_grad
-    }
+    return {name: p.detach().abs() > t for name, p in module.named_parameters() if p.requires_grad}
 
 
 def _owner(module: nn.Module, name: str) -> tuple[nn.Module, str]:
@@ -56,7 +54,9 @@ def apply_masks(
             raise ValueError(f"masks names a parameter the module lacks: {name!r}")
         p = params[name]
         if mask.shape != p.shape:
-            raise ValueError(f"mask for {name!r} has shape {tuple(mask.shape)}, expected {tuple(p.shape)}")
+            raise ValueError(
+                f"mask for {name!r} has shape {tuple(mask.shape)}, expected {tuple(p.shape)}"
+            )
         mask = mask.to(device=p.device, dtype=torch.bool)
         p.mul_(mask)
         owner, leaf = _owner(module, name)
@@ -67,12 +67,16 @@ def apply_masks(
         if kept == 0:
             warnings.warn(
                 "pruning removed every weight: the prior is too strong for this data "
-                "(try a larger lambda_ or a smaller sigma0)", SparsityWarning, stacklevel=2,
+                "(try a larger lambda_ or a smaller sigma0)",
+                SparsityWarning,
+                stacklevel=2,
             )
         elif kept == total:
             warnings.warn(
                 "pruning removed no weight: the prior is too weak (try a smaller lambda_, "
-                "a larger sigma0, or more epochs)", SparsityWarning, stacklevel=2,
+                "a larger sigma0, or more epochs)",
+                SparsityWarning,
+                stacklevel=2,
             )
     return module
 

@@ -64,7 +64,9 @@ def simplify_chain(
     while changed:
         changed = False
         # 1. units (outputs of layer l < L-1) without a path to the output
-        alive = torch.ones(linears[-1].out_features, dtype=torch.bool, device=masks[wkey[-1]].device)
+        alive = torch.ones(
+            linears[-1].out_features, dtype=torch.bool, device=masks[wkey[-1]].device
+        )
         for l in range(n_layers - 1, 0, -1):
             alive = (masks[wkey[l]].float().T @ alive.float()) > 0
             dead = ~alive
