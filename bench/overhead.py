@@ -35,6 +35,7 @@ import torch.nn.functional as F
 import bsdl
 from bsdl.datasets import make_sparse_regression
 from bsdl.inference import ConstantSchedule, PriorAnnealing, train
+from bsdl.inference.engine import auto_threads, limit_threads
 from bsdl.nn import MLP, reset_parameters
 
 # The estimator's default prior on the standardised scale.
@@ -140,19 +141,30 @@ def run_bsdl(module, x, y, cfg: Config, optimizer: str, generator, schedule) -> 
     )
 
 
+def engine_threads(cfg: Config, device) -> int | None:
+    """The intra-op thread count ``train(n_threads="auto")`` uses (None: torch's setting)."""
+    n_params = sum(p.numel() for p in MLP(cfg.p, cfg.hidden).parameters())
+    return auto_threads(n_params, min(cfg.batch, cfg.n), device)
+
+
 def time_method(method: str, cfg: Config, optimizer: str, data, device, seed: int) -> float:
     """Seconds per epoch of one run of ``cfg.epochs`` epochs (model built outside the timer)."""
     x, y = data
     module = reset_parameters(MLP(cfg.p, cfg.hidden), torch.Generator().manual_seed(seed))
     module = module.to(device)
     generator = torch.Generator(device=device).manual_seed(seed + 1)
+    # train() picks its intra-op thread count (one thread for small steps on a CPU); the
+    # plain loops run with the same count, so that the ratio is the engine's overhead.
+    threads = engine_threads(cfg, device)
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
     if method == "plain":
-        run_plain(module, x, y, cfg, optimizer, generator, with_prior=False)
+        with limit_threads(threads):
+            run_plain(module, x, y, cfg, optimizer, generator, with_prior=False)
     elif method == "naive_prior":
-        run_plain(module, x, y, cfg, optimizer, generator, with_prior=True)
+        with limit_threads(threads):
+            run_plain(module, x, y, cfg, optimizer, generator, with_prior=True)
     elif method == "bsdl_no_prior":
         run_bsdl(module, x, y, cfg, optimizer, generator, None)
     elif method == "bsdl_constant":
@@ -187,6 +199,7 @@ def bench_engine(cfg: Config, optimizer: str, reps: int, device, seed: int) -> d
         "config": asdict(cfg),
         "label": cfg.label,
         "steps_per_epoch": cfg.steps,
+        "threads": engine_threads(cfg, device) or torch.get_num_threads(),
         "optimizer": optimizer,
         "reps": reps,
         "seconds_per_epoch": med,
@@ -272,7 +285,7 @@ def _ms(s: float) -> str:
 
 def engine_table(rows: list[dict]) -> str:
     head = (
-        "| config | steps/epoch | optimizer | plain ms/epoch | naive prior ms/epoch "
+        "| config | steps/epoch | threads | optimizer | plain ms/epoch | naive prior ms/epoch "
         "| bsdl no prior ms/epoch | bsdl constant ms/epoch | bsdl annealing ms/epoch "
         "| constant/plain | annealing/plain | no prior/plain | naive/plain |"
     )
@@ -280,9 +293,9 @@ def engine_table(rows: list[dict]) -> str:
     for r in rows:
         s = r["seconds_per_epoch"]
         lines.append(
-            f"| {r['label']} | {r['steps_per_epoch']} | {r['optimizer']} | {_ms(s['plain'])} "
-            f"| {_ms(s['naive_prior'])} | {_ms(s['bsdl_no_prior'])} | {_ms(s['bsdl_constant'])} "
-            f"| {_ms(s['bsdl_annealing'])} | {r['ratio_constant']:.3f} "
+            f"| {r['label']} | {r['steps_per_epoch']} | {r['threads']} | {r['optimizer']} "
+            f"| {_ms(s['plain'])} | {_ms(s['naive_prior'])} | {_ms(s['bsdl_no_prior'])} "
+            f"| {_ms(s['bsdl_constant'])} | {_ms(s['bsdl_annealing'])} | {r['ratio_constant']:.3f} "
             f"| {r['ratio_annealing']:.3f} | {r['ratio_no_prior']:.3f} | {r['ratio_naive']:.3f} |"
         )
     return "\n".join(lines)

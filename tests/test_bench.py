@@ -32,7 +32,7 @@ def test_overhead_quick_runs(tmp_path):
     for line in RATIO_LINES:
         assert line in proc.stdout, f"missing {line!r} in:\n{proc.stdout}"
     assert "torch.get_num_threads()=" in proc.stdout
-    assert "| config | steps/epoch | optimizer |" in proc.stdout
+    assert "| config | steps/epoch | threads | optimizer |" in proc.stdout
 
     result = json.loads(out.read_text())
     assert {"machine", "engine", "predict_interval"} <= set(result)
