@@ -31,11 +31,16 @@ from bsdl._validation import (
 from bsdl.exceptions import SparsityWarning
 from bsdl.inference import ConstantSchedule, PriorAnnealing
 from bsdl.inference.kernels import KERNELS
-from bsdl.intervals import SubnetworkCovariance, per_sample_jacobian, selected_index
+from bsdl.intervals import (
+    SubnetworkCovariance,
+    delta_variance,
+    per_sample_jacobian,
+    selected_index,
+)
 from bsdl.models._restarts import RestartResult, run_restart
 from bsdl.models.io import save_estimator
 from bsdl.priors import MixtureGaussianPrior
-from bsdl.sparsify import count_nonzero, get_masks
+from bsdl.sparsify import get_masks
 
 __all__ = ["SparseEstimatorBase", "default_prior"]
 
@@ -312,10 +317,4 @@ class SparseEstimatorBase(BaseEstimator):
         jac = per_sample_jacobian(
             self.module_, inputs, self._selected_index, output_fn=self._output_fn()
         )
-        from bsdl.intervals import delta_variance
-
         return delta_variance(jac, self._covariance.to(jac.device)).cpu().numpy()
-
-    @property
-    def _n_nonzero_check(self) -> int:
-        return count_nonzero(self.module_)

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from scipy import stats
 from sklearn.base import ClassifierMixin, RegressorMixin
 from torch import nn
 
@@ -22,6 +21,7 @@ from bsdl._validation import (
     check_X_y,
 )
 from bsdl.inference import ConstantSchedule, PriorAnnealing
+from bsdl.intervals import delta_variance, per_sample_jacobian
 from bsdl.models.base import SparseEstimatorBase
 from bsdl.models.io import register
 from bsdl.nn import MLP
@@ -448,8 +448,6 @@ class SparseMLPClassifier(ClassifierMixin, _SparseMLPBase):
         if self._covariance is None:
             var = np.zeros_like(mean)
         else:
-            from bsdl.intervals import delta_variance, per_sample_jacobian
-
             jac = per_sample_jacobian(
                 self.module_, inputs, self._selected_index, output_fn=_probs_single
             )
@@ -479,6 +477,3 @@ def _logits_single(out: torch.Tensor) -> torch.Tensor:
 
 def _probs_single(out: torch.Tensor) -> torch.Tensor:
     return torch.softmax(_logits(out), dim=-1)
-
-
-_ = stats  # scipy.stats kept for critical values in subclasses
