@@ -8,7 +8,7 @@ prediction intervals.
 __version__ = "0.1.0"
 
 from bsdl.exceptions import NotFittedError  # noqa: E402
-from bsdl.models import SparseMLPClassifier, SparseMLPRegressor  # noqa: E402
+from bsdl.models import SparseMLPClassifier, SparseMLPRegressor, SparseRNN  # noqa: E402
 from bsdl.models.io import load  # noqa: E402
 from bsdl.priors import MixtureGaussianPrior  # noqa: E402
 from bsdl.results import PredictionIntervals  # noqa: E402
@@ -17,6 +17,7 @@ __all__ = [
     "MixtureGaussianPrior",
     "SparseMLPRegressor",
     "SparseMLPClassifier",
+    "SparseRNN",
     "PredictionIntervals",
     "NotFittedError",
     "load",

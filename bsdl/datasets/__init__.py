@@ -1,4 +1,4 @@
-"""Simulated and bundled real data sets (layer L1: numpy, pandas, scikit-learn only).
+"""Simulated and bundled real data sets (layer L1: numpy, pandas, scipy, scikit-learn).
 
 Simulators reproduce the designs of Sun, Song & Liang (JASA 2022):
 
@@ -6,10 +6,20 @@ Simulators reproduce the designs of Sun, Song & Liang (JASA 2022):
 - :func:`make_sparse_classification`
 - :func:`make_structure_regression`
 
+Time-series simulators with a known set of relevant lags
+(:mod:`bsdl.datasets.timeseries`):
+
+- :func:`make_ar` (sparse stationary linear AR, optional exogenous inputs)
+- :func:`make_nonlinear_ar` (nonlinear AR driven by :data:`NONLINEAR_AR_LAGS`)
+
 Real data sets ship with their source package; nothing is downloaded at run
 time (see ``data/README.md``):
 
-- :func:`load_diabetes`
+- :func:`load_diabetes` (scikit-learn)
+- :func:`load_sunspots`, :func:`load_co2`, :func:`load_elnino`,
+  :func:`load_nile`, :func:`load_macro`: real time series shipped with
+  statsmodels (:mod:`bsdl.datasets.real_series`; statsmodels is imported
+  only when one of them is called)
 """
 
 from __future__ import annotations
@@ -18,17 +28,27 @@ import pandas as pd
 from sklearn import datasets as _skdatasets
 from sklearn.utils import Bunch
 
+from .real_series import load_co2, load_elnino, load_macro, load_nile, load_sunspots
 from .simulate import (
     make_sparse_classification,
     make_sparse_regression,
     make_structure_regression,
 )
+from .timeseries import NONLINEAR_AR_LAGS, make_ar, make_nonlinear_ar
 
 __all__ = [
     "make_sparse_regression",
     "make_sparse_classification",
     "make_structure_regression",
+    "make_ar",
+    "make_nonlinear_ar",
+    "NONLINEAR_AR_LAGS",
     "load_diabetes",
+    "load_sunspots",
+    "load_co2",
+    "load_elnino",
+    "load_nile",
+    "load_macro",
 ]
 
 

@@ -78,6 +78,7 @@ def train(
     verbose: bool = False,
     desc: str = "training",
     n_threads: int | str | None = "auto",
+    n_obs: int | None = None,
 ) -> list[dict]:
     """Train ``module`` in place and return one history row (a dict) per epoch.
 
@@ -107,6 +108,11 @@ def train(
     n_threads : int, "auto" or None
         Intra-op CPU threads during training (restored afterwards). "auto" uses one
         thread when a step is small (see :func:`auto_threads`); None leaves torch's setting.
+    n_obs : int, optional
+        Number of likelihood terms the mean loss averages over (the ``n`` of the
+        ``(1/n) log pi`` prior scaling and of the SGHMC noise). Defaults to the number of
+        samples ``inputs.shape[0]``; a sequence model whose samples are windows of several
+        scored time steps passes the number of scored steps.
     """
     if n_threads == "auto":
         n_params = sum(p.numel() for p in module.parameters() if p.requires_grad)
@@ -129,6 +135,7 @@ def train(
             estimate_noise=estimate_noise,
             verbose=verbose,
             desc=desc,
+            n_obs=n_obs,
         )
 
 
@@ -150,10 +157,14 @@ def _train(
     estimate_noise,
     verbose,
     desc,
+    n_obs=None,
 ) -> list[dict]:
-    n = inputs.shape[0]
-    if n != targets.shape[0]:
-        raise ValueError(f"inputs and targets differ in length: {n} != {targets.shape[0]}")
+    n_samples = inputs.shape[0]
+    if n_samples != targets.shape[0]:
+        raise ValueError(
+            f"inputs and targets differ in length: {n_samples} != {targets.shape[0]}"
+        )
+    n = n_samples if n_obs is None else int(n_obs)
     schedule.validate(n_epochs)
     params = [p for p in module.parameters() if p.requires_grad]
     flat = FlatParameters(params)
@@ -167,15 +178,15 @@ def _train(
         mask = mask.to(flat.data)
         flat.data.mul_(mask)
 
-    batch_size = min(int(batch_size), n)
-    steps = max(1, math.ceil(n / batch_size))
+    batch_size = min(int(batch_size), n_samples)
+    steps = max(1, math.ceil(n_samples / batch_size))
     noise_var = 1.0
     history: list[dict] = []
     current_prior = prior
     bar = tqdm(range(n_epochs), desc=desc, disable=not verbose, leave=False)
     try:
         for epoch in bar:
-            perm = torch.randperm(n, generator=generator, device=inputs.device)
+            perm = torch.randperm(n_samples, generator=generator, device=inputs.device)
             loss_sum = torch.zeros((), device=inputs.device, dtype=flat.data.dtype)
             for i in range(steps):
                 state = schedule.at(epoch + i / steps, n_epochs, prior.sigma0 if prior else 1.0)

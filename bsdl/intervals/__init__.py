@@ -5,6 +5,13 @@ from bsdl.intervals.delta import (
     delta_variance,
     per_sample_jacobian,
     selected_index,
+    selected_parameters,
 )
 
-__all__ = ["SubnetworkCovariance", "delta_variance", "per_sample_jacobian", "selected_index"]
+__all__ = [
+    "SubnetworkCovariance",
+    "delta_variance",
+    "per_sample_jacobian",
+    "selected_index",
+    "selected_parameters",
+]

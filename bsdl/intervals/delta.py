@@ -26,7 +26,13 @@ from torch.func import functional_call, jacrev, vmap
 
 from bsdl.exceptions import SingularFisherWarning
 
-__all__ = ["selected_index", "per_sample_jacobian", "delta_variance", "SubnetworkCovariance"]
+__all__ = [
+    "selected_index",
+    "selected_parameters",
+    "per_sample_jacobian",
+    "delta_variance",
+    "SubnetworkCovariance",
+]
 
 
 def selected_index(module: nn.Module, masks: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -40,6 +46,34 @@ def selected_index(module: nn.Module, masks: dict[str, torch.Tensor]) -> dict[st
         if idx.numel():
             out[name] = idx
     return out
+
+
+def selected_parameters(
+    module: nn.Module, index: dict[str, torch.Tensor]
+) -> tuple[torch.Tensor, Callable[[torch.Tensor], dict[str, torch.Tensor]]]:
+    """The selected weights as one flat vector, and a map back to a full parameter dict.
+
+    ``params_of(theta)`` returns every parameter and buffer of ``module`` with the selected
+    entries replaced by ``theta`` (differentiably), ready for
+    ``torch.func.functional_call(module, params_of(theta), args)``.
+    """
+    base = {name: p.detach() for name, p in module.named_parameters()}
+    base.update({name: b for name, b in module.named_buffers()})
+    names = list(index)
+    sizes = [int(index[n].numel()) for n in names]
+    theta = (
+        torch.cat([base[n].reshape(-1)[index[n]] for n in names])
+        if names
+        else torch.zeros(0, device=next(module.parameters()).device)
+    )
+
+    def params_of(th: torch.Tensor) -> dict[str, torch.Tensor]:
+        params = dict(base)
+        for n, piece in zip(names, torch.split(th, sizes)):
+            params[n] = base[n].reshape(-1).scatter(0, index[n], piece).view_as(base[n])
+        return params
+
+    return theta, params_of
 
 
 def per_sample_jacobian(
@@ -69,17 +103,10 @@ def per_sample_jacobian(
     -------
     Tensor of shape ``(N, k, d)``: ``k`` outputs, ``d`` selected weights.
     """
-    base = {name: p.detach() for name, p in module.named_parameters()}
-    base.update({name: b for name, b in module.named_buffers()})
-    names = list(index)
-    sizes = [int(index[n].numel()) for n in names]
-    theta = torch.cat([base[n].reshape(-1)[index[n]] for n in names])
+    theta, params_of = selected_parameters(module, index)
 
     def f(th: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        params = dict(base)
-        for n, piece in zip(names, torch.split(th, sizes)):
-            params[n] = base[n].reshape(-1).scatter(0, index[n], piece).view_as(base[n])
-        out = functional_call(module, params, (x.unsqueeze(0),)).reshape(-1)
+        out = functional_call(module, params_of(th), (x.unsqueeze(0),)).reshape(-1)
         return output_fn(out) if output_fn is not None else out
 
     jac = vmap(jacrev(f), in_dims=(None, 0))

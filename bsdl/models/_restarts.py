@@ -46,6 +46,7 @@ def run_restart(spec, seed: int) -> RestartResult:
         optimizer_options=spec.optimizer_options,
         estimate_noise=spec.estimate_noise,
         verbose=spec.verbose,
+        n_obs=spec.n_obs,
     )
     history = train(
         module,

@@ -42,7 +42,7 @@ from bsdl.models.io import save_estimator
 from bsdl.priors import MixtureGaussianPrior
 from bsdl.sparsify import get_masks
 
-__all__ = ["SparseEstimatorBase", "default_prior"]
+__all__ = ["SparseEstimatorBase", "GaussianLikelihoodMixin", "default_prior"]
 
 RESTART_CRITERIA = ("bic", "evidence")
 
@@ -85,6 +85,11 @@ class _TrainSpec:
     device: torch.device
     verbose: bool
     simplify: Any = None
+    n_obs: int | None = None  # likelihood terms per full loss (default: len(inputs))
+
+    @property
+    def n(self) -> int:
+        return int(self.inputs.shape[0]) if self.n_obs is None else int(self.n_obs)
 
 
 class SparseEstimatorBase(BaseEstimator):
@@ -196,7 +201,7 @@ class SparseEstimatorBase(BaseEstimator):
             **spec_kwargs,
         )
         results = self._run_restarts(spec, checked["n_restarts"], seed)
-        n = int(spec.inputs.shape[0])
+        n = spec.n
         rows = []
         for r in results:
             module = self._module_from_state(r.state_dict, spec)
@@ -305,8 +310,12 @@ class SparseEstimatorBase(BaseEstimator):
     def _device(self) -> torch.device:
         return next(self.module_.parameters()).device
 
-    def _delta_var(self, inputs: torch.Tensor) -> np.ndarray:
-        """Delta-method variance of each output, ``(N, k)``, on the network's scale."""
+    def _delta_var(self, inputs: torch.Tensor, output_fn=None) -> np.ndarray:
+        """Delta-method variance of each output, ``(N, k)``, on the network's scale.
+
+        ``output_fn`` maps one sample's network output to the quantity of interest
+        (default: the estimator's ``_output_fn()``, e.g. the output itself).
+        """
         if self._covariance is None:
             return np.zeros(
                 (
@@ -315,6 +324,31 @@ class SparseEstimatorBase(BaseEstimator):
                 )
             )
         jac = per_sample_jacobian(
-            self.module_, inputs, self._selected_index, output_fn=self._output_fn()
+            self.module_, inputs, self._selected_index, output_fn=output_fn or self._output_fn()
         )
         return delta_variance(jac, self._covariance.to(jac.device)).cpu().numpy()
+
+
+class GaussianLikelihoodMixin:
+    """Gaussian likelihood on the standardised scale (the loss is ``0.5 * MSE``).
+
+    ``-2 loglik = n log(RSS/n) + const``; the residual sd ``sqrt(RSS / (n - k))`` (``k``
+    non-zero weights) sets the output Hessian ``1/sigma^2`` of the Fisher information.
+    """
+
+    _estimate_noise = True
+
+    def _log_likelihood(self, mean_loss: float, n: int, k: int) -> float:
+        rss = 2.0 * mean_loss * n
+        return -0.5 * n * (math.log(2 * math.pi * max(rss, 1e-300) / n) + 1.0)
+
+    def _residual_sd(self, module: nn.Module, spec: _TrainSpec) -> float:
+        with torch.no_grad():
+            rss = 2.0 * float(spec.full_loss(module)) * spec.n
+        k = sum(int(m.sum()) for m in get_masks(module).values())
+        n = spec.n
+        return math.sqrt(rss / (n - k)) if n > k else math.sqrt(rss / n)
+
+    def _output_hessian(self, module: nn.Module, spec: _TrainSpec):
+        self._sigma_std = self._residual_sd(module, spec)
+        return 1.0 / max(self._sigma_std**2, 1e-12)

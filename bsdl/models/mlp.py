@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from functools import partial
 
@@ -21,8 +20,7 @@ from bsdl._validation import (
     check_X_y,
 )
 from bsdl.inference import ConstantSchedule, PriorAnnealing
-from bsdl.intervals import delta_variance, per_sample_jacobian
-from bsdl.models.base import SparseEstimatorBase
+from bsdl.models.base import GaussianLikelihoodMixin, SparseEstimatorBase
 from bsdl.models.io import register
 from bsdl.nn import MLP
 from bsdl.nn.mlp import ACTIVATIONS
@@ -210,7 +208,7 @@ class _SparseMLPBase(SparseEstimatorBase):
 
 
 @register
-class SparseMLPRegressor(RegressorMixin, _SparseMLPBase):
+class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, _SparseMLPBase):
     """Sparse MLP regression under a mixture-Gaussian spike-and-slab prior.
 
     Training follows Sun, Song & Liang (JASA 2022) and Sun, Xiong & Liang (NeurIPS 2021):
@@ -279,8 +277,6 @@ class SparseMLPRegressor(RegressorMixin, _SparseMLPBase):
     ['mean', 'se', 'lower', 'upper']
     """
 
-    _estimate_noise = True
-
     def fit(self, X, y) -> SparseMLPRegressor:
         """Fit the sparse network; ``X`` (n, p) array or DataFrame, ``y`` (n,). Returns self."""
         hidden, Xs, ya = self._prepare_fit(X, y, y_numeric=True)
@@ -308,19 +304,6 @@ class SparseMLPRegressor(RegressorMixin, _SparseMLPBase):
         self._set_selection()
         self.sigma_ = self._sigma_std * self.y_scale_
         return self
-
-    # Gaussian likelihood on the standardised scale: -2 loglik = n log(RSS/n) + const
-    def _log_likelihood(self, mean_loss: float, n: int, k: int) -> float:
-        rss = 2.0 * mean_loss * n
-        return -0.5 * n * (math.log(2 * math.pi * max(rss, 1e-300) / n) + 1.0)
-
-    def _output_hessian(self, module, spec):
-        with torch.no_grad():
-            rss = 2.0 * float(spec.full_loss(module)) * spec.inputs.shape[0]
-        k = sum(int(m.sum()) for m in get_masks(module).values())
-        n = spec.inputs.shape[0]
-        self._sigma_std = math.sqrt(rss / (n - k)) if n > k else math.sqrt(rss / n)
-        return 1.0 / max(self._sigma_std**2, 1e-12)
 
     def predict(self, X) -> np.ndarray:
         """Point predictions on the original scale."""
@@ -416,9 +399,6 @@ class SparseMLPClassifier(ClassifierMixin, _SparseMLPBase):
     def _log_likelihood(self, mean_loss: float, n: int, k: int) -> float:
         return -mean_loss * n
 
-    def _output_fn(self):
-        return _logits_single
-
     def _output_hessian(self, module, spec):
         # multinomial: Hessian of the NLL in the (free) logits is diag(p) - p p^T
         with torch.no_grad():
@@ -448,10 +428,7 @@ class SparseMLPClassifier(ClassifierMixin, _SparseMLPBase):
         if self._covariance is None:
             var = np.zeros_like(mean)
         else:
-            jac = per_sample_jacobian(
-                self.module_, inputs, self._selected_index, output_fn=_probs_single
-            )
-            var = delta_variance(jac, self._covariance.to(jac.device)).cpu().numpy()
+            var = self._delta_var(inputs, output_fn=_probs_single)
         index = X.index if isinstance(X, pd.DataFrame) else None
         return PredictionIntervals(
             mean.astype(np.float64),
@@ -469,10 +446,6 @@ class SparseMLPClassifier(ClassifierMixin, _SparseMLPBase):
         return self._summary_common(
             "Sparse MLP Classification Results", [("Classes:", len(self.classes_))]
         )
-
-
-def _logits_single(out: torch.Tensor) -> torch.Tensor:
-    return out  # free logits (class 0 fixed at 0)
 
 
 def _probs_single(out: torch.Tensor) -> torch.Tensor:

@@ -2,5 +2,6 @@
 
 from bsdl.nn.init import reset_parameters
 from bsdl.nn.mlp import MLP
+from bsdl.nn.rnn import CELLS, LagRNN
 
-__all__ = ["MLP", "reset_parameters"]
+__all__ = ["MLP", "LagRNN", "CELLS", "reset_parameters"]

@@ -7,6 +7,7 @@ from bsdl.sparsify.masks import (
     get_masks,
     threshold_masks,
 )
+from bsdl.sparsify.recurrent import recurrent_connected_inputs, simplify_recurrent
 from bsdl.sparsify.structure import connected_inputs
 
 __all__ = [
@@ -16,4 +17,6 @@ __all__ = [
     "get_masks",
     "threshold_masks",
     "connected_inputs",
+    "recurrent_connected_inputs",
+    "simplify_recurrent",
 ]

@@ -1,0 +1,262 @@
+"""Validation of time series and their regular time index (layer L0).
+
+:func:`check_series` turns a 1-D array, list or pandas Series into a float64 copy and a
+:class:`TimeIndex` that remembers how the series is labelled (positions, dates with a
+frequency, or periods), so that forecasts continue the labels and a later series can be
+placed relative to the training data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["TimeIndex", "check_series", "check_exog", "MISSING"]
+
+MISSING = ("raise", "interpolate")
+
+
+@dataclass(frozen=True)
+class TimeIndex:
+    """A regular time index: ``kind`` is "range", "datetime" or "period".
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ti = TimeIndex.from_index(pd.date_range("2020-01", periods=24, freq="MS"), "series")
+    >>> ti.labels(24, 26)
+    DatetimeIndex(['2022-01-01', '2022-02-01'], dtype='datetime64[ns]', freq='MS')
+    >>> ti.position_of(pd.Timestamp("2021-01-01"))
+    12
+    """
+
+    kind: str
+    start: str
+    freq: str | None
+    step: int
+    length: int
+    name: str | None = None
+    tz: str | None = None
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def default(cls, length: int) -> TimeIndex:
+        return cls("range", "0", None, 1, int(length))
+
+    @classmethod
+    def from_index(cls, index: pd.Index, argname: str) -> TimeIndex:
+        n = len(index)
+        name = None if index.name is None else str(index.name)
+        if index.has_duplicates:
+            dup = index[index.duplicated()][0]
+            raise ValueError(f"{argname} has a duplicated index label: {dup!r}")
+        if n > 1 and not index.is_monotonic_increasing:
+            raise ValueError(
+                f"{argname} has an unsorted index: sort it first (e.g. {argname}.sort_index())"
+            )
+        if isinstance(index, pd.DatetimeIndex):
+            freq = index.freqstr if index.freq is not None else None
+            if freq is None and n >= 3:
+                freq = pd.infer_freq(index)
+            if freq is None:
+                raise ValueError(
+                    f"{argname} has a DatetimeIndex without a regular frequency; give it one "
+                    f"(e.g. {argname}.asfreq('D'), then missing='interpolate' for the gaps) "
+                    "or drop the index"
+                )
+            tz = None if index.tz is None else str(index.tz)
+            ti = cls("datetime", index[0].isoformat(), freq, 1, n, name, tz)
+        elif isinstance(index, pd.PeriodIndex):
+            ti = cls("period", str(index[0]), index.freqstr, 1, n, name)
+        elif isinstance(index, pd.RangeIndex) or (
+            index.dtype.kind in "iu" and not isinstance(index, pd.MultiIndex)
+        ):
+            values = np.asarray(index, dtype=np.int64)
+            step = int(values[1] - values[0]) if n > 1 else 1
+            if n > 2 and not np.all(np.diff(values) == step):
+                raise ValueError(f"{argname} has an integer index with gaps: it must be regular")
+            ti = cls("range", str(int(values[0]) if n else 0), None, step, n, name)
+        else:
+            raise ValueError(
+                f"{argname} must have a DatetimeIndex, PeriodIndex or integer index, "
+                f"got {type(index).__name__}"
+            )
+        if ti.kind != "range" and n and not ti.labels(0, n).equals(index):
+            raise ValueError(
+                f"{argname} has gaps in its {ti.freq!r} index: reindex it to a regular "
+                f"frequency (e.g. {argname}.asfreq({ti.freq!r})) and use missing='interpolate'"
+            )
+        return ti
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    # ------------------------------------------------------------------ labels
+    def labels(self, start: int, stop: int) -> pd.Index:
+        """Labels of positions ``start .. stop-1`` (0 = first training point; may exceed it)."""
+        if self.kind == "range":
+            first = int(self.start)
+            index = pd.RangeIndex(first + start * self.step, first + stop * self.step, self.step)
+        elif self.kind == "datetime":
+            index = pd.date_range(self.start, periods=max(stop, 0), freq=self.freq, tz=self.tz)
+            index = index[start:stop]
+        else:
+            index = pd.period_range(self.start, periods=max(stop, 0), freq=self.freq)
+            index = index[start:stop]
+        index.name = self.name
+        return index
+
+    def position_of(self, label) -> int | None:
+        """Position of ``label`` relative to the first training point, or None if off-grid."""
+        if self.kind == "range":
+            try:
+                offset = int(label) - int(self.start)
+            except (TypeError, ValueError):
+                return None
+            return offset // self.step if offset % self.step == 0 else None
+        if self.kind == "period":
+            try:
+                p = pd.Period(label, freq=self.freq)
+            except (TypeError, ValueError):
+                return None
+            first = pd.Period(self.start, freq=self.freq)
+            return int(p.ordinal - first.ordinal) // max(first.freq.n, 1)
+        try:
+            ts = pd.Timestamp(label)
+            first = pd.Timestamp(self.start)
+            lo, hi = sorted((first, ts))
+            span = pd.date_range(lo, hi, freq=self.freq)
+        except (TypeError, ValueError):
+            return None
+        if len(span) == 0 or span[-1] != hi or span[0] != lo:
+            return None
+        return (len(span) - 1) * (1 if ts >= first else -1)
+
+    def same_frequency(self, other: TimeIndex) -> bool:
+        return self.kind == other.kind and self.freq == other.freq and self.step == other.step
+
+
+def _as_1d(values, argname: str) -> np.ndarray:
+    if isinstance(values, pd.DataFrame):
+        if values.shape[1] != 1:
+            raise ValueError(
+                f"multivariate targets are not supported yet: {argname} must be 1-D (one "
+                f"series), got a DataFrame with {values.shape[1]} columns"
+            )
+        values = values.iloc[:, 0]
+    if isinstance(values, pd.Series):
+        if not (pd.api.types.is_numeric_dtype(values.dtype)) or values.dtype == bool:
+            raise TypeError(f"{argname} must be numeric, got dtype {values.dtype}")
+        return values.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    if isinstance(values, str | bytes) or values is None:
+        raise TypeError(f"{argname} must be a 1-D array-like of numbers, got {values!r}")
+    arr = np.asarray(values)
+    if arr.dtype == bool or arr.dtype.kind not in "iuf":
+        try:
+            if arr.dtype == bool:
+                raise TypeError
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{argname} must be numeric, got values of dtype {arr.dtype}"
+            ) from None
+    arr = np.array(arr, dtype=np.float64, copy=True)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(
+            f"multivariate targets are not supported yet: {argname} must be 1-D, "
+            f"got shape {arr.shape}"
+        )
+    return arr
+
+
+def _fill_missing(arr: np.ndarray, argname: str, missing: str) -> np.ndarray:
+    if np.isinf(arr).any():
+        raise ValueError(
+            f"{argname} contains {int(np.isinf(arr).sum())} infinite value(s); "
+            f"the first is at position {int(np.flatnonzero(np.isinf(arr))[0])}"
+        )
+    nan = np.isnan(arr)
+    if not nan.any():
+        return arr
+    if missing == "raise":
+        raise ValueError(
+            f"{argname} contains {int(nan.sum())} NaN value(s) (first at position "
+            f"{int(np.flatnonzero(nan)[0])}); fill them, or pass missing='interpolate' to "
+            "interpolate interior gaps linearly"
+        )
+    if nan[0] or nan[-1]:
+        raise ValueError(
+            f"{argname} starts or ends with NaN; missing='interpolate' fills interior gaps "
+            "only: trim the series first"
+        )
+    pos = np.arange(arr.size)
+    arr[nan] = np.interp(pos[nan], pos[~nan], arr[~nan])
+    return arr
+
+
+def check_series(
+    series, argname: str = "series", *, missing: str = "raise", min_length: int = 1
+) -> tuple[np.ndarray, TimeIndex | None, str | None]:
+    """Validate a univariate series.
+
+    Returns a float64 copy, its :class:`TimeIndex` (None for arrays and lists, which are
+    labelled by position) and its name.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> y, ti, name = check_series(pd.Series([1.0, 2.0, 3.0], name="y"))
+    >>> y.tolist(), ti.kind, name
+    ([1.0, 2.0, 3.0], 'range', 'y')
+    """
+    if missing not in MISSING:
+        raise ValueError(f"missing must be one of {list(MISSING)}, got {missing!r}")
+    arr = _as_1d(series, argname)
+    if arr.size < min_length:
+        raise ValueError(f"{argname} has {arr.size} observation(s); at least {min_length} needed")
+    arr = _fill_missing(arr, argname, missing)
+    index = series.index if isinstance(series, pd.Series | pd.DataFrame) else None
+    ti = TimeIndex.from_index(index, argname) if index is not None else None
+    name = getattr(series, "name", None) if isinstance(series, pd.Series) else None
+    return arr, ti, None if name is None else str(name)
+
+
+def check_exog(
+    exog, n: int, argname: str = "exog", *, index: pd.Index | None = None, missing: str = "raise"
+) -> tuple[np.ndarray, list[str]]:
+    """Validate exogenous regressors: ``(n, m)`` float64 copy and column names.
+
+    ``index``: when both it and ``exog`` are pandas objects their indexes must match.
+    """
+    names = None
+    if isinstance(exog, pd.Series):
+        exog = exog.to_frame()
+    if isinstance(exog, pd.DataFrame):
+        if index is not None and not exog.index.equals(index):
+            raise ValueError(
+                f"{argname} is not aligned with the series: its index differs (first labels "
+                f"{list(exog.index[:2])} vs {list(index[:2])})"
+            )
+        bad = [c for c in exog.columns if not pd.api.types.is_numeric_dtype(exog[c].dtype)]
+        if bad:
+            raise TypeError(f"{argname} must be numeric; non-numeric columns: {bad}")
+        names = [str(c) for c in exog.columns]
+        arr = exog.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    else:
+        try:
+            arr = np.array(exog, dtype=np.float64, copy=True)
+        except (TypeError, ValueError):
+            raise TypeError(f"{argname} must be a numeric array-like or DataFrame") from None
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ValueError(f"{argname} must be 2-D (n, m), got shape {arr.shape}")
+    if arr.shape[0] != n:
+        raise ValueError(f"{argname} has {arr.shape[0]} rows but the series has {n} observations")
+    for j in range(arr.shape[1]):
+        arr[:, j] = _fill_missing(arr[:, j], f"{argname} column {j}", missing)
+    return arr, names or [f"x{j}" for j in range(arr.shape[1])]

@@ -1,0 +1,480 @@
+"""Sparse recurrent networks for time series: lag selection and forecast intervals (layer L4).
+
+Method: Zhang, Sun & Liang (NeurIPS 2023), "Sparse deep learning for time series data:
+theory and applications". An RNN reads windows of ``window`` steps whose inputs are the
+last ``lags`` values; the first ``burn_in`` outputs of a window are left out of the loss.
+Under the mixture-Gaussian prior, pruning the first input layer selects the lags (the
+autoregressive order) and the delta method on the selected weights gives
+asymptotic-normal forecast intervals.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from bsdl._series import MISSING, TimeIndex, check_exog, check_series
+from bsdl._validation import (
+    check_alpha,
+    check_in_options,
+    check_is_fitted,
+    check_positive_int,
+)
+from bsdl.inference import ConstantSchedule, PriorAnnealing
+from bsdl.intervals import delta_variance, per_sample_jacobian
+from bsdl.models._windows import (
+    forecast_jacobians,
+    lag_windows,
+    last_steps,
+    training_ends,
+    window_loss,
+)
+from bsdl.models.base import GaussianLikelihoodMixin, SparseEstimatorBase
+from bsdl.models.io import register
+from bsdl.nn import CELLS, LagRNN
+from bsdl.priors import MixtureGaussianPrior
+from bsdl.results import PredictionIntervals
+from bsdl.sparsify import get_masks, recurrent_connected_inputs, simplify_recurrent
+
+__all__ = ["SparseRNN"]
+
+
+def _build_rnn(n_inputs: int, hidden: int, layers: int, cell: str) -> nn.Module:
+    with torch.random.fork_rng(devices=[]):  # nn.Linear's init would touch the global RNG
+        return LagRNN(n_inputs, hidden, layers, cell)
+
+
+def _full_loss(inputs, targets, module):
+    return window_loss(module, inputs, targets)
+
+
+@register
+class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
+    """Sparse RNN/GRU/LSTM autoregression with lag selection and forecast intervals.
+
+    At each recurrent step the input is the vector of the last ``lags`` values of the
+    series (and of any exogenous regressors), so the input connections that survive
+    pruning select the lags: ``selected_lags_`` and the autoregressive order
+    ``ar_order_``. The series (and ``exog``) are standardised internally; every output
+    is on the original scale.
+
+    Parameters
+    ----------
+    lags : int, default 10
+        Length of the lag vector read at each step (the largest order that can be found).
+    cell : {"lstm", "gru", "rnn"}, default "lstm"
+    hidden_size : int, default 8
+    num_layers : int, default 1
+    window : int, default 8
+        Steps per training window (the sequence length ``k``).
+    burn_in : int or "auto", default "auto"
+        Leading outputs of each window left out of the loss (``"auto"``: ``window // 2``).
+        Windows overlap by ``burn_in`` steps, so every time point is scored once.
+    prior, annealing, optimizer, lr, n_epochs, batch_size, refit_epochs, n_restarts,
+    restart_criterion, n_jobs, random_state, device, verbose
+        As in :class:`~bsdl.SparseMLPRegressor`; ``batch_size`` counts windows and the
+        prior is scaled by the number of scored time points.
+    missing : {"raise", "interpolate"}, default "raise"
+        NaN in the series or ``exog``: raise, or fill interior gaps by linear
+        interpolation.
+
+    Attributes
+    ----------
+    selected_lags_ : ndarray of int
+        1-based lags with a surviving input connection to a unit that reaches the output.
+    ar_order_ : int
+        Largest selected lag (0 when none is selected).
+    inclusion_probabilities_ : ndarray of shape (lags,)
+        Per lag ``1..lags``, the largest posterior inclusion probability of its input
+        weights at the end of annealing.
+    selected_exog_lags_ : dict
+        Exogenous column name -> selected lags (0 = same time point); only with ``exog``.
+    sigma_ : float
+        Residual (innovation) standard deviation on the original scale.
+    sparsity_, n_nonzero_, bic_, log_evidence_, history_, restarts_, mask_
+        As in :class:`~bsdl.SparseMLPRegressor`.
+    n_obs_ : int
+        Length of the training series; ``n_scored_`` time points entered the loss.
+
+    Examples
+    --------
+    >>> from bsdl import SparseRNN
+    >>> from bsdl.datasets import make_ar
+    >>> y = make_ar(400, {1: 0.6, 2: -0.3}, random_state=0)
+    >>> r = SparseRNN(lags=4, hidden_size=4, n_epochs=40, random_state=0).fit(y)
+    >>> r.selected_lags_  # doctest: +SKIP
+    array([1, 2])
+    >>> pi = r.predict_interval(steps=3, alpha=0.1)
+    >>> pi.to_frame().shape
+    (3, 4)
+    """
+
+    _persist_private = (
+        *SparseEstimatorBase._persist_private,
+        "_y",
+        "_x",
+        "_index_json",
+    )
+
+    def __init__(
+        self,
+        lags: int = 10,
+        *,
+        cell: str = "lstm",
+        hidden_size: int = 8,
+        num_layers: int = 1,
+        window: int = 8,
+        burn_in: int | str = "auto",
+        prior: MixtureGaussianPrior | None = None,
+        annealing: PriorAnnealing | ConstantSchedule | None = None,
+        optimizer: str = "adam",
+        lr: float = 3e-3,
+        n_epochs: int | str = "auto",
+        batch_size: int | str = "auto",
+        refit_epochs: int | str = "auto",
+        n_restarts: int = 1,
+        restart_criterion: str = "bic",
+        missing: str = "raise",
+        n_jobs: int | None = None,
+        random_state=None,
+        device: str = "cpu",
+        verbose: bool = False,
+    ) -> None:
+        self.lags = lags
+        self.cell = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.window = window
+        self.burn_in = burn_in
+        self.prior = prior
+        self.annealing = annealing
+        self.optimizer = optimizer
+        self.lr = lr
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.refit_epochs = refit_epochs
+        self.n_restarts = n_restarts
+        self.restart_criterion = restart_criterion
+        self.missing = missing
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ---------------------------------------------------------------- checks
+    def _check_structure(self) -> tuple[int, int, int]:
+        lags = check_positive_int(self.lags, "lags")
+        window = check_positive_int(self.window, "window")
+        if self.burn_in == "auto":
+            burn_in = window // 2
+        else:
+            burn_in = check_positive_int(self.burn_in, "burn_in", minimum=0)
+            if burn_in >= window:
+                raise ValueError(
+                    f"burn_in must be smaller than window ({window}), got {burn_in}: "
+                    "at least one step of each window has to enter the loss"
+                )
+        check_positive_int(self.hidden_size, "hidden_size")
+        check_positive_int(self.num_layers, "num_layers")
+        check_in_options(self.cell, "cell", sorted(CELLS))
+        check_in_options(self.missing, "missing", list(MISSING))
+        return lags, window, burn_in
+
+    @property
+    def _k(self) -> tuple[int, int]:
+        return int(self.lags), int(self.window)
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, series, exog=None) -> SparseRNN:
+        """Fit to a 1-D ``series`` (array, list or pandas Series); returns self.
+
+        ``exog``: optional regressors aligned with ``series`` (array ``(n, m)`` or a
+        DataFrame with the same index); their lags ``0 .. lags-1`` are selected too.
+        """
+        lags, window, burn_in = self._check_structure()
+        y, ti, name = check_series(series, "series", missing=self.missing)
+        if y.size < lags + window:
+            raise ValueError(
+                f"series has {y.size} observations; at least lags + window = "
+                f"{lags} + {window} = {lags + window} are needed (use smaller lags or window)"
+            )
+        n = y.size
+        x, exog_names = (None, [])
+        if exog is not None:
+            pandas_index = series.index if isinstance(series, pd.Series) else None
+            x, exog_names = check_exog(exog, n, "exog", index=pandas_index, missing=self.missing)
+        ends = training_ends(n, lags, window, burn_in)
+        checked = self._check_common_params(int(ends.numel()))
+        device = checked["device"]
+
+        self.y_mean_ = float(y.mean())
+        self.y_scale_ = float(y.std()) if y.std() > 0 else 1.0
+        if x is not None:
+            self.x_mean_ = x.mean(axis=0)
+            sd = x.std(axis=0)
+            self.x_scale_ = np.where(sd > 0, sd, 1.0)
+        self._y, self._x = y, x
+        self._index_json = json.dumps((ti or TimeIndex.default(n)).to_dict())
+        self.series_name_ = name
+        self.exog_names_ = np.asarray(exog_names, dtype=object)
+        z, xz = self._scaled(y, x, device)
+        ends = ends.to(device)
+        inputs = lag_windows(z, xz, lags, window, ends)
+        steps = torch.arange(window - burn_in, device=device)
+        targets = z[ends.reshape(-1, 1) - (window - burn_in - 1) + steps]
+        self.n_features_in_ = int(inputs.shape[-1])
+        self.n_obs_ = n
+        self.n_scored_ = int(targets.numel())
+        self.burn_in_ = burn_in
+        self._fit_pipeline(
+            dict(
+                build_module=partial(
+                    _build_rnn,
+                    self.n_features_in_,
+                    int(self.hidden_size),
+                    int(self.num_layers),
+                    self.cell,
+                ),
+                loss_fn=window_loss,
+                simplify=simplify_recurrent,
+                full_loss=partial(_full_loss, inputs, targets),
+                inputs=inputs,
+                targets=targets,
+                n_obs=self.n_scored_,
+            ),
+            checked,
+        )
+        self._set_selection(lags, exog_names)
+        self.sigma_ = self._sigma_std * self.y_scale_
+        return self
+
+    def _scaled(self, y: np.ndarray, x: np.ndarray | None, device=None):
+        device = device if device is not None else self._device()
+        z = torch.as_tensor((y - self.y_mean_) / self.y_scale_, dtype=torch.float32, device=device)
+        if x is None:
+            return z, None
+        xz = (x - self.x_mean_) / self.x_scale_
+        return z, torch.as_tensor(xz, dtype=torch.float32, device=device)
+
+    def _make_module(self) -> nn.Module:
+        return _build_rnn(
+            self.n_features_in_, int(self.hidden_size), int(self.num_layers), self.cell
+        )
+
+    def _output_fn(self):
+        # Fisher information: the scored steps of each training window
+        return partial(last_steps, count=int(self.window) - self.burn_in_)
+
+    def _set_selection(self, lags: int, exog_names: list[str]) -> None:
+        masks = get_masks(self.module_)
+        keep = recurrent_connected_inputs(self.module_, masks).cpu().numpy()
+        self.support_ = keep
+        self.selected_lags_ = np.flatnonzero(keep[:lags]) + 1
+        self.ar_order_ = int(self.selected_lags_.max()) if self.selected_lags_.size else 0
+        q = self._inclusion["input_layers.0.weight"].numpy().max(axis=0)
+        self.inclusion_probabilities_ = q[:lags]
+        if exog_names:
+            self.exog_inclusion_probabilities_ = q[lags:].reshape(len(exog_names), lags)
+            sel = keep[lags:].reshape(len(exog_names), lags)
+            self.selected_exog_lags_ = {
+                name: np.flatnonzero(sel[j]).tolist() for j, name in enumerate(exog_names)
+            }
+        self.mask_ = {k: v.cpu().numpy() for k, v in masks.items()}
+
+    # ---------------------------------------------------------------- prediction
+    @property
+    def _time_index(self) -> TimeIndex:
+        return TimeIndex(**json.loads(self._index_json))
+
+    def _check_future_exog(self, exog, steps: int) -> np.ndarray | None:
+        if self._x is None:
+            if exog is not None:
+                raise ValueError("exog was given, but the model was fitted without exog")
+            return None
+        if exog is None:
+            raise ValueError(
+                f"the model was fitted with exog: pass exog with the {steps} future row(s)"
+            )
+        x, _ = check_exog(exog, steps, "exog")
+        if x.shape[1] != self._x.shape[1]:
+            raise ValueError(f"exog has {x.shape[1]} columns, expected {self._x.shape[1]}")
+        return x
+
+    def _align(self, series, exog) -> tuple[np.ndarray, np.ndarray | None, int, int]:
+        """Place ``series`` on the training time grid: combined history, its offset."""
+        s, ti_s, _ = check_series(series, "series", missing=self.missing)
+        train_ti = self._time_index
+        offset = 0
+        if ti_s is not None:
+            if not train_ti.same_frequency(ti_s):
+                raise ValueError(
+                    f"series has a {ti_s.kind} index with frequency {ti_s.freq!r} (step "
+                    f"{ti_s.step}), but the model was fitted on a {train_ti.kind} index with "
+                    f"frequency {train_ti.freq!r} (step {train_ti.step})"
+                )
+            offset = train_ti.position_of(series.index[0])
+            if offset is None:
+                raise ValueError(
+                    f"series starts at {series.index[0]!r}, which is not on the training "
+                    "data's time grid"
+                )
+        n_train = self.n_obs_
+        if offset < 0 or offset > n_train:
+            raise ValueError(
+                f"series must contain or continue the training data: it starts at position "
+                f"{offset} of the training grid, outside 0..{n_train} (0 = first training "
+                f"point, {n_train} = the point right after the last)"
+            )
+        y = np.concatenate([self._y[:offset], s])
+        x = None
+        if self._x is not None:
+            if exog is None:
+                raise ValueError("the model was fitted with exog: pass exog aligned with series")
+            xs, _ = check_exog(
+                exog,
+                s.size,
+                "exog",
+                index=series.index if isinstance(series, pd.Series) else None,
+                missing=self.missing,
+            )
+            x = np.concatenate([self._x[:offset], xs])
+        elif exog is not None:
+            raise ValueError("exog was given, but the model was fitted without exog")
+        return y, x, offset, s.size
+
+    def _one_step(self, series, exog, *, with_var: bool):
+        lags, window = self._k
+        y, x, offset, m = self._align(series, exog)
+        first = max(offset, lags + window - 1)
+        stop = offset + m
+        if first >= stop:
+            raise ValueError(
+                f"series is too short: one-step predictions need lags + window - 1 = "
+                f"{lags + window - 1} earlier observations (combined with the training data)"
+            )
+        z, xz = self._scaled(y, x)
+        ends = torch.arange(first, stop, device=z.device)
+        inputs = lag_windows(z, xz, lags, window, ends)
+        with torch.no_grad():
+            mean = self.module_(inputs)[:, -1].cpu().numpy().astype(np.float64)
+        var = None
+        if with_var:
+            if self._covariance is None:
+                var = np.zeros_like(mean)
+            else:
+                jac = per_sample_jacobian(
+                    self.module_,
+                    inputs,
+                    self._selected_index,
+                    output_fn=partial(last_steps, count=1),
+                )
+                var = delta_variance(jac, self._covariance.to(jac.device)).cpu().numpy()[:, 0]
+        return mean, var, self._time_index.labels(first, stop)
+
+    def _forecast(self, steps: int, exog, *, with_var: bool):
+        lags, window = self._k
+        x_future = self._check_future_exog(exog, steps)
+        x = None if self._x is None else np.concatenate([self._x, x_future])
+        z, xz = self._scaled(self._y, x)
+        index = self._selected_index if self._covariance is not None else {}
+        mean, jac_theta, jac_shock = forecast_jacobians(
+            self.module_, index, z, xz, lags, window, steps
+        )
+        mean = mean.cpu().numpy().astype(np.float64)
+        conf = np.zeros(steps)
+        if self._covariance is not None and with_var:
+            cov = self._covariance.to(jac_theta.device)
+            conf = delta_variance(jac_theta.unsqueeze(1), cov).cpu().numpy()[:, 0]
+        # innovations fed back through the recursion (MA(infinity)-type weights)
+        propagated = jac_shock.double().pow(2).sum(dim=1).cpu().numpy()
+        labels = self._time_index.labels(self.n_obs_, self.n_obs_ + steps)
+        return mean, conf, propagated, labels
+
+    def _check_predict_args(self, steps, series, method: str) -> int:
+        check_is_fitted(self, "module_", method=method)
+        steps = check_positive_int(steps, "steps")
+        if series is not None and steps != 1:
+            raise ValueError(
+                "steps must be 1 when series= is given: series= asks for one-step-ahead "
+                "predictions along the series"
+            )
+        return steps
+
+    def predict(self, steps: int = 1, *, series=None, exog=None) -> pd.Series:
+        """Point forecasts on the original scale, as a pandas Series.
+
+        ``predict(steps=h)``: the recursive forecasts for the ``h`` times after the
+        training data (plug-in path: each forecast is fed back as the next lag).
+        ``predict(series=S)``: one-step-ahead predictions along ``S`` (which contains
+        or continues the training series) from the observed past, without refitting.
+        """
+        steps = self._check_predict_args(steps, series, "predict")
+        with torch.no_grad():
+            if series is not None:
+                mean, _, labels = self._one_step(series, exog, with_var=False)
+            else:
+                mean, _, _, labels = self._forecast(steps, exog, with_var=False)
+        return pd.Series(mean * self.y_scale_ + self.y_mean_, index=labels, name="mean")
+
+    def predict_interval(
+        self,
+        steps: int = 1,
+        alpha: float = 0.05,
+        *,
+        series=None,
+        exog=None,
+        joint: bool | None = None,
+        kind: str = "prediction",
+    ) -> PredictionIntervals:
+        """Asymptotic-normal forecast intervals (delta method on the selected weights).
+
+        Parameters
+        ----------
+        steps : int, default 1
+            Horizons ``1..steps`` beyond the training data. The variance of horizon
+            ``h`` is ``g_h^T (n I)^{-1} g_h`` (``g_h`` the gradient of the recursive
+            ``h``-step forecast in the selected weights) plus
+            ``sigma^2 (1 + sum_j psi_{hj}^2)``, the innovations propagated through the
+            recursion (``psi`` = derivative of the forecast path in earlier shocks).
+        alpha : float, default 0.05
+            Significance level (0.05: 95 % intervals).
+        series : array-like or pandas Series, optional
+            One-step-ahead intervals along ``series`` (containing or continuing the
+            training data, same frequency), using the observed past; no refit.
+        exog : array-like or DataFrame, optional
+            Future regressors (``steps`` rows), or regressors aligned with ``series``.
+        joint : bool, optional
+            Bonferroni over the rows (``alpha / rows`` each). Default: True for a
+            multi-step forecast, False for ``series=``.
+        kind : {"prediction", "confidence"}, default "prediction"
+            "confidence" leaves out the innovation variance.
+        """
+        steps = self._check_predict_args(steps, series, "predict_interval")
+        alpha = check_alpha(alpha)
+        kind = check_in_options(kind, "kind", ("prediction", "confidence"))
+        if joint is not None and not isinstance(joint, bool | np.bool_):
+            raise TypeError(f"joint must be True, False or None, got {joint!r}")
+        sigma2 = self._sigma_std**2
+        if series is not None:
+            mean, var, labels = self._one_step(series, exog, with_var=True)
+            if kind == "prediction":
+                var = var + sigma2
+            joint = False if joint is None else bool(joint)
+        else:
+            mean, var, propagated, labels = self._forecast(steps, exog, with_var=True)
+            if kind == "prediction":
+                var = var + sigma2 * (1.0 + propagated)
+            joint = True if joint is None else bool(joint)
+        return PredictionIntervals(
+            mean * self.y_scale_ + self.y_mean_,
+            np.sqrt(var) * self.y_scale_,
+            alpha,
+            index=labels,
+            joint=joint and len(mean) > 1,
+            kind=kind,
+        )

@@ -1,0 +1,88 @@
+"""Structure read-outs of a pruned :class:`~bsdl.nn.LagRNN`: live units, selected inputs.
+
+A hidden unit is *live* when a path of surviving weights leads from it to the output:
+directly through the read-out, through the recurrent weights of its own layer (to a live
+unit at a later step) or through the next layer's input weights. An input (a lag) is
+selected when a surviving first-layer weight connects it to a live unit.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from bsdl.nn.rnn import CELLS
+
+__all__ = ["live_units", "recurrent_connected_inputs", "simplify_recurrent"]
+
+
+def _unit_links(mask: torch.Tensor, gates: int, hidden: int) -> torch.Tensor:
+    """``(gates*H, m)`` weight mask -> ``(H, m)``: does source ``j`` feed unit ``i`` at all?"""
+    return mask.reshape(gates, hidden, -1).any(dim=0)
+
+
+def live_units(module, masks: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+    """Per layer, a boolean vector over hidden units: True when the unit reaches the output."""
+    gates, hidden = CELLS[module.cell], module.hidden_size
+    need = masks["head.weight"].reshape(-1).clone()
+    live: list[torch.Tensor] = [need] * module.num_layers
+    for l in reversed(range(module.num_layers)):
+        rec = _unit_links(masks[f"recurrent_layers.{l}.weight"], gates, hidden)
+        alive = need.clone()
+        while True:  # closure over the recurrence: j is live if it feeds a live unit
+            grown = alive | rec[alive].any(dim=0)
+            if torch.equal(grown, alive):
+                break
+            alive = grown
+        live[l] = alive
+        if l > 0:
+            need = _unit_links(masks[f"input_layers.{l}.weight"], gates, hidden)[alive].any(dim=0)
+    return live
+
+
+def recurrent_connected_inputs(module, masks: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Boolean vector over the ``n_inputs`` features: True when one reaches the output.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from bsdl.nn import LagRNN
+    >>> from bsdl.sparsify import get_masks
+    >>> net = LagRNN(3, hidden_size=2, cell="rnn")
+    >>> masks = get_masks(net)
+    >>> masks["input_layers.0.weight"][:, 1] = False        # cut lag 2 everywhere
+    >>> recurrent_connected_inputs(net, masks).tolist()
+    [True, False, True]
+    """
+    gates, hidden = CELLS[module.cell], module.hidden_size
+    alive = live_units(module, masks)[0]
+    links = _unit_links(masks["input_layers.0.weight"], gates, hidden)
+    return links[alive].any(dim=0)
+
+
+@torch.no_grad()
+def simplify_recurrent(module, masks: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Mask every weight into or out of a unit that cannot reach the output.
+
+    The network function is unchanged (such units only feed other dead units), and the
+    likelihood-flat directions they would add to the Fisher information are removed.
+    Parameters are zeroed in place; the updated masks are returned.
+    """
+    masks = {k: v.clone() for k, v in masks.items()}
+    gates, hidden = CELLS[module.cell], module.hidden_size
+    live = live_units(module, masks)
+    for l, alive in enumerate(live):
+        dead = ~alive
+        if not dead.any():
+            continue
+        rows = dead.repeat(gates)  # the gate rows of the dead units
+        masks[f"input_layers.{l}.weight"][rows] = False
+        masks[f"input_layers.{l}.bias"][rows] = False
+        masks[f"recurrent_layers.{l}.weight"][rows] = False
+        masks[f"recurrent_layers.{l}.weight"][:, dead] = False
+        if l + 1 < module.num_layers:
+            masks[f"input_layers.{l + 1}.weight"][:, dead] = False
+        else:
+            masks["head.weight"][:, dead] = False
+    for name, p in module.named_parameters():
+        p.mul_(masks[name])
+    return masks
