@@ -159,9 +159,7 @@ def _as_1d(values, argname: str) -> np.ndarray:
                 raise TypeError
             arr = arr.astype(np.float64)
         except (TypeError, ValueError):
-            raise TypeError(
-                f"{argname} must be numeric, got values of dtype {arr.dtype}"
-            ) from None
+            raise TypeError(f"{argname} must be numeric, got values of dtype {arr.dtype}") from None
     arr = np.array(arr, dtype=np.float64, copy=True)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]

@@ -161,9 +161,7 @@ def _train(
 ) -> list[dict]:
     n_samples = inputs.shape[0]
     if n_samples != targets.shape[0]:
-        raise ValueError(
-            f"inputs and targets differ in length: {n_samples} != {targets.shape[0]}"
-        )
+        raise ValueError(f"inputs and targets differ in length: {n_samples} != {targets.shape[0]}")
     n = n_samples if n_obs is None else int(n_obs)
     schedule.validate(n_epochs)
     params = [p for p in module.parameters() if p.requires_grad]

@@ -99,7 +99,7 @@ class SparseEstimatorBase(BaseEstimator):
 
     # ---------------------------------------------------------------- parameter checks
     def _check_common_params(self, n: int) -> dict:
-        prior = self.prior if self.prior is not None else default_prior()
+        prior = self.prior if self.prior is not None else self._default_prior(n)
         if not isinstance(prior, MixtureGaussianPrior):
             raise TypeError(
                 f"prior must be a bsdl.MixtureGaussianPrior or None, got {type(prior).__name__}"
@@ -161,6 +161,11 @@ class SparseEstimatorBase(BaseEstimator):
         )
 
     _auto_steps = 6000
+
+    def _default_prior(self, n: int) -> MixtureGaussianPrior:
+        """The prior used when ``prior=None`` (``n``: training samples)."""
+        return default_prior()
+
     _persist_private = ("_covariance", "_selected_index", "_inclusion", "_sigma_std")
 
     def save(self, path) -> Path:
@@ -206,7 +211,15 @@ class SparseEstimatorBase(BaseEstimator):
         for r in results:
             module = self._module_from_state(r.state_dict, spec)
             r.criteria = self._criteria(module, r, spec, n)
-            rows.append({"seed": r.seed, "loss": r.loss, "n_nonzero": r.n_nonzero, **r.criteria})
+            rows.append(
+                {
+                    "seed": r.seed,
+                    "loss": r.loss,
+                    "n_nonzero": r.n_nonzero,
+                    **r.criteria,
+                    **self._describe_restart(module),
+                }
+            )
         key = "bic" if checked["criterion"] == "bic" else "neg_log_evidence"
         scores = np.array([row[key] for row in rows])
         best = int(np.nanargmin(np.where(np.isfinite(scores), scores, np.inf)))
@@ -286,6 +299,10 @@ class SparseEstimatorBase(BaseEstimator):
         return {"bic": bic, "neg_log_evidence": -log_ev}
 
     # ---------------------------------------------------------------- hooks for subclasses
+    def _describe_restart(self, module: nn.Module) -> dict:
+        """Extra columns of ``restarts_`` describing one restart's selected structure."""
+        return {}
+
     def _optimizer_options(self, optimizer: str) -> dict | None:
         return None
 

@@ -40,13 +40,14 @@ from bsdl.nn import CELLS, LagRNN
 from bsdl.priors import MixtureGaussianPrior
 from bsdl.results import PredictionIntervals
 from bsdl.sparsify import get_masks, recurrent_connected_inputs, simplify_recurrent
+from bsdl.summary import Summary
 
 __all__ = ["SparseRNN"]
 
 
-def _build_rnn(n_inputs: int, hidden: int, layers: int, cell: str) -> nn.Module:
+def _build_rnn(n_inputs: int, hidden: int, layers: int, cell: str, skip: bool) -> nn.Module:
     with torch.random.fork_rng(devices=[]):  # nn.Linear's init would touch the global RNG
-        return LagRNN(n_inputs, hidden, layers, cell)
+        return LagRNN(n_inputs, hidden, layers, cell, skip)
 
 
 def _full_loss(inputs, targets, module):
@@ -75,7 +76,14 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
     burn_in : int or "auto", default "auto"
         Leading outputs of each window left out of the loss (``"auto"``: ``window // 2``).
         Windows overlap by ``burn_in`` steps, so every time point is scored once.
-    prior, annealing, optimizer, lr, n_epochs, batch_size, refit_epochs, n_restarts,
+    skip : bool, default True
+        Add a linear map of the lag vector to the output (a linear AR part beside the
+        recurrent one). Linear lag effects are then selected far more reliably.
+    prior : MixtureGaussianPrior, optional
+        Default ``MixtureGaussianPrior(lambda_=0.01, sigma0=1.6 / sqrt(n), sigma1=1)``
+        with ``n`` the number of scored time points (``sigma0`` clipped to
+        ``[0.005, 0.1]``), on the standardised scale.
+    annealing, optimizer, lr, n_epochs, batch_size, refit_epochs, n_restarts,
     restart_criterion, n_jobs, random_state, device, verbose
         As in :class:`~bsdl.SparseMLPRegressor`; ``batch_size`` counts windows and the
         prior is scaled by the number of scored time points.
@@ -130,6 +138,7 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
         num_layers: int = 1,
         window: int = 8,
         burn_in: int | str = "auto",
+        skip: bool = True,
         prior: MixtureGaussianPrior | None = None,
         annealing: PriorAnnealing | ConstantSchedule | None = None,
         optimizer: str = "adam",
@@ -151,6 +160,7 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
         self.num_layers = num_layers
         self.window = window
         self.burn_in = burn_in
+        self.skip = skip
         self.prior = prior
         self.annealing = annealing
         self.optimizer = optimizer
@@ -183,6 +193,8 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
         check_positive_int(self.num_layers, "num_layers")
         check_in_options(self.cell, "cell", sorted(CELLS))
         check_in_options(self.missing, "missing", list(MISSING))
+        if not isinstance(self.skip, bool | np.bool_):
+            raise TypeError(f"skip must be True or False, got {self.skip!r}")
         return lags, window, burn_in
 
     @property
@@ -239,6 +251,7 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
                     int(self.hidden_size),
                     int(self.num_layers),
                     self.cell,
+                    bool(self.skip),
                 ),
                 loss_fn=window_loss,
                 simplify=simplify_recurrent,
@@ -261,14 +274,30 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
         xz = (x - self.x_mean_) / self.x_scale_
         return z, torch.as_tensor(xz, dtype=torch.float32, device=device)
 
+    def _default_prior(self, n: int) -> MixtureGaussianPrior:
+        # sigma0 shrinks like n^(-1/2) (n = scored time points): n * sigma0^2 stays fixed,
+        # so the spike's pull on a weight is comparable to its data gradient at every n,
+        # while the threshold (about 4 sigma0) still goes to 0 (consistent selection).
+        n_scored = n * (int(self.window) - self._check_structure()[2])
+        sigma0 = float(np.clip(1.6 / np.sqrt(n_scored), 0.005, 0.1))
+        return MixtureGaussianPrior(lambda_=1e-2, sigma0=sigma0, sigma1=1.0)
+
     def _make_module(self) -> nn.Module:
         return _build_rnn(
-            self.n_features_in_, int(self.hidden_size), int(self.num_layers), self.cell
+            self.n_features_in_,
+            int(self.hidden_size),
+            int(self.num_layers),
+            self.cell,
+            bool(self.skip),
         )
 
     def _output_fn(self):
         # Fisher information: the scored steps of each training window
         return partial(last_steps, count=int(self.window) - self.burn_in_)
+
+    def _describe_restart(self, module: nn.Module) -> dict:
+        keep = recurrent_connected_inputs(module, get_masks(module)).cpu().numpy()
+        return {"lags": ", ".join(map(str, np.flatnonzero(keep[: int(self.lags)]) + 1))}
 
     def _set_selection(self, lags: int, exog_names: list[str]) -> None:
         masks = get_masks(self.module_)
@@ -478,3 +507,49 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
             joint=joint and len(mean) > 1,
             kind=kind,
         )
+
+    # ---------------------------------------------------------------- reporting
+    def summary(self) -> Summary:
+        """statsmodels-style tables: cell, window, selected lags, weights, sigma, BIC."""
+        check_is_fitted(self, "module_", method="summary")
+        prior = self.prior_
+        lags = ", ".join(map(str, self.selected_lags_)) or "none"
+        left = [
+            ("Model:", "SparseRNN"),
+            ("Cell:", f"{self.cell} ({self.num_layers} x {self.hidden_size})"),
+            ("No. observations:", self.n_obs_),
+            ("Scored time points:", self.n_scored_),
+            ("Window / burn-in:", f"{self.window} / {self.burn_in_}"),
+            ("Candidate lags:", f"1..{self.lags}"),
+            ("Selected lags:", lags),
+            ("AR order:", self.ar_order_),
+        ]
+        right = [
+            ("Non-zero weights:", f"{self.n_nonzero_} / {self.n_params_}"),
+            ("Sparsity:", f"{self.sparsity_:.4f}"),
+            ("sigma (innovation sd):", f"{self.sigma_:.4g}"),
+            ("BIC:", f"{self.bic_:.2f}"),
+            ("Prior lambda:", f"{prior.lambda_:.3g}"),
+            ("Prior sigma0 / sigma1:", f"{prior.sigma0:.3g} / {prior.sigma1:.3g}"),
+            ("Optimizer:", f"{self.optimizer}, {self.n_epochs_} epochs"),
+            ("Restarts:", len(self.restarts_)),
+        ]
+        summary = Summary("Sparse RNN Autoregression Results", [left + right])
+        lag_ids = np.arange(1, int(self.lags) + 1)
+        frame = pd.DataFrame(
+            {
+                "inclusion prob.": self.inclusion_probabilities_,
+                "selected": np.isin(lag_ids, self.selected_lags_),
+            },
+            index=pd.Index([f"lag {j}" for j in lag_ids]),
+        )
+        summary.add_table(frame, title="Lags")
+        if getattr(self, "selected_exog_lags_", None):
+            rows = {
+                name: ", ".join(map(str, sel)) or "none"
+                for name, sel in self.selected_exog_lags_.items()
+            }
+            summary.add_table(
+                pd.DataFrame({"selected lags (0 = same time)": rows}), title="Exogenous"
+            )
+        return summary

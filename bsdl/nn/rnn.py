@@ -17,6 +17,11 @@ The cells are written with plain tensor operations (no cuDNN kernel) so that
   ``h' = o tanh(c')``
 
 Recurrent matrices ``U`` carry no bias (the input layer's bias plays that role).
+
+With ``skip=True`` a linear map of the current input is added to the read-out: the
+network is a linear autoregression plus a recurrent correction. A lag's linear weight
+then feels the data gradient directly (not through gates and the read-out), which makes
+linear lag effects much easier to select under the spike-and-slab prior.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ class LagRNN(nn.Module):
     num_layers : int
         Stacked recurrent layers.
     cell : {"lstm", "gru", "rnn"}
+    skip : bool
+        Add a linear (bias-free) map of each step's input to its output.
 
     Examples
     --------
@@ -53,7 +60,12 @@ class LagRNN(nn.Module):
     """
 
     def __init__(
-        self, n_inputs: int, hidden_size: int = 8, num_layers: int = 1, cell: str = "lstm"
+        self,
+        n_inputs: int,
+        hidden_size: int = 8,
+        num_layers: int = 1,
+        cell: str = "lstm",
+        skip: bool = False,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
@@ -71,13 +83,15 @@ class LagRNN(nn.Module):
             nn.Linear(self.hidden_size, g, bias=False) for _ in range(self.num_layers)
         )
         self.head = nn.Linear(self.hidden_size, 1)
+        self.skip = nn.Linear(self.n_inputs, 1, bias=False) if skip else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(b, k, p)`` windows -> ``(b, k)`` one-step predictions."""
         seq = x
         for inp, rec in zip(self.input_layers, self.recurrent_layers):
             seq = self._layer(inp(seq), rec)
-        return self.head(seq).squeeze(-1)
+        out = self.head(seq).squeeze(-1)
+        return out if self.skip is None else out + self.skip(x).squeeze(-1)
 
     def _layer(self, xin: torch.Tensor, rec: nn.Linear) -> torch.Tensor:
         h = xin.new_zeros(xin.shape[0], self.hidden_size)

@@ -56,7 +56,10 @@ def recurrent_connected_inputs(module, masks: dict[str, torch.Tensor]) -> torch.
     gates, hidden = CELLS[module.cell], module.hidden_size
     alive = live_units(module, masks)[0]
     links = _unit_links(masks["input_layers.0.weight"], gates, hidden)
-    return links[alive].any(dim=0)
+    keep = links[alive].any(dim=0)
+    if "skip.weight" in masks:  # linear path straight to the output
+        keep = keep | masks["skip.weight"].reshape(-1)
+    return keep
 
 
 @torch.no_grad()
