@@ -33,6 +33,8 @@ bench: $(VENV)/.installed-base
 
 vignettes: $(VENV)/.installed-test
 	MPLBACKEND=Agg $(PY) vignettes/01_variable_selection.py
+	MPLBACKEND=Agg $(PY) vignettes/02_ar_order_selection.py
+	MPLBACKEND=Agg $(PY) vignettes/03_asymptotic_normality.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

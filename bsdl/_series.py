@@ -49,6 +49,12 @@ class TimeIndex:
     def from_index(cls, index: pd.Index, argname: str) -> TimeIndex:
         n = len(index)
         name = None if index.name is None else str(index.name)
+        is_int = index.dtype.kind in "iu" and not isinstance(index, pd.MultiIndex)
+        if not isinstance(index, pd.DatetimeIndex | pd.PeriodIndex | pd.RangeIndex) and not is_int:
+            raise ValueError(
+                f"{argname} must have a DatetimeIndex, PeriodIndex or integer index, "
+                f"got {type(index).__name__} of dtype {index.dtype}"
+            )
         if index.has_duplicates:
             dup = index[index.duplicated()][0]
             raise ValueError(f"{argname} has a duplicated index label: {dup!r}")
@@ -70,19 +76,12 @@ class TimeIndex:
             ti = cls("datetime", index[0].isoformat(), freq, 1, n, name, tz)
         elif isinstance(index, pd.PeriodIndex):
             ti = cls("period", str(index[0]), index.freqstr, 1, n, name)
-        elif isinstance(index, pd.RangeIndex) or (
-            index.dtype.kind in "iu" and not isinstance(index, pd.MultiIndex)
-        ):
+        else:
             values = np.asarray(index, dtype=np.int64)
             step = int(values[1] - values[0]) if n > 1 else 1
             if n > 2 and not np.all(np.diff(values) == step):
                 raise ValueError(f"{argname} has an integer index with gaps: it must be regular")
             ti = cls("range", str(int(values[0]) if n else 0), None, step, n, name)
-        else:
-            raise ValueError(
-                f"{argname} must have a DatetimeIndex, PeriodIndex or integer index, "
-                f"got {type(index).__name__}"
-            )
         if ti.kind != "range" and n and not ti.labels(0, n).equals(index):
             raise ValueError(
                 f"{argname} has gaps in its {ti.freq!r} index: reindex it to a regular "

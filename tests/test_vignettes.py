@@ -44,6 +44,30 @@ VIGNETTES = [
             "| 1000 | dense MLP |",
         ),
     ),
+    Vignette(
+        "02_ar_order_selection.py",
+        header="| design | n | method | exact lag set | correct order | mean order |",
+        row_prefixes=(
+            *(
+                f"| {design} | 300 | {method} |"
+                for design in ("linear AR", "nonlinear AR")
+                for method in ("bsdl", "AIC", "BIC")
+            ),
+            "| sunspots | 309 | bsdl |",  # the real-series table
+            "| sunspots | 309 | AIC |",
+            "| sunspots | 309 | BIC |",
+        ),
+    ),
+    Vignette(
+        "03_asymptotic_normality.py",
+        header="| design | n | level | one-step coverage | binomial se | replicate se |",
+        row_prefixes=tuple(
+            f"| {design} | {n} | {level} |"
+            for design in ("AR(2)", "nonlinear AR")
+            for n in (300, 600)
+            for level in ("0.80", "0.90", "0.95")
+        ),
+    ),
 ]
 
 

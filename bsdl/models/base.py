@@ -369,3 +369,7 @@ class GaussianLikelihoodMixin:
     def _output_hessian(self, module: nn.Module, spec: _TrainSpec):
         self._sigma_std = self._residual_sd(module, spec)
         return 1.0 / max(self._sigma_std**2, 1e-12)
+
+    def _set_covariance(self, module: nn.Module, spec: _TrainSpec, n: int) -> None:
+        self._sigma_std = self._residual_sd(module, spec)  # also when nothing is selected
+        super()._set_covariance(module, spec, n)

@@ -71,7 +71,7 @@ def simplify_recurrent(module, masks: dict[str, torch.Tensor]) -> dict[str, torc
     Parameters are zeroed in place; the updated masks are returned.
     """
     masks = {k: v.clone() for k, v in masks.items()}
-    gates, hidden = CELLS[module.cell], module.hidden_size
+    gates = CELLS[module.cell]
     live = live_units(module, masks)
     for l, alive in enumerate(live):
         dead = ~alive

@@ -1,0 +1,216 @@
+"""SparseRNN: lag selection, one-step and multi-step intervals, indexes, save/load."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import bsdl
+from bsdl import SparseRNN
+from bsdl.datasets import make_ar
+from bsdl.selection import select_ar_order
+
+SMALL = dict(lags=4, hidden_size=4, n_epochs=60)
+
+
+def _quiet_fit(model, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def ar2_fits():
+    """AR(2) y_t = 0.6 y_{t-1} - 0.3 y_{t-2} + e_t, n = 1000, five seeds."""
+    fits = []
+    for seed in range(5):
+        y = make_ar(3000, {1: 0.6, 2: -0.3}, random_state=seed)
+        model = _quiet_fit(SparseRNN(lags=6, n_epochs=150, random_state=seed), y[:1000])
+        fits.append((y, model))
+    return fits
+
+
+def test_ar2_lags_selected(ar2_fits):
+    exact = [set(m.selected_lags_.tolist()) == {1, 2} for _, m in ar2_fits]
+    assert sum(exact) >= 4, [m.selected_lags_.tolist() for _, m in ar2_fits]
+    for _, m in ar2_fits:
+        assert m.ar_order_ == (m.selected_lags_.max() if m.selected_lags_.size else 0)
+        assert m.inclusion_probabilities_.shape == (6,)
+
+
+def test_one_step_coverage_in_binomial_band(ar2_fits):
+    # 5 fits x 2000 held-out one-step intervals at 90 %. One-step errors are the iid
+    # innovations, so the 10000 indicators are independent given the fits: the binomial
+    # sd is sqrt(.9 * .1 / 10000) = 0.003; allow 4 sd plus 0.01 for estimation error.
+    hits = []
+    for y, m in ar2_fits:
+        pi = m.predict_interval(series=y, alpha=0.1)
+        tail = slice(-2000, None)
+        hits.append((y[tail] >= pi.lower[tail]) & (y[tail] <= pi.upper[tail]))
+    coverage = np.concatenate(hits).mean()
+    assert abs(coverage - 0.9) < 4 * np.sqrt(0.09 / 10000) + 0.01, coverage
+
+
+def test_sigma_close_to_innovation_sd(ar2_fits):
+    # innovation sd is 1; the residual sd from 1000 points has sd ~ 1/sqrt(2000)
+    for _, m in ar2_fits:
+        assert 0.9 < m.sigma_ < 1.1
+
+
+def test_one_step_forecast_matches_series_prediction(ar2_fits):
+    y, m = ar2_fits[0]
+    ahead = m.predict(steps=1)
+    along = m.predict(series=np.append(y[:1000], 0.0))
+    assert ahead.index[0] == 1000 and along.index[-1] == 1000
+    np.testing.assert_allclose(ahead.iloc[0], along.iloc[-1], rtol=1e-5, atol=1e-6)
+    # the value appended at time 1000 does not enter its own prediction
+    other = m.predict(series=np.append(y[:1000], 50.0))
+    assert other.iloc[-1] == along.iloc[-1]
+
+
+def test_continuation_equals_contained_series(ar2_fits):
+    y, m = ar2_fits[1]
+    full = m.predict_interval(series=pd.Series(y), alpha=0.05).to_frame()
+    cont = m.predict_interval(
+        series=pd.Series(y[1000:], index=pd.RangeIndex(1000, 3000)), alpha=0.05
+    ).to_frame()
+    pd.testing.assert_frame_equal(full.loc[1000:], cont, rtol=1e-5, atol=1e-6)
+
+
+def test_multistep_variance_follows_ar_recursion():
+    # AR(1) phi = 0.7: the h-step forecast error variance is sigma^2 sum_{j<h} phi^(2j)
+    # plus an O(1/n) estimation term; with n = 4000 the ratio se_h / se_1 must match
+    # sqrt(sum phi^(2j)) to within a few per cent.
+    phi = 0.7
+    y = make_ar(4000, {1: phi}, random_state=3)
+    m = _quiet_fit(SparseRNN(lags=3, hidden_size=4, n_epochs=200, random_state=0), y)
+    assert 1 in m.selected_lags_
+    pi = m.predict_interval(steps=6, alpha=0.05, joint=False)
+    theory = np.sqrt(np.cumsum(phi ** (2 * np.arange(6))))
+    np.testing.assert_allclose(pi.se / pi.se[0], theory, rtol=0.05)
+    # the forecast decays towards the mean like phi^h
+    dev = pi.mean - y.mean()
+    np.testing.assert_allclose(dev[1:] / dev[:-1], phi, atol=0.08)
+    joint = m.predict_interval(steps=6, alpha=0.05)
+    assert joint.joint and np.all(joint.width > pi.width)
+    conf = m.predict_interval(steps=6, kind="confidence", joint=False)
+    assert np.all(conf.se < pi.se)
+
+
+@pytest.fixture(scope="module")
+def monthly_fit():
+    idx = pd.date_range("1990-01-01", periods=240, freq="MS")
+    y = pd.Series(make_ar(240, {1: 0.5}, random_state=1) + 10.0, index=idx, name="sales")
+    return y, _quiet_fit(SparseRNN(random_state=0, **SMALL), y)
+
+
+def test_forecast_index_continues_monthly_dates(monthly_fit):
+    y, m = monthly_fit
+    fc = m.predict_interval(steps=3).to_frame()
+    expected = pd.date_range("2010-01-01", periods=3, freq="MS")
+    assert fc.index.equals(expected)
+    assert list(fc.columns) == ["mean", "se", "lower", "upper"]
+    assert np.isfinite(fc.to_numpy()).all()
+    assert m.predict(steps=3).index.equals(expected)
+
+
+def test_period_index_forecast():
+    idx = pd.period_range("1800", periods=150, freq="Y")
+    y = pd.Series(make_ar(150, {1: 0.5}, random_state=2), index=idx)
+    m = _quiet_fit(SparseRNN(random_state=0, **SMALL), y)
+    fc = m.predict_interval(steps=2).to_frame()
+    assert fc.index.equals(pd.period_range("1950", periods=2, freq="Y"))
+
+
+def test_series_continuation_by_dates(monthly_fit):
+    y, m = monthly_fit
+    later = pd.Series(
+        make_ar(12, {1: 0.5}, random_state=9) + 10,
+        index=pd.date_range("2010-01-01", periods=12, freq="MS"),
+    )
+    pi = m.predict_interval(series=later, alpha=0.1)
+    assert pi.to_frame().index.equals(later.index)
+    with pytest.raises(ValueError, match="frequency"):
+        m.predict_interval(series=later.asfreq("D").interpolate())
+    gap = later.copy()
+    gap.index = pd.date_range("2011-01-01", periods=12, freq="MS")
+    with pytest.raises(ValueError, match="contain or continue"):
+        m.predict_interval(series=gap)
+
+
+def test_reproducible_and_global_rng_untouched(monthly_fit):
+    y, m = monthly_fit
+    state = torch.get_rng_state()
+    np_state = np.random.get_state()[1].copy()
+    again = _quiet_fit(SparseRNN(random_state=0, **SMALL), y)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert np.array_equal(np.random.get_state()[1], np_state)
+    pd.testing.assert_series_equal(m.predict(steps=4), again.predict(steps=4))
+
+
+def test_input_not_mutated():
+    y = make_ar(200, {1: 0.5}, random_state=4)
+    y[50] = np.nan
+    before = y.copy()
+    m = _quiet_fit(SparseRNN(missing="interpolate", random_state=0, **SMALL), y)
+    np.testing.assert_array_equal(y, before)
+    assert np.isfinite(m.predict(steps=2)).all()
+
+
+def test_exogenous_lags_selected():
+    y, X = make_ar(1500, {1: 0.5}, exog=2, random_state=5)  # y depends on x0 at lag 0
+    m = _quiet_fit(SparseRNN(lags=3, hidden_size=4, n_epochs=80, random_state=0), y, X)
+    assert 0 in m.selected_exog_lags_["x0"]
+    assert m.selected_exog_lags_["x1"] == []
+    assert m.exog_inclusion_probabilities_.shape == (2, 3)
+    future = np.zeros((4, 2))
+    assert m.predict_interval(steps=4, exog=future).mean.shape == (4,)
+    with pytest.raises(ValueError, match="exog"):
+        m.predict(steps=4)
+    with pytest.raises(ValueError, match="exog"):
+        m.predict(steps=4, exog=np.zeros((3, 2)))
+    assert "Exogenous" in str(m.summary())
+
+
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_other_cells_fit_and_predict(cell):
+    y = make_ar(300, {1: 0.6}, random_state=6)
+    m = _quiet_fit(SparseRNN(cell=cell, num_layers=2, random_state=0, **SMALL), y)
+    pi = m.predict_interval(steps=3)
+    assert np.isfinite(pi.mean).all() and np.all(pi.se > 0)
+
+
+def test_summary_and_restarts(monthly_fit):
+    _, m = monthly_fit
+    text = str(m.summary())
+    for key in ("Sparse RNN", "Selected lags", "AR order", "BIC", "lag 1"):
+        assert key in text
+    assert "lags" in m.restarts_.columns
+    assert m.history_.index.name == "epoch"
+
+
+def test_save_load_round_trip(monthly_fit, tmp_path):
+    y, m = monthly_fit
+    path = m.save(tmp_path / "rnn.safetensors")
+    back = bsdl.load(path)
+    pd.testing.assert_frame_equal(
+        back.predict_interval(steps=3).to_frame(), m.predict_interval(steps=3).to_frame()
+    )
+    np.testing.assert_array_equal(back.selected_lags_, m.selected_lags_)
+    pd.testing.assert_series_equal(back.predict(series=y), m.predict(series=y))
+
+
+def test_select_ar_order():
+    y = make_ar(800, {1: 0.6, 2: -0.3}, random_state=7)
+    res = select_ar_order(y, max_lag=5, n_restarts=2, n_epochs=100, random_state=0)
+    assert res.bic_order == 2
+    assert res.ar_order == (res.selected_lags.max() if res.selected_lags.size else 0)
+    assert len(res.restarts) == 2 and res.restarts["chosen"].sum() == 1
+    frame = res.to_frame()
+    assert frame.loc["statsmodels BIC", "order"] == 2
+    assert res.inclusion_probabilities.index.tolist() == [1, 2, 3, 4, 5]
+    assert "AR order selection" in str(res.summary())
