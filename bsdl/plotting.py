@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_intervals", "plot_inclusion", "plot_history"]
+__all__ = ["plot_intervals", "plot_forecast", "plot_inclusion", "plot_history"]
 
 
 def _axes(ax, figsize):
@@ -67,6 +67,76 @@ def plot_intervals(intervals, y=None, *, x=None, sort: bool = False, ax=None, ti
             xs[~inside], yv[~inside], s=14, c="tab:red", marker="x", label="observed (outside)"
         )
     ax.set_xlabel("observations ordered by prediction" if sort else "")
+    ax.legend(loc="best", fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def _time_axis(index):
+    import pandas as pd
+
+    if isinstance(index, pd.PeriodIndex):
+        return index.to_timestamp()
+    return index
+
+
+def plot_forecast(
+    history, forecast, *, actual=None, one_step=None, levels=(0.8, 0.95), ax=None, title=None
+):
+    """Fan chart: the series, a multi-step forecast band at several levels, and optionally
+    the realised values and one-step-ahead intervals over a held-out span.
+
+    Parameters
+    ----------
+    history : pandas.Series
+        The observed series (its index is the time axis).
+    forecast : PredictionIntervals
+        From ``SparseRNN.predict_interval(steps=h)``; its index continues ``history``.
+    actual : pandas.Series, optional
+        Realised values after the training data.
+    one_step : PredictionIntervals, optional
+        One-step-ahead intervals (``predict_interval(series=...)``) over the held-out span.
+    levels : sequence of float
+        Coverage levels of the fan (each uses the forecast's own joint/marginal setting).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> from bsdl.results import PredictionIntervals
+    >>> h = pd.Series([1.0, 2.0, 1.5])
+    >>> fc = PredictionIntervals([1.4, 1.3], [0.5, 0.7], index=pd.RangeIndex(3, 5))
+    >>> len(plot_forecast(h, fc).axes)
+    1
+    """
+    fig, ax = _axes(ax, (9, 4))
+    ax.plot(_time_axis(history.index), history.to_numpy(), c="k", lw=1, label="observed")
+    x = _time_axis(forecast.index)
+    for level in sorted(levels, reverse=True):
+        band = np.asarray(forecast.conf_int(alpha=1 - level))
+        ax.fill_between(
+            x, band[:, 0], band[:, 1], alpha=0.25, color="tab:blue", label=f"{level:.0%} forecast"
+        )
+    ax.plot(x, forecast.mean, c="tab:blue", lw=1.5, label="forecast")
+    if one_step is not None:
+        xo = _time_axis(one_step.index)
+        level = 1 - one_step.alpha
+        ax.fill_between(
+            xo,
+            one_step.lower,
+            one_step.upper,
+            alpha=0.25,
+            color="tab:orange",
+            label=f"{level:.0%} one-step intervals",
+        )
+    if actual is not None:
+        ax.plot(_time_axis(actual.index), actual.to_numpy(), c="tab:red", lw=1, label="held out")
     ax.legend(loc="best", fontsize=8)
     if title:
         ax.set_title(title)

@@ -92,8 +92,9 @@ def test_non_numeric_dataframe_column():
     with pytest.raises(ValueError, match="row 7, column 'b'"):
         SparseMLPRegressor(**TINY).fit(df, Y_OK)
     with pytest.raises(TypeError, match="X contains (strings|non-numeric)"):
-        SparseMLPRegressor(**TINY).fit(X_OK.astype(object).tolist() + [[1, "a", 2]],
-                                       np.r_[Y_OK, 0.0])
+        SparseMLPRegressor(**TINY).fit(
+            X_OK.astype(object).tolist() + [[1, "a", 2]], np.r_[Y_OK, 0.0]
+        )
 
 
 def test_ragged_list():
@@ -210,8 +211,10 @@ def test_alpha_wrong_type_and_kind(tiny_fits):
 def test_wrong_feature_count_at_predict(tiny_fits):
     reg, clf = tiny_fits
     X4 = np.c_[X_OK, X_OK[:, 0]]
-    for est, methods in ((reg, ("predict", "predict_interval")),
-                         (clf, ("predict", "predict_proba", "predict_interval"))):
+    for est, methods in (
+        (reg, ("predict", "predict_interval")),
+        (clf, ("predict", "predict_proba", "predict_interval")),
+    ):
         for method in methods:
             with pytest.raises(ValueError, match="X has 4 features.*3 features"):
                 getattr(est, method)(X4)
@@ -272,8 +275,9 @@ def test_read_only_and_non_contiguous_inputs_accepted():
 
 
 def test_dataframe_never_modified():
-    df = pd.DataFrame(X_OK * 3 + 1, columns=["a", "b", "c"],
-                      index=pd.RangeIndex(100, 140, name="id"))
+    df = pd.DataFrame(
+        X_OK * 3 + 1, columns=["a", "b", "c"], index=pd.RangeIndex(100, 140, name="id")
+    )
     df["d"] = np.arange(40, dtype=np.int64)  # an integer column
     s = pd.Series(Y_OK, index=df.index, name="target")
     df0, s0 = df.copy(deep=True), s.copy(deep=True)

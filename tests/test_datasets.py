@@ -347,7 +347,16 @@ def test_datasets_layer_imports():
     """bsdl.datasets is layer L1: numpy, pandas, scipy, sklearn and the standard library only."""
     import bsdl.datasets as pkg
 
-    allowed = {"numpy", "pandas", "scipy", "sklearn", "__future__", "numbers", "typing", "statsmodels"}
+    allowed = {
+        "numpy",
+        "pandas",
+        "scipy",
+        "sklearn",
+        "__future__",
+        "numbers",
+        "typing",
+        "statsmodels",
+    }
     for path in Path(pkg.__file__).parent.glob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):

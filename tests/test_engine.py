@@ -67,8 +67,13 @@ def _flat(net: nn.Module) -> torch.Tensor:
 
 def _train(net, x, y, *, seed=0, **kwargs):
     options = dict(
-        prior=None, schedule=ConstantSchedule(prior_weight=0.0), n_epochs=5, batch_size=10,
-        lr=1e-2, generator=torch.Generator().manual_seed(seed), optimizer="sgd",
+        prior=None,
+        schedule=ConstantSchedule(prior_weight=0.0),
+        n_epochs=5,
+        batch_size=10,
+        lr=1e-2,
+        generator=torch.Generator().manual_seed(seed),
+        optimizer="sgd",
     )
     loss_fn = kwargs.pop("loss_fn", _mse)
     options.update(kwargs)
@@ -127,8 +132,9 @@ def test_mask_keeps_pruned_weights_exactly_zero():
     prior = MixtureGaussianPrior(lambda_=1e-3, sigma0=0.05, sigma1=1.0)
     for optimizer in ("adam", "sghmc"):
         schedule = ConstantSchedule(temperature=0.05 if optimizer == "sghmc" else 0.0)
-        _train(net, x, y, prior=prior, schedule=schedule, optimizer=optimizer, mask=mask,
-               n_epochs=10)
+        _train(
+            net, x, y, prior=prior, schedule=schedule, optimizer=optimizer, mask=mask, n_epochs=10
+        )
         after = _flat(net)
         assert torch.all(after[mask == 0] == 0.0)
         # the kept weights did move
@@ -141,14 +147,30 @@ def test_sghmc_at_temperature_zero_equals_sgd_exactly():
     nets = {}
     for optimizer in ("sgd", "sghmc"):
         net = _net(3)
-        _train(net, x, y, optimizer=optimizer, prior=prior,
-               schedule=PriorAnnealing(temperature=0.0), n_epochs=10, seed=7)
+        _train(
+            net,
+            x,
+            y,
+            optimizer=optimizer,
+            prior=prior,
+            schedule=PriorAnnealing(temperature=0.0),
+            n_epochs=10,
+            seed=7,
+        )
         nets[optimizer] = _flat(net)
     assert torch.equal(nets["sgd"], nets["sghmc"])
     # ... and a positive temperature does change the trajectory (so the test can fail)
     hot = _net(3)
-    _train(hot, x, y, optimizer="sghmc", prior=prior,
-           schedule=PriorAnnealing(temperature=0.1), n_epochs=10, seed=7)
+    _train(
+        hot,
+        x,
+        y,
+        optimizer="sghmc",
+        prior=prior,
+        schedule=PriorAnnealing(temperature=0.1),
+        n_epochs=10,
+        seed=7,
+    )
     assert not torch.equal(_flat(hot), nets["sgd"])
 
 
@@ -183,9 +205,19 @@ def test_prior_gradient_one_sgd_step_matches_closed_form():
         net[0].weight[0].copy_(torch.tensor([0.01, -0.015, 0.005]))
     w0 = _flat(net).double()
     lr = 0.005  # lr / (n sigma0^2) = 0.25 < 1: a contraction in the spike, no overshoot
-    _train(net, x, y, loss_fn=_zero_data_loss, prior=prior, schedule=ConstantSchedule(),
-           optimizer="sgd", optimizer_options={"momentum": 0.0}, lr=lr, batch_size=n,
-           n_epochs=1)
+    _train(
+        net,
+        x,
+        y,
+        loss_fn=_zero_data_loss,
+        prior=prior,
+        schedule=ConstantSchedule(),
+        optimizer="sgd",
+        optimizer_options={"momentum": 0.0},
+        lr=lr,
+        batch_size=n,
+        n_epochs=1,
+    )
     w1 = _flat(net).double()
     # hand-written gradient of -log pi: w * (s/sigma0^2 + (1-s)/sigma1^2), s = spike resp.
     s0, s1, lam = prior.sigma0, prior.sigma1, prior.lambda_
@@ -212,9 +244,19 @@ def test_prior_weight_scales_the_prior_gradient():
     for weight in (0.0, 0.25, 1.0):
         net = _net(4)
         w0 = _flat(net)
-        _train(net, x, y, loss_fn=_zero_data_loss, prior=prior,
-               schedule=ConstantSchedule(prior_weight=weight), optimizer="sgd",
-               optimizer_options={"momentum": 0.0}, lr=0.1, batch_size=n, n_epochs=1)
+        _train(
+            net,
+            x,
+            y,
+            loss_fn=_zero_data_loss,
+            prior=prior,
+            schedule=ConstantSchedule(prior_weight=weight),
+            optimizer="sgd",
+            optimizer_options={"momentum": 0.0},
+            lr=0.1,
+            batch_size=n,
+            n_epochs=1,
+        )
         steps[weight] = _flat(net) - w0
     assert torch.equal(steps[0.0], torch.zeros_like(steps[0.0]))
     torch.testing.assert_close(steps[0.25], 0.25 * steps[1.0], rtol=1e-4, atol=1e-8)
@@ -232,9 +274,20 @@ def test_sghmc_with_noise_matches_hand_written_update():
     net = _net(5)
     prior = MixtureGaussianPrior(lambda_=1e-3, sigma0=0.05, sigma1=1.0)
     w = _flat(net).clone()
-    _train(net, x, y, loss_fn=_zero_data_loss, prior=prior,
-           schedule=ConstantSchedule(temperature=tau), optimizer="sghmc",
-           optimizer_options={"momentum": m}, lr=lr, batch_size=n, n_epochs=3, seed=11)
+    _train(
+        net,
+        x,
+        y,
+        loss_fn=_zero_data_loss,
+        prior=prior,
+        schedule=ConstantSchedule(temperature=tau),
+        optimizer="sghmc",
+        optimizer_options={"momentum": m},
+        lr=lr,
+        batch_size=n,
+        n_epochs=3,
+        seed=11,
+    )
 
     g = torch.Generator().manual_seed(11)
     buf = None
@@ -319,9 +372,7 @@ def test_prior_annealing_boundaries_ints_and_fractions():
         (5, 10, 30)
     )
     # mixed
-    assert PriorAnnealing(warmup=2, ramp=0.5, anneal=0).boundaries(10) == pytest.approx(
-        (2, 7, 7)
-    )
+    assert PriorAnnealing(warmup=2, ramp=0.5, anneal=0).boundaries(10) == pytest.approx((2, 7, 7))
     # int 1 is one epoch, float 1.0 is the whole run
     assert PriorAnnealing(warmup=1, ramp=0, anneal=0).boundaries(10) == (1, 1, 1)
     assert PriorAnnealing(warmup=1.0, ramp=0.0, anneal=0.0).boundaries(10) == (10, 10, 10)
@@ -379,7 +430,10 @@ def test_prior_annealing_phases():
     phases = [s.at(t, 100, sigma0).phase for t in grid]
     assert phases[0] == "warmup" and phases[-1] == "cool"
     assert [p for i, p in enumerate(phases) if i == 0 or p != phases[i - 1]] == [
-        "warmup", "ramp", "anneal", "cool",
+        "warmup",
+        "ramp",
+        "anneal",
+        "cool",
     ]
     # an explicit sigma0_init wins over the ratio
     assert PriorAnnealing(sigma0_init=0.3).at(0.0, 10, sigma0).sigma0 == pytest.approx(0.3)

@@ -206,8 +206,18 @@ def test_fit_returns_self_and_sets_trailing_underscore_attributes(reg_data, fast
     new = set(vars(est)) - before
     public = {k for k in new if not k.startswith("_")}
     assert all(k.endswith("_") for k in public), sorted(public)
-    for attr in ("module_", "selected_features_", "n_features_in_", "sigma_", "bic_",
-                 "history_", "restarts_", "mask_", "sparsity_", "inclusion_probabilities_"):
+    for attr in (
+        "module_",
+        "selected_features_",
+        "n_features_in_",
+        "sigma_",
+        "bic_",
+        "history_",
+        "restarts_",
+        "mask_",
+        "sparsity_",
+        "inclusion_probabilities_",
+    ):
         assert attr in public
     # constructor arguments untouched by fit
     assert est.get_params(deep=False) == SparseMLPRegressor(**fast_params).get_params(deep=False)
@@ -363,10 +373,14 @@ def test_sghmc_with_temperature(reg_data):
     X, y, X_new, _ = reg_data
     est = _fit(
         SparseMLPRegressor(
-            (8,), optimizer="sghmc", annealing=PriorAnnealing(temperature=0.1),
-            n_epochs=40, random_state=0,
+            (8,),
+            optimizer="sghmc",
+            annealing=PriorAnnealing(temperature=0.1),
+            n_epochs=40,
+            random_state=0,
         ),
-        X, y,
+        X,
+        y,
     )
     assert np.all(np.isfinite(est.predict(X_new)))
     h = est.history_
@@ -379,9 +393,11 @@ def test_sghmc_with_temperature(reg_data):
 def test_constant_schedule_and_sgd(reg_data):
     X, y, X_new, _ = reg_data
     est = _fit(
-        SparseMLPRegressor((4,), optimizer="sgd", annealing=ConstantSchedule(), n_epochs=10,
-                           random_state=0),
-        X, y,
+        SparseMLPRegressor(
+            (4,), optimizer="sgd", annealing=ConstantSchedule(), n_epochs=10, random_state=0
+        ),
+        X,
+        y,
     )
     assert set(est.history_["phase"]) == {"constant", "refit"}
     assert np.all(np.isfinite(est.predict(X_new)))

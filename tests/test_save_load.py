@@ -77,8 +77,15 @@ def test_regressor_round_trip(fitted_regressor, reg_data, saved_regressor):
     _assert_same_params(loaded, fitted_regressor)
     np.testing.assert_array_equal(loaded.selected_features_, fitted_regressor.selected_features_)
     assert loaded.selected_features_.dtype == fitted_regressor.selected_features_.dtype
-    for name in ("sigma_", "bic_", "log_evidence_", "sparsity_", "n_nonzero_", "n_obs_",
-                 "n_features_in_"):
+    for name in (
+        "sigma_",
+        "bic_",
+        "log_evidence_",
+        "sparsity_",
+        "n_nonzero_",
+        "n_obs_",
+        "n_features_in_",
+    ):
         assert getattr(loaded, name) == getattr(fitted_regressor, name), name
     for key, mask in fitted_regressor.mask_.items():
         np.testing.assert_array_equal(loaded.mask_[key], mask)
@@ -91,7 +98,10 @@ def test_fitted_frames_round_trip(fitted_regressor, saved_regressor):
     loaded = bsdl.load(saved_regressor)
     for name in ("restarts_", "history_"):
         pd.testing.assert_frame_equal(
-            getattr(loaded, name), getattr(fitted_regressor, name), rtol=1e-12, atol=0,
+            getattr(loaded, name),
+            getattr(fitted_regressor, name),
+            rtol=1e-12,
+            atol=0,
             obj=name,
         )
 
@@ -99,8 +109,10 @@ def test_fitted_frames_round_trip(fitted_regressor, saved_regressor):
 def test_round_trip_with_str_path_and_custom_params(reg_data, tmp_path):
     X, y, X_new, _ = reg_data
     est = SparseMLPRegressor(
-        (3, 2), prior=MixtureGaussianPrior(1e-4, 0.02, 1.0),
-        annealing=PriorAnnealing(warmup=1, ramp=0.2, anneal=3), n_epochs=10,
+        (3, 2),
+        prior=MixtureGaussianPrior(1e-4, 0.02, 1.0),
+        annealing=PriorAnnealing(warmup=1, ramp=0.2, anneal=3),
+        n_epochs=10,
         random_state=5,
     ).fit(X, y)
     path = str(tmp_path / "custom.bsdl")
