@@ -30,6 +30,7 @@ lint: $(VENV)/.installed-test
 bench: $(VENV)/.installed-base
 	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) bench/overhead.py
+	$(PY) bench/rnn.py
 
 vignettes: $(VENV)/.installed-test
 	MPLBACKEND=Agg $(PY) vignettes/01_variable_selection.py

@@ -26,8 +26,8 @@ class TimeIndex:
     --------
     >>> import pandas as pd
     >>> ti = TimeIndex.from_index(pd.date_range("2020-01", periods=24, freq="MS"), "series")
-    >>> ti.labels(24, 26)
-    DatetimeIndex(['2022-01-01', '2022-02-01'], dtype='datetime64[ns]', freq='MS')
+    >>> [str(d.date()) for d in ti.labels(24, 26)]
+    ['2022-01-01', '2022-02-01']
     >>> ti.position_of(pd.Timestamp("2021-01-01"))
     12
     """

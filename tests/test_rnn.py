@@ -145,10 +145,10 @@ def test_series_continuation_by_dates(monthly_fit):
 def test_reproducible_and_global_rng_untouched(monthly_fit):
     y, m = monthly_fit
     state = torch.get_rng_state()
-    np_state = np.random.get_state()[1].copy()
+    np_state = np.random.get_state()[1].copy()  # noqa: NPY002 (checks the global state)
     again = _quiet_fit(SparseRNN(random_state=0, **SMALL), y)
     assert torch.equal(torch.get_rng_state(), state)
-    assert np.array_equal(np.random.get_state()[1], np_state)
+    assert np.array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
     pd.testing.assert_series_equal(m.predict(steps=4), again.predict(steps=4))
 
 
