@@ -100,7 +100,7 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
     inclusion_probabilities_ : ndarray of shape (lags,)
         Per lag ``1..lags``, the largest posterior inclusion probability of its input
         weights at the end of annealing.
-    selected_exog_lags_ : dict
+    selected_exog_lags_ : dict of ndarray
         Exogenous column name -> selected lags (0 = same time point); only with ``exog``.
     sigma_ : float
         Residual (innovation) standard deviation on the original scale.
@@ -311,7 +311,7 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
             self.exog_inclusion_probabilities_ = q[lags:].reshape(len(exog_names), lags)
             sel = keep[lags:].reshape(len(exog_names), lags)
             self.selected_exog_lags_ = {
-                name: np.flatnonzero(sel[j]).tolist() for j, name in enumerate(exog_names)
+                name: np.flatnonzero(sel[j]) for j, name in enumerate(exog_names)
             }
         self.mask_ = {k: v.cpu().numpy() for k, v in masks.items()}
 
