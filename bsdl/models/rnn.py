@@ -26,7 +26,7 @@ from bsdl._validation import (
     check_positive_int,
 )
 from bsdl.inference import ConstantSchedule, PriorAnnealing
-from bsdl.intervals import delta_variance, per_sample_jacobian
+from bsdl.intervals import delta_variance
 from bsdl.models._windows import (
     forecast_jacobians,
     lag_windows,
@@ -391,18 +391,7 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
         inputs = lag_windows(z, xz, lags, window, ends)
         with torch.no_grad():
             mean = self.module_(inputs)[:, -1].cpu().numpy().astype(np.float64)
-        var = None
-        if with_var:
-            if self._covariance is None:
-                var = np.zeros_like(mean)
-            else:
-                jac = per_sample_jacobian(
-                    self.module_,
-                    inputs,
-                    self._selected_index,
-                    output_fn=partial(last_steps, count=1),
-                )
-                var = delta_variance(jac, self._covariance.to(jac.device)).cpu().numpy()[:, 0]
+        var = self._delta_var(inputs, partial(last_steps, count=1))[:, 0] if with_var else None
         return mean, var, self._time_index.labels(first, stop)
 
     def _forecast(self, steps: int, exog, *, with_var: bool):
