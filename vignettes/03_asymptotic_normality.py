@@ -39,7 +39,7 @@
 # * **nonlinear AR**: `make_nonlinear_ar(n)`,
 #   f = 0.5 y_{t-1} - 0.7 tanh(y_{t-2}) + 0.3 sin(y_{t-5}).
 #
-# Full mode: n in {250, 500, 1000, 2000, 4000}, 40 replicates per n and design, 500 held-out
+# Full mode: n in {250, 500, 1000, 2000, 4000}, 20 replicates per n and design, 500 held-out
 # points per replicate. Quick mode (`BSDL_QUICK=1`): n in {300, 600}, 2 replicates, 200 training
 # epochs, 200 held-out points; it only checks that the pipeline runs.
 #
@@ -82,11 +82,11 @@ QUICK = os.environ.get("BSDL_QUICK", "0") not in ("", "0", "false", "False")
 if QUICK:
     CONFIG = dict(ns=[300, 600], n_reps=2, n_test=200, bsdl_kwargs=dict(n_epochs=200))
 else:
-    CONFIG = dict(ns=[250, 500, 1000, 2000, 4000], n_reps=40, n_test=500, bsdl_kwargs={})
-# The full design. A reduced run (BSDL_VIGNETTE_NS="250,500,1000", BSDL_VIGNETTE_REPS=20) is
+    CONFIG = dict(ns=[250, 500, 1000, 2000, 4000], n_reps=20, n_test=500, bsdl_kwargs={})
+# The full design. A reduced run (BSDL_VIGNETTE_NS="250,500,1000", BSDL_VIGNETTE_REPS=10) is
 # stated as such in report.md.
 FULL_NS = [250, 500, 1000, 2000, 4000]
-FULL_REPS = 40
+FULL_REPS = 20
 if os.environ.get("BSDL_VIGNETTE_NS"):
     CONFIG["ns"] = [int(v) for v in os.environ["BSDL_VIGNETTE_NS"].split(",")]
 if os.environ.get("BSDL_VIGNETTE_REPS"):
