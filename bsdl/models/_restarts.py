@@ -36,6 +36,8 @@ def run_restart(spec, seed: int) -> RestartResult:
     module: nn.Module = spec.build_module()
     # initialise on CPU from a CPU generator so a seed gives the same start on any device
     reset_parameters(module, torch.Generator().manual_seed(int(seed)))
+    if spec.init_module is not None:
+        spec.init_module(module)
     module.to(device)
     common = dict(
         n_epochs=spec.n_epochs,

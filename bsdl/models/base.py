@@ -86,6 +86,7 @@ class _TrainSpec:
     verbose: bool
     simplify: Any = None
     n_obs: int | None = None  # likelihood terms per full loss (default: len(inputs))
+    init_module: Any = None  # optional callable(module) run after the random initialisation
 
     @property
     def n(self) -> int:
