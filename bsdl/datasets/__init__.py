@@ -20,6 +20,9 @@ time (see ``data/README.md``):
   :func:`load_nile`, :func:`load_macro`: real time series shipped with
   statsmodels (:mod:`bsdl.datasets.real_series`; statsmodels is imported
   only when one of them is called)
+- :func:`load_seattle_temperature` (daily) and :func:`load_gb_demand`
+  (half-hourly): real time series bundled as CSV files in the repository's
+  ``data/`` folder (:mod:`bsdl.datasets.bundled_series`)
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import pandas as pd
 from sklearn import datasets as _skdatasets
 from sklearn.utils import Bunch
 
+from .bundled_series import load_gb_demand, load_seattle_temperature
 from .real_series import load_co2, load_elnino, load_macro, load_nile, load_sunspots
 from .simulate import (
     make_sparse_classification,
@@ -49,6 +53,8 @@ __all__ = [
     "load_elnino",
     "load_nile",
     "load_macro",
+    "load_seattle_temperature",
+    "load_gb_demand",
 ]
 
 

@@ -1,0 +1,64 @@
+"""Conformal prediction baselines for regression and time series (layer L1, numpy only).
+
+Every method wraps any model with ``fit(X, y)`` and ``predict(X)`` (bsdl models,
+scikit-learn regressors on a :func:`lag_matrix`, or forecaster adapters) and returns
+:class:`ConformalIntervals`. None of them imports torch or bsdl's models.
+
+- :class:`SplitConformal`: split conformal (Lei et al. 2018), optionally with a
+  sliding window of recent scores online;
+- :class:`ACI`: adaptive conformal inference (Gibbs & Candès 2021);
+- :class:`AgACI`: aggregated ACI over several step sizes (Zaffran et al. 2022);
+- :class:`EnbPI`: block-bootstrap ensemble with leave-one-out residuals
+  (Xu & Xie 2021);
+- :class:`SPCI`: quantile regression on recent residuals (Xu & Xie 2023);
+- :class:`ConformalizedAsymptotic`: bsdl's delta-method standard error as the scale of
+  the conformity score, so the interval keeps its asymptotic shape and gains the
+  split-conformal finite-sample calibration.
+
+Scores: :class:`AbsoluteScore`, :class:`ScaledScore`. Metrics:
+:mod:`bsdl.conformal.metrics`.
+
+Calling order: ``fit`` (or ``prefit=True``), then ``calibrate`` (except EnbPI, which
+uses leave-one-out residuals), then ``predict_interval(X, alpha)`` or
+``predict_online(X, y, alpha)`` (time order, each ``y[t]`` revealed after interval t).
+"""
+
+from ._core import ConformalIntervals, conformal_quantile, lag_matrix, min_calibration_size
+from .adaptive import ACI, DEFAULT_GAMMAS, AgACI
+from .enbpi import EnbPI, block_bootstrap
+from .metrics import (
+    coverage,
+    interval_metrics,
+    interval_score,
+    mean_width,
+    rolling_coverage,
+    width_ratio,
+)
+from .scores import AbsoluteScore, ConformityScore, ScaledScore
+from .spci import SPCI, linear_quantile_regression
+from .split import ConformalizedAsymptotic, SplitConformal
+
+__all__ = [
+    "SplitConformal",
+    "ACI",
+    "AgACI",
+    "EnbPI",
+    "SPCI",
+    "ConformalizedAsymptotic",
+    "ConformalIntervals",
+    "ConformityScore",
+    "AbsoluteScore",
+    "ScaledScore",
+    "DEFAULT_GAMMAS",
+    "conformal_quantile",
+    "min_calibration_size",
+    "lag_matrix",
+    "block_bootstrap",
+    "linear_quantile_regression",
+    "coverage",
+    "mean_width",
+    "interval_score",
+    "rolling_coverage",
+    "width_ratio",
+    "interval_metrics",
+]
