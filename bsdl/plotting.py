@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_intervals", "plot_forecast", "plot_inclusion", "plot_history"]
+__all__ = [
+    "plot_intervals",
+    "plot_forecast",
+    "plot_inclusion",
+    "plot_history",
+    "plot_interval_comparison",
+]
 
 
 def _axes(ax, figsize):
@@ -188,5 +194,62 @@ def plot_history(estimator, *, title=None):
             ax.text(grp.index.min(), ax.get_ylim()[1], phase, fontsize=7, va="top")
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_interval_comparison(intervals: dict, *, title=None, max_points: int | None = 400):
+    """One panel per method: the observed series, its intervals, and the misses.
+
+    Parameters
+    ----------
+    intervals : dict
+        ``{method: DataFrame}`` with columns ``y``, ``lower``, ``upper`` (and ``mean``),
+        indexed by time, as returned by
+        ``bsdl.compare.compare_intervals(..., return_intervals=True)``.
+    title : str, optional
+    max_points : int or None, default 400
+        Plot only the last ``max_points`` test points (None: all).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from bsdl.plotting import plot_interval_comparison
+    >>> f = pd.DataFrame({"y": [0.0, 2.0], "lower": [-1.0, -1.0], "upper": [1.0, 1.0]})
+    >>> fig = plot_interval_comparison({"split": f})
+    >>> len(fig.axes)
+    1
+    """
+    import matplotlib.pyplot as plt
+
+    if not intervals:
+        raise ValueError("intervals must hold at least one method")
+    k = len(intervals)
+    fig, axes = plt.subplots(k, 1, figsize=(9, 1.6 * k + 0.8), sharex=True, squeeze=False)
+    for ax, (method, frame) in zip(axes[:, 0], intervals.items()):
+        f = frame if max_points is None else frame.iloc[-max_points:]
+        x = _time_axis(f.index)
+        y = f["y"].to_numpy()
+        lo, up = f["lower"].to_numpy(), f["upper"].to_numpy()
+        miss = (y < lo) | (y > up)
+        ax.fill_between(x, lo, up, color="C0", alpha=0.3, lw=0, step="mid")
+        ax.plot(x, y, color="k", lw=0.7)
+        ax.plot(np.asarray(x)[miss], y[miss], "o", color="C3", ms=2.5)
+        ax.set_ylabel(method, rotation=0, ha="right", va="center")
+        ax.text(
+            0.995,
+            0.95,
+            f"coverage {1 - miss.mean():.3f}, mean width {np.mean(up - lo):.3g}",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=8,
+        )
+    if title:
+        axes[0, 0].set_title(title)
     fig.tight_layout()
     return fig

@@ -23,6 +23,8 @@ time (see ``data/README.md``):
 - :func:`load_seattle_temperature` (daily) and :func:`load_gb_demand`
   (half-hourly): real time series bundled as CSV files in the repository's
   ``data/`` folder (:mod:`bsdl.datasets.bundled_series`)
+- :func:`load_series` and :func:`list_series`: all seven real series by name
+  (:data:`REAL_SERIES`: yearly, quarterly, monthly, weekly, daily, half-hourly)
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sklearn import datasets as _skdatasets
 from sklearn.utils import Bunch
 
 from .bundled_series import load_gb_demand, load_seattle_temperature
+from .catalog import REAL_SERIES, list_series, load_series
 from .real_series import load_co2, load_elnino, load_macro, load_nile, load_sunspots
 from .simulate import (
     make_sparse_classification,
@@ -41,6 +44,9 @@ from .simulate import (
 from .timeseries import NONLINEAR_AR_LAGS, make_ar, make_nonlinear_ar
 
 __all__ = [
+    "REAL_SERIES",
+    "load_series",
+    "list_series",
     "make_sparse_regression",
     "make_sparse_classification",
     "make_structure_regression",

@@ -1,0 +1,409 @@
+"""Side-by-side comparison of bsdl's asymptotic intervals with conformal baselines.
+
+:func:`compare_intervals` puts every method on the same footing: one chronological
+train / calibration / test split per series, the same base forecaster
+(:class:`~bsdl.SparseRNN`, one fit per series and seed, shared by every method that
+wraps a model; EnbPI refits it on block-bootstrap series), one-step-ahead intervals
+along the test span with each value revealed after its interval, and the same
+metrics (:mod:`bsdl.conformal.metrics`). ``bsdl compare`` is its command line.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+
+from bsdl._validation import check_alpha, check_positive_int, check_random_state
+from bsdl.conformal import (
+    ACI,
+    SPCI,
+    AgACI,
+    ConformalizedAsymptotic,
+    EnbPI,
+    SplitConformal,
+    interval_metrics,
+)
+from bsdl.datasets import REAL_SERIES, load_series
+from bsdl.models.rnn import SparseRNN
+
+__all__ = ["METHODS", "OneStepForecaster", "compare_intervals", "comparison_table"]
+
+#: Methods compared, in table order.
+METHODS: tuple[str, ...] = (
+    "bsdl",
+    "conformalized",
+    "split",
+    "aci",
+    "agaci",
+    "enbpi",
+    "spci",
+)
+
+
+class OneStepForecaster:
+    """A series forecaster seen as a regressor on time positions, for conformal wrappers.
+
+    ``X`` holds integer positions in ``series``. ``fit(X, y)`` fits a copy of ``model``
+    (e.g. :class:`~bsdl.SparseRNN`) to the values ``y`` in the order given (a
+    block-bootstrap sample is a concatenation of blocks); ``predict(X)`` and
+    ``predict_interval(X)`` are the one-step-ahead forecasts at those positions from
+    the observed past of ``series``, without refitting.
+
+    Parameters
+    ----------
+    model : SparseRNN or any model with ``fit(series)``, ``predict(series=)`` and
+        ``predict_interval(series=, alpha=)``
+    series : array-like of shape (n,)
+        The whole observed series (training, calibration and test spans).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bsdl import SparseRNN
+    >>> from bsdl.compare import OneStepForecaster
+    >>> y = np.sin(np.arange(120) / 3.0)
+    >>> f = OneStepForecaster(SparseRNN(lags=3, window=4, n_epochs=20, random_state=0), y)
+    >>> f = f.fit(np.arange(80), y[:80])
+    >>> f.predict(np.array([100, 101])).shape
+    (2,)
+    """
+
+    def __init__(self, model, series) -> None:
+        self.model = model
+        self.series = series
+
+    def get_params(self, deep: bool = False) -> dict:
+        return {"model": self.model, "series": self.series}
+
+    def fit(self, X, y):
+        self._y = np.asarray(self.series, dtype=float).reshape(-1)
+        self.model_ = clone(self.model).fit(np.asarray(y, dtype=float))
+        return self
+
+    def _positions(self, X) -> np.ndarray:
+        pos = np.asarray(X).reshape(-1).astype(np.int64)
+        lags, window = int(self.model_.lags), int(self.model_.window)
+        first = lags + window - 1
+        if pos.size and (pos.min() < first or pos.max() >= self._y.size):
+            raise ValueError(
+                f"positions must lie in [{first}, {self._y.size}) (one-step forecasts need "
+                f"lags + window - 1 = {first} earlier values), got {pos.min()}..{pos.max()}"
+            )
+        return pos
+
+    def predict(self, X) -> np.ndarray:
+        pos = self._positions(X)
+        if pos.size == 0:
+            return np.empty(0)
+        path = self.model_.predict(series=self._y[: pos.max() + 1]).to_numpy()
+        first = self._y[: pos.max() + 1].size - path.size
+        return path[pos - first]
+
+    def predict_interval(self, X, alpha: float = 0.05):
+        pos = self._positions(X)
+        pi = self.model_.predict_interval(series=self._y[: pos.max() + 1], alpha=alpha)
+        first = pos.max() + 1 - pi.mean.size
+        return _Rows(pi.mean[pos - first], pi.se[pos - first])
+
+
+@dataclass(frozen=True)
+class _Rows:
+    mean: np.ndarray
+    se: np.ndarray
+
+
+def _split_sizes(n: int, train: float, calibration: float, first: int) -> tuple[int, int]:
+    n_train = int(round(train * n))
+    n_cal = int(round(calibration * n))
+    if n_train - first < 20 or n_cal < 20 or n - n_train - n_cal < 20:
+        raise ValueError(
+            f"a series of {n} points gives train/calibration/test spans of {n_train}/"
+            f"{n_cal}/{n - n_train - n_cal}; each needs at least 20 points (the training "
+            f"span {first} more for the first window): use a longer series or other fractions"
+        )
+    return n_train, n_cal
+
+
+def _run_one(
+    name: str,
+    y: np.ndarray,
+    index: pd.Index,
+    seed: int,
+    alphas: list[float],
+    methods: list[str],
+    train: float,
+    calibration: float,
+    rnn_params: dict,
+    n_bootstraps: int,
+) -> tuple[list[dict], dict]:
+    base = SparseRNN(random_state=seed, **rnn_params)
+    first = int(base.lags) + int(base.window) - 1
+    n = y.size
+    n_train, n_cal = _split_sizes(n, train, calibration, first)
+    pos = np.arange(n)
+    cal = pos[n_train : n_train + n_cal]
+    test = pos[n_train + n_cal :]
+    rows, intervals = [], {}
+
+    t0 = time.perf_counter()
+    fitted = OneStepForecaster(base, y).fit(pos[:n_train], y[:n_train])
+    fit_seconds = time.perf_counter() - t0
+
+    def record(method, alpha, lower, upper, seconds, mean):
+        m = interval_metrics(y[test], lower, upper, alpha)
+        rows.append(
+            dict(
+                series=name,
+                seed=seed,
+                alpha=alpha,
+                method=method,
+                coverage=m["coverage"],
+                width=m["width"],
+                interval_score=m["interval_score"],
+                seconds=seconds,
+                n_train=n_train,
+                n_calibration=n_cal,
+                n_test=test.size,
+            )
+        )
+        intervals[(name, seed, alpha, method)] = pd.DataFrame(
+            {"y": y[test], "mean": mean, "lower": lower, "upper": upper}, index=index[test]
+        )
+
+    wrappers = {
+        "conformalized": lambda: ConformalizedAsymptotic(fitted, prefit=True),
+        "split": lambda: SplitConformal(fitted, prefit=True),
+        "aci": lambda: ACI(fitted, prefit=True, gamma=0.01, window=n_cal),
+        "agaci": lambda: AgACI(fitted, prefit=True, window=n_cal),
+        "spci": lambda: SPCI(fitted, prefit=True, n_lags=5, window=min(n_cal, 300), refit_every=5),
+    }
+    for alpha in alphas:
+        if "bsdl" in methods:
+            t0 = time.perf_counter()
+            pi = fitted.predict_interval(test, alpha=alpha)
+            from statistics import NormalDist
+
+            z = NormalDist().inv_cdf(1 - alpha / 2)
+            lo, up = pi.mean - z * pi.se, pi.mean + z * pi.se
+            record("bsdl", alpha, lo, up, fit_seconds + time.perf_counter() - t0, pi.mean)
+        for method, make in wrappers.items():
+            if method not in methods:
+                continue
+            t0 = time.perf_counter()
+            wrapper = make().calibrate(cal, y[cal])
+            ci = wrapper.predict_online(test, y[test], alpha=alpha)
+            seconds = fit_seconds + time.perf_counter() - t0
+            record(method, alpha, ci.lower, ci.upper, seconds, ci.mean)
+    if "enbpi" in methods:
+        t0 = time.perf_counter()
+        block = max(int(round((n_train + n_cal) ** (1 / 3))), 2 * first)
+        enb = EnbPI(
+            OneStepForecaster(base, y),
+            n_bootstraps=n_bootstraps,
+            block_length=block,
+            random_state=seed,
+        )
+        # EnbPI needs no calibration set: it trains on train + calibration (LOO residuals)
+        enb.fit(pos[first : n_train + n_cal], y[first : n_train + n_cal])
+        fit_enb = time.perf_counter() - t0
+        for alpha in alphas:
+            t1 = time.perf_counter()
+            ci = enb.predict_online(test, y[test], alpha=alpha)
+            record("enbpi", alpha, ci.lower, ci.upper, fit_enb + time.perf_counter() - t1, ci.mean)
+    return rows, intervals
+
+
+def _as_series_dict(series) -> dict[str, tuple[np.ndarray, pd.Index]]:
+    if isinstance(series, str):
+        series = [series]
+    if isinstance(series, dict):
+        items = list(series.items())
+    else:
+        items = []
+        for s in series:
+            if isinstance(s, str):
+                items.append((s, load_series(s)))
+            elif isinstance(s, pd.Series):
+                items.append((str(s.name) if s.name is not None else f"series{len(items)}", s))
+            else:
+                items.append((f"series{len(items)}", s))
+    if not items:
+        raise ValueError("series must name or hold at least one series")
+    out = {}
+    for name, s in items:
+        arr = np.asarray(s, dtype=float).reshape(-1) if not isinstance(s, str) else None
+        if arr is None:
+            raise TypeError(f"series {name!r}: expected values, got a string")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"series {name!r} contains NaN or inf")
+        index = s.index if isinstance(s, pd.Series) else pd.RangeIndex(arr.size)
+        out[str(name)] = (arr, index)
+    return out
+
+
+def compare_intervals(
+    series=tuple(REAL_SERIES),
+    methods=METHODS,
+    alpha=(0.1, 0.05),
+    *,
+    train: float = 0.6,
+    calibration: float = 0.2,
+    n_seeds: int = 1,
+    max_length: int | None = 2000,
+    rnn_params: dict | None = None,
+    n_bootstraps: int = 20,
+    n_jobs: int | None = 1,
+    random_state=0,
+    return_intervals: bool = False,
+):
+    """Compare bsdl's asymptotic intervals with conformal baselines on the same splits.
+
+    Each series is cut in time order into train (first ``train`` share), calibration
+    (next ``calibration`` share) and test (the rest). One :class:`~bsdl.SparseRNN` is
+    fitted on the training span per series and seed; then, at each level in ``alpha``:
+
+    - ``bsdl``: its asymptotic one-step prediction intervals (delta method + noise);
+    - ``conformalized``: :class:`~bsdl.conformal.ConformalizedAsymptotic` on the same
+      fit, scores ``|y - f| / se`` on the calibration span;
+    - ``split``, ``aci`` (gamma = 0.01), ``agaci``, ``spci``: wrap the same fit,
+      calibrated on the calibration span (ACI/AgACI slide a window of that length;
+      SPCI: 5 residual lags, quantile regressions on the last min(n_cal, 300)
+      residuals, refitted every 5 steps);
+    - ``enbpi``: ``n_bootstraps`` SparseRNN refits on block-bootstrap samples of
+      train + calibration (it needs no calibration set), leave-one-out residuals.
+
+    Every method walks the test span online, each value revealed after its interval.
+    Tasks (series x seed) run in parallel with joblib.
+
+    Parameters
+    ----------
+    series : str, sequence or dict, default all of :data:`bsdl.datasets.REAL_SERIES`
+        Names of bundled series, arrays / pandas Series, or ``{name: values}``.
+    methods : sequence of str, default :data:`METHODS`
+    alpha : float or sequence of float, default (0.1, 0.05)
+        Significance levels (0.1: 90 % intervals).
+    train, calibration : float, default 0.6 and 0.2
+        Shares of each series for the training and calibration spans.
+    n_seeds : int, default 1
+        Seeds per series (the RNN initialisation and EnbPI's bootstrap).
+    max_length : int or None, default 2000
+        Use only the last ``max_length`` points of longer series (bounds the cost).
+    rnn_params : dict, optional
+        Arguments of the shared :class:`~bsdl.SparseRNN` (default ``lags=10``).
+    n_bootstraps : int, default 20
+        EnbPI's number of refits.
+    n_jobs : int, optional
+    random_state : int, default 0
+        Seeds are drawn from it.
+    return_intervals : bool, default False
+        Also return ``{(series, seed, alpha, method): DataFrame(y, mean, lower, upper)}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per series, seed, alpha and method: coverage, width, interval_score,
+        seconds (the shared fit plus the method's own work), n_train, n_calibration,
+        n_test. With ``return_intervals``: ``(frame, intervals)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bsdl.compare import compare_intervals
+    >>> y = np.sin(np.arange(300) / 4.0) + np.random.default_rng(0).normal(0, 0.2, 300)
+    >>> df = compare_intervals({"toy": y}, methods=["bsdl", "split"], alpha=0.1,
+    ...                        rnn_params=dict(lags=4, window=4, n_epochs=30))
+    >>> sorted(df.method)
+    ['bsdl', 'split']
+    """
+    data = _as_series_dict(series)
+    alphas = [check_alpha(a) for a in np.atleast_1d(np.asarray(alpha, dtype=float))]
+    methods = [methods] if isinstance(methods, str) else list(methods)
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown or not methods:
+        raise ValueError(f"methods must be a non-empty subset of {list(METHODS)}, got {unknown}")
+    for share, argname in ((train, "train"), (calibration, "calibration")):
+        if not (isinstance(share, float | int) and 0 < share < 1):
+            raise ValueError(f"{argname} must be a fraction in (0, 1), got {share!r}")
+    if train + calibration >= 1:
+        raise ValueError(f"train + calibration must be < 1, got {train + calibration}")
+    n_seeds = check_positive_int(n_seeds, "n_seeds")
+    n_bootstraps = check_positive_int(n_bootstraps, "n_bootstraps", minimum=2)
+    if max_length is not None:
+        max_length = check_positive_int(max_length, "max_length")
+        data = {k: (v[-max_length:], i[-max_length:]) for k, (v, i) in data.items()}
+    params = {"lags": 10} | dict(rnn_params or {})
+    rng = np.random.default_rng(check_random_state(random_state))
+    seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=n_seeds)]
+    tasks = [(name, y, seed) for name, y in data.items() for seed in seeds]
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_run_one)(name, y, seed, alphas, methods, train, calibration, params, n_bootstraps)
+        for name, y, seed in tasks
+    )
+    rows = [r for task_rows, _ in results for r in task_rows]
+    frame = pd.DataFrame(rows)
+    order = {m: i for i, m in enumerate(METHODS)}
+    frame = frame.sort_values(
+        ["series", "alpha", "seed", "method"],
+        key=lambda c: c.map(order) if c.name == "method" else c,
+    ).reset_index(drop=True)
+    if return_intervals:
+        intervals = {k: v for _, task_intervals in results for k, v in task_intervals.items()}
+        return frame, intervals
+    return frame
+
+
+def comparison_table(frame: pd.DataFrame, *, reference: str = "bsdl") -> pd.DataFrame:
+    """Mean over seeds per series, level and method, with the width ratio to ``reference``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from bsdl.compare import comparison_table
+    >>> f = pd.DataFrame(dict(series="s", seed=0, alpha=0.1, method=["bsdl", "split"],
+    ...     coverage=[0.9, 0.8], width=[2.0, 1.0], interval_score=[3.0, 4.0], seconds=1.0))
+    >>> comparison_table(f)["width_ratio"].tolist()
+    [1.0, 0.5]
+    """
+    cols = ["coverage", "width", "interval_score", "seconds"]
+    g = frame.groupby(["series", "alpha", "method"], sort=False)[cols].mean().reset_index()
+    ref = g[g.method == reference].set_index(["series", "alpha"])["width"]
+    key = pd.MultiIndex.from_frame(g[["series", "alpha"]])
+    g["width_ratio"] = g["width"].to_numpy() / ref.reindex(key).to_numpy()
+    return g
+
+
+def write_report(frame: pd.DataFrame, intervals: dict | None, out_dir) -> Path:
+    """Write ``comparison.csv``, ``comparison.md`` and one figure per series to ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out / "comparison.csv", index=False)
+    table = comparison_table(frame)
+    lines = ["| series | level | method | coverage | width | width / bsdl | interval score | s |"]
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for r in table.itertuples():
+        lines.append(
+            f"| {r.series} | {1 - r.alpha:.0%} | {r.method} | {r.coverage:.3f} | "
+            f"{r.width:.4g} | {r.width_ratio:.2f} | {r.interval_score:.4g} | {r.seconds:.1f} |"
+        )
+    path = out / "comparison.md"
+    path.write_text("\n".join(lines) + "\n")
+    if intervals:
+        from bsdl.plotting import plot_interval_comparison
+
+        for name in frame.series.unique():
+            keys = [k for k in intervals if k[0] == name]
+            seed = min(k[1] for k in keys)
+            alpha = max(k[2] for k in keys)
+            chosen = {k[3]: intervals[k] for k in keys if k[1] == seed and k[2] == alpha}
+            fig = plot_interval_comparison(chosen, title=f"{name}: {1 - alpha:.0%} intervals")
+            fig.savefig(out / f"intervals_{name}.png", dpi=110)
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+    return path
