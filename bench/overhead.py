@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import statistics
 import sys
 import time
@@ -31,6 +29,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
+from _machine import loadavg, machine
 
 import bsdl
 from bsdl.datasets import make_sparse_regression
@@ -256,27 +255,6 @@ def bench_interval(quick: bool, device: str, seed: int) -> dict:
 
 
 # ----------------------------------------------------------------------------- output
-def machine() -> dict:
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "bsdl": bsdl.__version__,
-        "platform": platform.platform(),
-        "processor": _cpu_name(),
-        "cpu_count": os.cpu_count(),
-        "torch_num_threads": torch.get_num_threads(),
-    }
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _ms(s: float) -> str:
@@ -361,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     info["device"] = args.device
     if args.device == "cuda":
         info["gpu"] = torch.cuda.get_device_name(0)
-    info["loadavg_start"] = _loadavg()
+    info["loadavg_start"] = loadavg()
     print(
         f"# bsdl engine overhead ({'quick' if args.quick else 'full'}); device={args.device}; "
         f"torch {info['torch']}; torch.get_num_threads()={info['torch_num_threads']}; "
@@ -400,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n(warnings during fit/predict: {', '.join(interval['warnings'])})")
         print()
 
-    info["loadavg_end"] = _loadavg()
+    info["loadavg_end"] = loadavg()
     info["total_seconds"] = time.perf_counter() - start
     parts = []
     if rows:
@@ -432,13 +410,6 @@ def main(argv: list[str] | None = None) -> int:
                 indent=2,
             )
     return 1 if error else 0
-
-
-def _loadavg() -> str:
-    try:
-        return " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:  # pragma: no cover - not on every platform
-        return "n/a"
 
 
 if __name__ == "__main__":

@@ -38,8 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import statistics
 import sys
 import time
@@ -49,9 +47,9 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 import torch
+from _machine import loadavg, machine
 from torch import nn
 
-import bsdl
 import bsdl.models._restarts as _restarts
 from bsdl import SparseRNN
 from bsdl.datasets import load_sunspots, make_ar
@@ -342,34 +340,6 @@ def bench_statsmodels(values, reps: int) -> dict:
 
 
 # ----------------------------------------------------------------------------- output
-def machine() -> dict:
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "bsdl": bsdl.__version__,
-        "platform": platform.platform(),
-        "processor": _cpu_name(),
-        "cpu_count": os.cpu_count(),
-        "torch_num_threads": torch.get_num_threads(),
-    }
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _loadavg() -> str:
-    try:
-        return " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:  # pragma: no cover - not on every platform
-        return "n/a"
 
 
 def fit_table(rows: list[dict]) -> str:
@@ -457,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
 
     info = machine()
-    info["loadavg_start"] = _loadavg()
+    info["loadavg_start"] = loadavg()
     print(
         f"# SparseRNN fit and interval cost ({'quick' if args.quick else 'full'}); device=cpu; "
         f"torch {info['torch']}; torch.get_num_threads()={torch.get_num_threads()}; "
@@ -526,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{FORECAST_STEPS}-step forecast interval: {r['forecast_seconds']:.3f} s, "
             f"{r['ratio_forecast_fit']:.4f} x fit {tag}"
         )
-    info["loadavg_end"] = _loadavg()
+    info["loadavg_end"] = loadavg()
     info["total_seconds"] = time.perf_counter() - start
     info["warmup_seconds"] = warm_s
     print(

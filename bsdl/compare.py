@@ -340,10 +340,12 @@ def compare_intervals(
     params = {"lags": 10} | dict(rnn_params or {})
     rng = np.random.default_rng(check_random_state(random_state))
     seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=n_seeds)]
-    tasks = [(name, y, seed) for name, y in data.items() for seed in seeds]
+    tasks = [(name, y, index, seed) for name, (y, index) in data.items() for seed in seeds]
     results = Parallel(n_jobs=n_jobs)(
-        delayed(_run_one)(name, y, seed, alphas, methods, train, calibration, params, n_bootstraps)
-        for name, y, seed in tasks
+        delayed(_run_one)(
+            name, y, index, seed, alphas, methods, train, calibration, params, n_bootstraps
+        )
+        for name, y, index, seed in tasks
     )
     rows = [r for task_rows, _ in results for r in task_rows]
     frame = pd.DataFrame(rows)

@@ -32,9 +32,11 @@ class ACI(SplitConformal):
     observation, ``alpha_{t+1} = alpha_t + gamma (alpha - err_t)`` with ``err_t = 1``
     if ``y_t`` fell outside its interval. Under any distribution shift the long-run
     miscoverage converges to ``alpha``: ``|mean(err) - alpha| <= (max(alpha_1, 1 -
-    alpha_1) + gamma) / (gamma T)``. When ``alpha_t <= 0`` the interval would be
-    infinite; the largest score in force is used instead (as in Zaffran et al. 2022),
-    and ``alpha_t >= 1`` gives a zero-width interval.
+    alpha_1) + gamma) / (gamma T)``. When ``alpha_t < 1 / (n + 1)`` (n scores in force;
+    this includes ``alpha_t <= 0``) the conformal interval would be infinite; the largest
+    score in force is used instead (as in Zaffran et al. 2022), and ``alpha_t >= 1``
+    gives a zero-width interval. ``alpha_t`` itself is not clipped (MAPIE clips it at 0;
+    the paths agree until it first goes below 0, see ``tests/test_conformal_mapie.py``).
 
     Parameters
     ----------

@@ -1,0 +1,167 @@
+"""compare_intervals, the ``bsdl compare`` command line and bench/intervals.py (quick)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bsdl import SparseRNN
+from bsdl.cli import main
+from bsdl.compare import (
+    METHODS,
+    OneStepForecaster,
+    compare_intervals,
+    comparison_table,
+    write_report,
+)
+from bsdl.datasets import make_ar
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK = dict(lags=4, window=4, n_epochs=30)
+
+
+@pytest.fixture(scope="module")
+def series():
+    return make_ar(300, {1: 0.6, 2: -0.3}, random_state=3)
+
+
+@pytest.fixture(scope="module")
+def compared(series):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return compare_intervals(
+            {"ar2": series},
+            alpha=[0.1, 0.2],
+            rnn_params=QUICK,
+            n_bootstraps=3,
+            random_state=0,
+            return_intervals=True,
+        )
+
+
+def test_every_method_and_level_gets_a_row(compared):
+    frame, intervals = compared
+    assert len(frame) == len(METHODS) * 2
+    assert set(frame.method) == set(METHODS)
+    assert frame[["coverage", "width", "interval_score", "seconds"]].notna().all().all()
+    assert frame.coverage.between(0, 1).all() and (frame.width > 0).all()
+    # 300 points: 180 train, 60 calibration, 60 test
+    assert set(frame.n_test) == {60} and set(frame.n_calibration) == {60}
+    key = ("ar2", frame.seed[0], 0.1, "split")
+    assert list(intervals[key].columns) == ["y", "mean", "lower", "upper"]
+    assert len(intervals[key]) == 60
+
+
+def test_shared_fit_gives_the_same_point_forecasts(compared):
+    # bsdl, split, ACI... all wrap the one SparseRNN fit: same centre on the test span
+    frame, intervals = compared
+    seed = frame.seed[0]
+    centre = intervals[("ar2", seed, 0.1, "bsdl")]["mean"].to_numpy()
+    for method in ("conformalized", "split", "aci", "agaci", "spci"):
+        np.testing.assert_allclose(intervals[("ar2", seed, 0.1, method)]["mean"], centre)
+
+
+def test_levels_are_nested(compared):
+    # the 80 % interval of a method is never wider on average than its 90 % interval
+    frame, _ = compared
+    w = frame.pivot_table(index="method", columns="alpha", values="width")
+    assert (w[0.2] <= w[0.1] + 1e-12).all()
+
+
+def test_reproducible(series):
+    kwargs = dict(methods=["bsdl", "split"], alpha=0.1, rnn_params=QUICK, random_state=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = compare_intervals({"s": series}, **kwargs)
+        b = compare_intervals({"s": series}, **kwargs)
+    pd.testing.assert_frame_equal(
+        a.drop(columns="seconds"), b.drop(columns="seconds"), check_exact=True
+    )
+
+
+def test_table_and_report(compared, tmp_path):
+    frame, intervals = compared
+    table = comparison_table(frame)
+    bsdl_rows = table[table.method == "bsdl"]
+    np.testing.assert_allclose(bsdl_rows.width_ratio, 1.0)
+    path = write_report(frame, intervals, tmp_path)
+    text = path.read_text()
+    assert "| ar2 | 90% | bsdl |" in text
+    assert (tmp_path / "comparison.csv").exists()
+    assert (tmp_path / "intervals_ar2.png").stat().st_size > 0
+
+
+def test_one_step_forecaster_matches_the_model(series):
+    y = np.asarray(series)
+    f = OneStepForecaster(SparseRNN(random_state=0, **QUICK), y).fit(np.arange(200), y[:200])
+    direct = f.model_.predict(series=y).to_numpy()
+    np.testing.assert_allclose(f.predict(np.arange(250, 260)), direct[250 - 7 : 260 - 7])
+    with pytest.raises(ValueError, match="positions must lie in"):
+        f.predict(np.array([2]))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(methods=["bogus"]), "methods must be a non-empty subset"),
+        (dict(train=1.5), "train must be a fraction"),
+        (dict(train=0.7, calibration=0.4), "train \\+ calibration must be < 1"),
+        (dict(alpha=1.5), "alpha"),
+        (dict(n_seeds=0), "n_seeds"),
+    ],
+)
+def test_bad_arguments(series, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        compare_intervals({"s": series}, rnn_params=QUICK, **kwargs)
+
+
+def test_too_short_series_and_bad_values():
+    with pytest.raises(ValueError, match="each needs at least 20 points"):
+        compare_intervals({"s": np.arange(60.0)}, rnn_params=QUICK, methods=["split"])
+    y = np.ones(300)
+    y[5] = np.nan
+    with pytest.raises(ValueError, match="'s' contains NaN"):
+        compare_intervals({"s": y}, rnn_params=QUICK)
+    with pytest.raises(ValueError, match="series name must be one of"):
+        compare_intervals(["no_such_series"], rnn_params=QUICK)
+
+
+def test_cli_compare_prints_the_table(capsys, tmp_path):
+    code = main(
+        ["compare", "--series", "nile", "--quick", "--methods", "bsdl", "split", "aci"]
+        + ["--alpha", "0.1", "--out", str(tmp_path)]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "coverage" in out and "nile" in out and "aci" in out
+    assert (tmp_path / "comparison.md").exists()
+
+
+def test_cli_reports_bad_input(capsys):
+    assert main(["compare", "--series", "nile", "--alpha", "2", "--quick"]) == 2
+    assert "alpha" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["compare", "--series", "not_a_series"])
+
+
+def test_intervals_bench_quick_runs(tmp_path):
+    out = tmp_path / "intervals.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "intervals.py"), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ratio EnbPI(B=3)/bsdl time on make_ar(n=300):" in proc.stdout
+    assert "| data | n (test) |" in proc.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert rows[0]["bootstraps"] == 3 and rows[0]["ratio"] > 0
