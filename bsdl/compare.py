@@ -273,8 +273,8 @@ def compare_intervals(
       fit, scores ``|y - f| / se`` on the calibration span;
     - ``split``, ``aci`` (gamma = 0.01), ``agaci``, ``spci``: wrap the same fit,
       calibrated on the calibration span (ACI/AgACI slide a window of that length;
-      SPCI: 5 residual lags, quantile regressions on the last min(n_cal, 300)
-      residuals, refitted every 5 steps);
+      SPCI: 5 residual lags, quantile regressions on the last 300 residuals, calibration
+      then revealed test residuals, refitted every 5 steps);
     - ``enbpi``: ``n_bootstraps`` SparseRNN refits on block-bootstrap samples of
       train + calibration (it needs no calibration set), leave-one-out residuals.
 

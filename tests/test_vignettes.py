@@ -68,6 +68,14 @@ VIGNETTES = [
             for level in ("0.80", "0.90", "0.95")
         ),
     ),
+    Vignette(
+        "04_conformal_comparison.py",
+        header="| level | method | within_band | below_band | best_interval_score |",
+        row_prefixes=tuple(
+            f"| 90% | {method} |"
+            for method in ("bsdl", "conformalized", "split", "aci", "agaci", "enbpi", "spci")
+        ),
+    ),
 ]
 
 

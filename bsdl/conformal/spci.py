@@ -45,7 +45,8 @@ class SPCI(SplitConformal):
 
     The residuals of a time series forecaster are serially dependent, so SPCI predicts
     the *conditional* quantiles of the next residual from the last ``n_lags`` residuals
-    with a quantile regression, fitted on the most recent ``window`` residuals. The
+    with a quantile regression, fitted on the most recent ``window`` residuals (the
+    unconditional empirical quantiles while fewer than ``10 (n_lags + 1)`` are known). The
     interval is ``[f(x_t) + Q_beta, f(x_t) + Q_{1-alpha+beta}]`` with ``beta`` in
     ``[0, alpha]`` chosen for the smallest width. The paper uses quantile random forests;
     here the quantile regression is linear (:func:`linear_quantile_regression`), which
@@ -60,8 +61,12 @@ class SPCI(SplitConformal):
         Past residuals used as features.
     window : int, default 300
         Most recent residuals the quantile regression is fitted on.
-    n_betas : int, default 5
-        Values of ``beta`` tried on ``[0, alpha]``.
+    n_betas : int, default 1
+        1: equal tails, ``beta = alpha / 2``. More: the paper's search for the narrowest
+        interval over ``n_betas`` values of ``beta`` on ``[0, alpha]``; with in-sample
+        quantile fits that search under-covers (measured on i.i.d. N(0, 1) residuals,
+        ``n_lags=5``, 300 calibration points, 1100 test points: 0.848 at 90 % with 5
+        values against 0.874 with equal tails).
     refit_every : int, default 1
         Refit the quantile regressions every ``refit_every`` test steps.
 
@@ -92,7 +97,7 @@ class SPCI(SplitConformal):
         prefit: bool = False,
         n_lags: int = 10,
         window: int = 300,
-        n_betas: int = 5,
+        n_betas: int = 1,
         refit_every: int = 1,
     ) -> None:
         super().__init__(estimator, score="absolute", prefit=prefit, window=window)
@@ -126,28 +131,41 @@ class SPCI(SplitConformal):
         self.n_calibration_ = int(self.residuals_.size)
         return self
 
+    def _betas(self, alpha: float) -> np.ndarray:
+        k = int(self.n_betas)
+        return np.linspace(0.0, alpha, k) if k > 1 else np.array([alpha / 2.0])
+
     def _fit_quantiles(self, hist: np.ndarray, alpha: float) -> list:
-        """Quantile-regression coefficients (lower, upper) for each beta on [0, alpha]."""
+        """Quantile-regression coefficients (lower, upper) for each beta on [0, alpha].
+
+        With fewer than ``10 (n_lags + 1)`` rows the regression would interpolate its
+        few points and under-cover, so the unconditional empirical quantiles of the
+        recent residuals are used instead (intercept-only coefficients).
+        """
         p = int(self.n_lags)
         recent = hist[-int(self.window) :]
-        feats = np.lib.stride_tricks.sliding_window_view(recent[:-1], p)
-        target = recent[p:]
+        rows = recent.size - p
+        conditional = rows >= 10 * (p + 1)
+        if conditional:
+            feats = np.lib.stride_tricks.sliding_window_view(recent[:-1], p)
+            target = recent[p:]
         coefs = []
-        for beta in np.linspace(0.0, alpha, int(self.n_betas)):
+        for beta in self._betas(alpha):
             lo_tau = max(beta, 1e-3)
             up_tau = min(1.0 - alpha + beta, 1.0 - 1e-3)
-            coefs.append(
-                (
-                    linear_quantile_regression(feats, target, lo_tau),
-                    linear_quantile_regression(feats, target, up_tau),
-                )
-            )
+            if conditional:
+                lo = linear_quantile_regression(feats, target, lo_tau)
+                up = linear_quantile_regression(feats, target, up_tau)
+            else:
+                lo = np.quantile(recent, [lo_tau], method="lower")
+                up = np.quantile(recent, [up_tau], method="higher")
+            coefs.append((lo, up))
         return coefs
 
     def _quantiles(self, coefs: list, hist: np.ndarray) -> tuple[float, float]:
         """The narrowest (lower, upper) residual quantiles given the last residuals."""
         x_new = np.concatenate([[1.0], hist[-int(self.n_lags) :]])
-        bounds = np.array([(x_new @ lo, x_new @ up) for lo, up in coefs])
+        bounds = np.array([(x_new[: lo.size] @ lo, x_new[: up.size] @ up) for lo, up in coefs])
         best = int(np.argmin(bounds[:, 1] - bounds[:, 0]))
         lo, up = bounds[best]
         return float(min(lo, up)), float(max(lo, up))
