@@ -50,8 +50,7 @@
 # %%
 from __future__ import annotations
 
-import os
-import platform
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -60,9 +59,19 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from _common import (  # noqa: E402
+    apply_grid_overrides,
+    environment,
+    grid_deviations,
+    out_dir,
+    quick_mode,
+)
 from sklearn.compose import TransformedTargetRegressor  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import LassoCV  # noqa: E402
@@ -75,37 +84,23 @@ from bsdl import SparseMLPRegressor  # noqa: E402
 from bsdl.datasets import make_sparse_regression  # noqa: E402
 
 NAME = "01_variable_selection"
-QUICK = os.environ.get("BSDL_QUICK", "0") not in ("", "0", "false", "False")
+QUICK = quick_mode()
 
 if QUICK:
     CONFIG = dict(p=50, ns=[500, 1000], n_reps=2, n_test=500, bsdl_kwargs=dict(n_epochs=60))
 else:
-    CONFIG = dict(
-        p=1000, ns=[500, 1000, 2000, 5000, 10000], n_reps=10, n_test=2000, bsdl_kwargs={}
-    )
+    CONFIG = dict(p=1000, ns=[500, 1000, 2000, 5000, 10000], n_reps=10, n_test=2000, bsdl_kwargs={})
 # The full design of the paper. A reduced run (BSDL_VIGNETTE_NS="500,1000,2000,5000",
 # BSDL_VIGNETTE_REPS=5) is stated as such in report.md.
 PAPER_NS = [500, 1000, 2000, 5000, 10000]
-if os.environ.get("BSDL_VIGNETTE_NS"):
-    CONFIG["ns"] = [int(v) for v in os.environ["BSDL_VIGNETTE_NS"].split(",")]
-if os.environ.get("BSDL_VIGNETTE_REPS"):
-    CONFIG["n_reps"] = int(os.environ["BSDL_VIGNETTE_REPS"])
+apply_grid_overrides(CONFIG)
 TRUE = np.arange(5)  # inputs 0..4 carry the signal
 HIDDEN = (16, 8)
 ALPHA = 0.05
 METHODS = ["bsdl", "Lasso", "dense MLP"]
 
 
-def _out_dir() -> Path:
-    base = os.environ.get("BSDL_VIGNETTE_OUT")
-    if base:
-        return Path(base) / NAME
-    here = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-    return here / "_out" / NAME
-
-
-OUT = _out_dir()
-OUT.mkdir(parents=True, exist_ok=True)
+OUT = out_dir(NAME, HERE)
 print(f"bsdl {bsdl.__version__}; mode: {'quick' if QUICK else 'full'}; output: {OUT}")
 print(f"config: {CONFIG}")
 
@@ -278,8 +273,6 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-
-
 def to_markdown(frame: pd.DataFrame) -> str:
     """A GitHub-flavoured markdown table (no dependency on tabulate)."""
     cols = [str(c) for c in frame.columns]
@@ -297,6 +290,7 @@ print(table_md)
 # %% [markdown]
 # How often each true input is selected (fraction of replicates), and the mean number of
 # selected noise inputs, for the two methods that select.
+
 
 # %%
 def selection_frequencies(results: pd.DataFrame) -> pd.DataFrame:
@@ -341,13 +335,24 @@ def _mean_sd(key: str, method: str):
 
 def plot_selection() -> Path:
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), constrained_layout=True)
-    for ax, (key, label) in zip(axes, [("FSR", "false-selection rate"),
-                                       ("NSR", "negative-selection rate"),
-                                       ("exact", "exact recovery rate")]):
+    for ax, (key, label) in zip(
+        axes,
+        [
+            ("FSR", "false-selection rate"),
+            ("NSR", "negative-selection rate"),
+            ("exact", "exact recovery rate"),
+        ],
+    ):
         for method in ("bsdl", "Lasso"):
             mean, sd = _mean_sd(key, method)
-            ax.errorbar(mean.index * DODGE[method], mean.values, yerr=sd.values, capsize=3,
-                        label=method, **STYLE[method])
+            ax.errorbar(
+                mean.index * DODGE[method],
+                mean.values,
+                yerr=sd.values,
+                capsize=3,
+                label=method,
+                **STYLE[method],
+            )
         ax.set_xscale("log")
         ax.set_xticks(CONFIG["ns"], [str(n) for n in CONFIG["ns"]])
         ax.minorticks_off()
@@ -355,8 +360,9 @@ def plot_selection() -> Path:
         ax.set_xlabel("n (training size)")
         ax.set_title(label)
     axes[0].legend(title="dense MLP: NA", fontsize=8, title_fontsize=8)
-    fig.suptitle(f"Variable selection, p = {CONFIG['p']} (mean ± sd over "
-                 f"{CONFIG['n_reps']} replicates)")
+    fig.suptitle(
+        f"Variable selection, p = {CONFIG['p']} (mean ± sd over {CONFIG['n_reps']} replicates)"
+    )
     path = OUT / "selection.png"
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -372,8 +378,9 @@ def plot_coverage() -> Path:
     ax.axhspan(level - half, level + half, color="0.85", label=f"binomial 95% band (m={m})")
     ax.axhline(level, color="k", lw=1, ls="--")
     jitter = np.random.default_rng(0).uniform(-0.06, 0.06, len(sub))
-    ax.scatter(sub["n"] * np.exp(jitter), sub["coverage"], s=12, alpha=0.6,
-               color="C0", label="replicates")
+    ax.scatter(
+        sub["n"] * np.exp(jitter), sub["coverage"], s=12, alpha=0.6, color="C0", label="replicates"
+    )
     mean, _ = _mean_sd("coverage", "bsdl")
     ax.plot(mean.index, mean.values, label="mean", **STYLE["bsdl"])
     ax.set_xscale("log")
@@ -404,8 +411,14 @@ def plot_mse() -> Path:
     fig, ax = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
     for method in METHODS:
         mean, sd = _mean_sd("MSE", method)
-        ax.errorbar(mean.index * DODGE[method], mean.values, yerr=sd.values, capsize=3,
-                    label=method, **STYLE[method])
+        ax.errorbar(
+            mean.index * DODGE[method],
+            mean.values,
+            yerr=sd.values,
+            capsize=3,
+            label=method,
+            **STYLE[method],
+        )
     ax.axhline(1.0, color="k", lw=1, ls="--", label="noise variance")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -439,15 +452,7 @@ def deviations() -> list[str]:
             "as evidence either way."
         )
         return notes
-    if CONFIG["ns"] != PAPER_NS:
-        dropped = [n for n in PAPER_NS if n not in CONFIG["ns"]]
-        notes.append(
-            f"Reduced run: n in {CONFIG['ns']} instead of {PAPER_NS}"
-            + (f" (n = {', '.join(map(str, dropped))} not run)" if dropped else "")
-            + ", set by `BSDL_VIGNETTE_NS` to keep the run time manageable."
-        )
-    if CONFIG["n_reps"] != 10:
-        notes.append(f"{CONFIG['n_reps']} replicates per n instead of 10 (`BSDL_VIGNETTE_REPS`).")
+    notes += grid_deviations(CONFIG["ns"], PAPER_NS, CONFIG["n_reps"], 10)
     return notes
 
 
@@ -497,12 +502,11 @@ lines += [
     "",
     "## Run",
     "",
-    f"Total time {total_seconds / 60:.1f} min; bsdl {bsdl.__version__}, Python "
-    f"{platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPU(s) visible, "
-    f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}. "
+    f"Total time {total_seconds / 60:.1f} min; " + environment(),
     "Per-fit results: `results.csv`.",
     "",
 ]
 (OUT / "report.md").write_text("\n".join(lines), encoding="utf-8")
-print(f"\nwrote {OUT / 'report.md'} and {', '.join(p.name for p in figures)} "
-      f"in {total_seconds:.1f} s")
+print(
+    f"\nwrote {OUT / 'report.md'} and {', '.join(p.name for p in figures)} in {total_seconds:.1f} s"
+)

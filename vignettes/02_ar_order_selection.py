@@ -59,7 +59,7 @@
 from __future__ import annotations
 
 import os
-import platform
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -68,12 +68,21 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import joblib  # noqa: E402
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import statsmodels  # noqa: E402
-import torch  # noqa: E402
+from _common import (  # noqa: E402
+    apply_grid_overrides,
+    environment,
+    grid_deviations,
+    n_jobs,
+    out_dir,
+    quick_mode,
+)
 from joblib import Parallel, delayed  # noqa: E402
 from statsmodels.tsa.ar_model import ar_select_order  # noqa: E402
 
@@ -90,7 +99,7 @@ from bsdl.datasets import (  # noqa: E402
 from bsdl.selection import select_ar_order  # noqa: E402
 
 NAME = "02_ar_order_selection"
-QUICK = os.environ.get("BSDL_QUICK", "0") not in ("", "0", "false", "False")
+QUICK = quick_mode()
 
 if QUICK:
     CONFIG = dict(
@@ -114,12 +123,9 @@ else:
 # stated as such in report.md.
 FULL_NS = [200, 500, 1000, 2000, 5000]
 FULL_REPS = 20
-if os.environ.get("BSDL_VIGNETTE_NS"):
-    CONFIG["ns"] = [int(v) for v in os.environ["BSDL_VIGNETTE_NS"].split(",")]
-if os.environ.get("BSDL_VIGNETTE_REPS"):
-    CONFIG["n_reps"] = int(os.environ["BSDL_VIGNETTE_REPS"])
+apply_grid_overrides(CONFIG)
 # Independent fits run in parallel with joblib; 1 (the default) runs them one after the other.
-N_JOBS = int(os.environ.get("BSDL_N_JOBS", "1"))
+N_JOBS = n_jobs()
 # Restarts per fit in the simulation study (the real series always use CONFIG["n_restarts"]).
 # BSDL_VIGNETTE_RESTARTS=1 cuts the cost of the full study by about three and is stated in
 # report.md.
@@ -128,16 +134,7 @@ DESIGNS = {"linear AR": (1, 3, 7), "nonlinear AR": tuple(NONLINEAR_AR_LAGS)}
 METHODS = ["bsdl", "AIC", "BIC"]
 
 
-def _out_dir() -> Path:
-    base = os.environ.get("BSDL_VIGNETTE_OUT")
-    if base:
-        return Path(base) / NAME
-    here = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-    return here / "_out" / NAME
-
-
-OUT = _out_dir()
-OUT.mkdir(parents=True, exist_ok=True)
+OUT = out_dir(NAME, HERE)
 print(f"bsdl {bsdl.__version__}; mode: {'quick' if QUICK else 'full'}; output: {OUT}")
 print(f"config: {CONFIG}; n_jobs: {N_JOBS}")
 
@@ -574,17 +571,7 @@ def deviations() -> list[str]:
             "A smoke test, not the study: do not read the numbers as evidence either way."
         )
         return notes
-    if CONFIG["ns"] != FULL_NS:
-        dropped = [n for n in FULL_NS if n not in CONFIG["ns"]]
-        notes.append(
-            f"Reduced run: n in {CONFIG['ns']} instead of {FULL_NS}"
-            + (f" (n = {', '.join(map(str, dropped))} not run)" if dropped else "")
-            + ", set by `BSDL_VIGNETTE_NS`."
-        )
-    if CONFIG["n_reps"] != FULL_REPS:
-        notes.append(
-            f"{CONFIG['n_reps']} replicates per n instead of {FULL_REPS} (`BSDL_VIGNETTE_REPS`)."
-        )
+    notes += grid_deviations(CONFIG["ns"], FULL_NS, CONFIG["n_reps"], FULL_REPS)
     if SIM_RESTARTS != CONFIG["n_restarts"]:
         notes.append(
             f"Simulation study with n_restarts={SIM_RESTARTS} per fit instead of "
@@ -660,10 +647,7 @@ lines += [
     "## Run",
     "",
     f"Total time {total_seconds / 60:.1f} min (simulations {sim_seconds / 60:.1f} min); "
-    f"bsdl {bsdl.__version__}, torch {torch.__version__}, statsmodels {statsmodels.__version__}, "
-    f"joblib {joblib.__version__}, Python {platform.python_version()}, {platform.machine()}, "
-    f"{os.cpu_count()} CPU(s) visible, OMP_NUM_THREADS="
-    f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, BSDL_N_JOBS={N_JOBS}. "
+    + environment(f"statsmodels {statsmodels.__version__}"),
     "Per-fit results: `results.csv`.",
     "",
 ]

@@ -54,8 +54,7 @@
 # %%
 from __future__ import annotations
 
-import os
-import platform
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -64,11 +63,20 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import joblib  # noqa: E402
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+sys.path.insert(0, str(HERE))
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import torch  # noqa: E402
+from _common import (  # noqa: E402
+    apply_grid_overrides,
+    environment,
+    grid_deviations,
+    n_jobs,
+    out_dir,
+    quick_mode,
+)
 from joblib import Parallel, delayed  # noqa: E402
 from scipy import stats  # noqa: E402
 
@@ -77,7 +85,7 @@ from bsdl import SparseRNN  # noqa: E402
 from bsdl.datasets import make_ar, make_nonlinear_ar  # noqa: E402
 
 NAME = "03_asymptotic_normality"
-QUICK = os.environ.get("BSDL_QUICK", "0") not in ("", "0", "false", "False")
+QUICK = quick_mode()
 
 if QUICK:
     CONFIG = dict(ns=[300, 600], n_reps=2, n_test=200, bsdl_kwargs=dict(n_epochs=200))
@@ -87,28 +95,16 @@ else:
 # stated as such in report.md.
 FULL_NS = [250, 500, 1000, 2000, 4000]
 FULL_REPS = 20
-if os.environ.get("BSDL_VIGNETTE_NS"):
-    CONFIG["ns"] = [int(v) for v in os.environ["BSDL_VIGNETTE_NS"].split(",")]
-if os.environ.get("BSDL_VIGNETTE_REPS"):
-    CONFIG["n_reps"] = int(os.environ["BSDL_VIGNETTE_REPS"])
+apply_grid_overrides(CONFIG)
 # Independent fits run in parallel with joblib; 1 (the default) runs them one after the other.
-N_JOBS = int(os.environ.get("BSDL_N_JOBS", "1"))
+N_JOBS = n_jobs()
 DESIGNS = ["AR(2)", "nonlinear AR"]
 AR2 = {1: 0.6, 2: -0.3}
 LEVELS = [0.80, 0.90, 0.95]
 STEPS = 5  # horizons of the joint multi-step intervals
 
 
-def _out_dir() -> Path:
-    base = os.environ.get("BSDL_VIGNETTE_OUT")
-    if base:
-        return Path(base) / NAME
-    here = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-    return here / "_out" / NAME
-
-
-OUT = _out_dir()
-OUT.mkdir(parents=True, exist_ok=True)
+OUT = out_dir(NAME, HERE)
 print(f"bsdl {bsdl.__version__}; mode: {'quick' if QUICK else 'full'}; output: {OUT}")
 print(f"config: {CONFIG}; n_jobs: {N_JOBS}")
 
@@ -491,17 +487,7 @@ def deviations() -> list[str]:
             "numbers as evidence either way."
         )
         return notes
-    if CONFIG["ns"] != FULL_NS:
-        dropped = [n for n in FULL_NS if n not in CONFIG["ns"]]
-        notes.append(
-            f"Reduced run: n in {CONFIG['ns']} instead of {FULL_NS}"
-            + (f" (n = {', '.join(map(str, dropped))} not run)" if dropped else "")
-            + ", set by `BSDL_VIGNETTE_NS`."
-        )
-    if CONFIG["n_reps"] != FULL_REPS:
-        notes.append(
-            f"{CONFIG['n_reps']} replicates per n instead of {FULL_REPS} (`BSDL_VIGNETTE_REPS`)."
-        )
+    notes += grid_deviations(CONFIG["ns"], FULL_NS, CONFIG["n_reps"], FULL_REPS)
     return notes
 
 
@@ -569,10 +555,7 @@ lines += [
     "",
     "## Run",
     "",
-    f"Total time {total_seconds / 60:.1f} min; bsdl {bsdl.__version__}, torch "
-    f"{torch.__version__}, joblib {joblib.__version__}, Python {platform.python_version()}, "
-    f"{platform.machine()}, {os.cpu_count()} CPU(s) visible, OMP_NUM_THREADS="
-    f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, BSDL_N_JOBS={N_JOBS}. "
+    f"Total time {total_seconds / 60:.1f} min; " + environment(),
     "Per-fit results: `results.csv`.",
     "",
 ]

@@ -72,3 +72,12 @@ def grid_deviations(ns: list[int], full_ns: list[int], reps: int, full_reps: int
     if reps != full_reps:
         notes.append(f"{reps} replicates per n instead of {full_reps} (`BSDL_VIGNETTE_REPS`).")
     return notes
+
+
+def apply_grid_overrides(config: dict) -> dict:
+    """``BSDL_VIGNETTE_NS`` and ``BSDL_VIGNETTE_REPS`` replace ``config["ns"]`` and
+    ``config["n_reps"]`` (a reduced run, stated by :func:`grid_deviations`)."""
+    config["ns"] = env_list("BSDL_VIGNETTE_NS", config["ns"])
+    if os.environ.get("BSDL_VIGNETTE_REPS"):
+        config["n_reps"] = int(os.environ["BSDL_VIGNETTE_REPS"])
+    return config
