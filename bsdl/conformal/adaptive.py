@@ -115,7 +115,8 @@ class AgACI(SplitConformal):
     (levels ``alpha/2`` and ``1 - alpha/2``), so no single ``gamma`` has to be chosen.
     The aggregation is exponentially weighted on the linearised (gradient) pinball
     loss with the anytime learning rate ``sqrt(8 log K / t) / B`` (Cesa-Bianchi &
-    Lugosi 2006, ch. 2), B the range of the bounds seen so far; the paper uses BOA,
+    Lugosi 2006, ch. 2), B the largest spread between the experts' bounds seen so far
+    (the range of their loss differences); the paper uses BOA,
     another regret-optimal aggregation rule. Infinite expert bounds (``alpha_t <= 0``)
     are replaced by the largest score, as in the paper.
 
@@ -180,8 +181,9 @@ class AgACI(SplitConformal):
             q = np.array([quantile_or_max(sorted_scores, a) for a in a_t])
             lo_k, up_k = self._score.interval(np.repeat(pred[t], k), q, s)
             bounds = (lo_k, up_k)
-            span = max(span, float(up_k.max() - lo_k.min()), 1e-12)
-            eta = math.sqrt(8.0 * math.log(max(k, 2)) / (t + 1)) / span
+            # losses differ between experts by at most the spread of their bounds
+            span = max(span, float(np.ptp(lo_k)), float(np.ptp(up_k)))
+            eta = math.sqrt(8.0 * math.log(max(k, 2)) / (t + 1)) / max(span, 1e-12)
             agg = []
             for side in range(2):
                 w = np.exp(-eta * (cum[side] - cum[side].min()))

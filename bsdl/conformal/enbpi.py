@@ -23,8 +23,8 @@ def block_bootstrap(n: int, block_length: int, n_resamplings: int, rng) -> list[
     """Row indices of ``n_resamplings`` non-overlapping block bootstrap samples of ``n`` rows.
 
     The rows are cut into consecutive blocks of ``block_length`` (the last may be
-    shorter); each sample draws ``ceil(n / block_length)`` blocks with replacement and
-    keeps the first ``n`` indices, so serial dependence within a block is preserved.
+    shorter); each sample draws blocks with replacement until it holds ``n`` indices
+    and keeps the first ``n``, so serial dependence within a block is preserved.
 
     >>> import numpy as np
     >>> from bsdl.conformal import block_bootstrap
@@ -33,12 +33,15 @@ def block_bootstrap(n: int, block_length: int, n_resamplings: int, rng) -> list[
     [10, 10]
     """
     starts = np.arange(0, n, block_length)
-    n_blocks = starts.size
     out = []
     for _ in range(n_resamplings):
-        chosen = rng.integers(0, n_blocks, size=n_blocks)
-        idx = np.concatenate([np.arange(s, min(s + block_length, n)) for s in starts[chosen]])
-        out.append(idx[:n])
+        pieces, total = [], 0
+        while total < n:  # the last block may be short: draw until n indices are reached
+            s = int(starts[rng.integers(0, starts.size)])
+            block = np.arange(s, min(s + block_length, n))
+            pieces.append(block)
+            total += block.size
+        out.append(np.concatenate(pieces)[:n])
     return out
 
 

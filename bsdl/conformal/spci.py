@@ -12,12 +12,12 @@ from .split import SplitConformal
 __all__ = ["SPCI", "linear_quantile_regression"]
 
 
-def linear_quantile_regression(X, y, tau: float, *, n_iter: int = 30, eps: float = 1e-6):
+def linear_quantile_regression(X, y, tau: float) -> np.ndarray:
     """Coefficients (intercept first) of the linear ``tau``-quantile regression of y on X.
 
-    Iteratively reweighted least squares on the pinball loss (each residual weighted
-    by ``tau`` or ``1 - tau`` over its absolute value, floored at ``eps``): numpy only,
-    accurate enough for the small residual regressions of :class:`SPCI`.
+    The exact minimiser of the pinball loss, as the linear programme of Koenker &
+    Bassett (1978) solved by HiGHS (:func:`scipy.optimize.linprog`): minimise
+    ``tau * sum(u) + (1 - tau) * sum(v)`` subject to ``A b + u - v = y``, ``u, v >= 0``.
 
     >>> import numpy as np
     >>> from bsdl.conformal import linear_quantile_regression
@@ -26,18 +26,24 @@ def linear_quantile_regression(X, y, tau: float, *, n_iter: int = 30, eps: float
     >>> np.round(linear_quantile_regression(x, y, 0.5))  # median line: about 0 + 2 x
     array([0., 2.])
     """
+    from scipy import sparse
+    from scipy.optimize import linprog
+
     A = np.column_stack([np.ones(len(X)), np.asarray(X, float)])
     y = np.asarray(y, float)
-    b = np.linalg.lstsq(A, y, rcond=None)[0]
-    for _ in range(n_iter):
-        r = y - A @ b
-        w = np.where(r > 0, tau, 1.0 - tau) / np.maximum(np.abs(r), eps)
-        sw = np.sqrt(w)
-        b_new = np.linalg.lstsq(A * sw[:, None], y * sw, rcond=None)[0]
-        if np.allclose(b_new, b, atol=1e-9, rtol=1e-7):
-            return b_new
-        b = b_new
-    return b
+    n, k = A.shape
+    cost = np.concatenate([np.zeros(k), np.full(n, tau), np.full(n, 1.0 - tau)])
+    eye = sparse.identity(n, format="csc")
+    res = linprog(
+        cost,
+        A_eq=sparse.hstack([sparse.csc_matrix(A), eye, -eye], format="csc"),
+        b_eq=y,
+        bounds=[(None, None)] * k + [(0, None)] * (2 * n),
+        method="highs",
+    )
+    if res.status != 0:  # pragma: no cover - the LP is always feasible and bounded
+        raise RuntimeError(f"quantile regression failed: {res.message}")
+    return res.x[:k]
 
 
 class SPCI(SplitConformal):
@@ -49,8 +55,8 @@ class SPCI(SplitConformal):
     unconditional empirical quantiles while fewer than ``10 (n_lags + 1)`` are known). The
     interval is ``[f(x_t) + Q_beta, f(x_t) + Q_{1-alpha+beta}]`` with ``beta`` in
     ``[0, alpha]`` chosen for the smallest width. The paper uses quantile random forests;
-    here the quantile regression is linear (:func:`linear_quantile_regression`), which
-    keeps the method numpy only. Residuals come from a calibration set (split), then
+    here the quantile regression is linear (:func:`linear_quantile_regression`, exact,
+    numpy + scipy: no model library needed). Residuals come from a calibration set (split), then
     each revealed test residual joins the history.
 
     Parameters
@@ -119,15 +125,15 @@ class SPCI(SplitConformal):
         self._fitted_estimator("calibrate")
         X = check_rows(X)
         y = check_target(y, len(X))
+        need = 2 * (int(self.n_lags) + 1) + 1
+        if len(X) < need:
+            raise ValueError(
+                f"calibration set has {len(X)} points; SPCI with n_lags="
+                f"{self.n_lags} needs at least {need}"
+            )
         pred, _ = self._predict(X)
         self.residuals_ = y - pred
         self.scores_ = np.abs(self.residuals_)
-        need = 2 * (int(self.n_lags) + 1) + 1
-        if self.residuals_.size < need:
-            raise ValueError(
-                f"calibration set has {self.residuals_.size} points; SPCI with n_lags="
-                f"{self.n_lags} needs at least {need}"
-            )
         self.n_calibration_ = int(self.residuals_.size)
         return self
 

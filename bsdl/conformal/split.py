@@ -15,6 +15,7 @@ from ._core import (
     check_target,
     clone_estimator,
     conformal_quantile,
+    min_calibration_size,
     quantile_or_max,
 )
 from .scores import ConformityScore, ScaledScore, check_score
@@ -97,6 +98,8 @@ class SplitConformal:
         y = check_target(y, len(X))
         if self.prefit:
             raise ValueError("prefit=True: the estimator is already fitted; call calibrate()")
+        for stale in ("scores_", "residuals_", "n_calibration_"):  # a refit needs new scores
+            self.__dict__.pop(stale, None)
         self.estimator_ = clone_estimator(self.estimator).fit(X, y)
         return self
 
@@ -153,6 +156,11 @@ class SplitConformal:
         X = check_rows(X)
         y = check_target(y, len(X))
         conformal_quantile(self.scores_, alpha)  # a clear error if the set is too small
+        if self.window is not None and int(self.window) < min_calibration_size(alpha):
+            raise ValueError(
+                f"window={self.window} is too small for alpha={alpha:g}: the conformal "
+                f"quantile needs at least {min_calibration_size(alpha)} scores"
+            )
         pred, scale = self._predict(X)
         test_scores = self._score.score(y, pred, scale)
         lower, upper, alphas = self._online(pred, scale, y, test_scores, alpha)
