@@ -31,11 +31,13 @@ bench: $(VENV)/.installed-base
 	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) bench/overhead.py
 	$(PY) bench/rnn.py
+	$(PY) bench/intervals.py
 
 vignettes: $(VENV)/.installed-test
 	MPLBACKEND=Agg $(PY) vignettes/01_variable_selection.py
 	MPLBACKEND=Agg $(PY) vignettes/02_ar_order_selection.py
 	MPLBACKEND=Agg $(PY) vignettes/03_asymptotic_normality.py
+	MPLBACKEND=Agg $(PY) vignettes/04_conformal_comparison.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

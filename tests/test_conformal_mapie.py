@@ -23,7 +23,8 @@ What MAPIE (>= 1.0) does, read from its source, and where bsdl differs by design
   - MAPIE's ``BlockBootstrap(length=L)`` cuts ``n // L`` full blocks (the last
     ``n % L`` rows are in no sample), draws ``n // L + 1`` of them and keeps all their
     rows (more than n); bsdl cuts ``ceil(n / L)`` blocks (the last may be short),
-    draws as many and keeps the first n rows. MAPIE also has overlapping blocks.
+    draws blocks until it holds n rows and keeps the first n. MAPIE also has
+    overlapping blocks.
   - online: MAPIE's ``update(X, y, ensemble=True)`` drops the oldest scores and
     appends the new ones against its ensemble centre (``ensemble=False``, the default,
     scores them against the model fitted on all training rows instead); bsdl slides
