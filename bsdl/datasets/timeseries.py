@@ -142,6 +142,20 @@ def _exog_coef_dict(exog_coefs: Any, n_exog: int) -> dict[tuple[int, int], float
     return dict(sorted(out.items()))
 
 
+def _check_common(n, noise, burn, exog, as_series) -> tuple[int, float, int, int | None, bool]:
+    """The arguments both simulators share, checked."""
+    n = _check_int(n, "n", 1)
+    noise = _check_real(noise, "noise", low=0.0, low_inclusive=False)
+    burn = _check_int(burn, "burn", 0)
+    if exog is not None:
+        exog = _check_int(exog, "exog", 1)
+    return n, noise, burn, exog, _check_bool(as_series, "as_series")
+
+
+def _unwrap(out: tuple[Any, ...]) -> Any:
+    return out[0] if len(out) == 1 else out
+
+
 def _output(y: np.ndarray, x: np.ndarray | None, as_series: bool) -> tuple[Any, ...]:
     if as_series:
         ys: Any = pd.Series(y, index=pd.RangeIndex(y.size), name="y")
@@ -251,15 +265,10 @@ def make_ar(
     ...
     ValueError: coefs {1: 1.2} define a non-stationary AR process: ...
     """
-    n = _check_int(n, "n", 1)
-    noise = _check_real(noise, "noise", low=0.0, low_inclusive=False)
-    burn = _check_int(burn, "burn", 0)
-    if exog is not None:
-        exog = _check_int(exog, "exog", 1)
-    elif exog_coefs is not None:
+    n, noise, burn, exog, as_series = _check_common(n, noise, burn, exog, as_series)
+    if exog is None and exog_coefs is not None:
         raise ValueError("exog_coefs is given but exog is None; set exog to the number of inputs.")
     return_coefs = _check_bool(return_coefs, "return_coefs")
-    as_series = _check_bool(as_series, "as_series")
     rng = _rng(random_state)
 
     if coefs is not None:
@@ -288,7 +297,7 @@ def make_ar(
     out = _output(np.ascontiguousarray(y, dtype=np.float64), x, as_series)
     if return_coefs:
         out = (*out, {"ar": ar, "exog": beta})
-    return out[0] if len(out) == 1 else out
+    return _unwrap(out)
 
 
 def make_nonlinear_ar(
@@ -354,12 +363,7 @@ def make_nonlinear_ar(
     >>> list(X.columns), len(y)
     (['x0', 'x1'], 100)
     """
-    n = _check_int(n, "n", 1)
-    noise = _check_real(noise, "noise", low=0.0, low_inclusive=False)
-    burn = _check_int(burn, "burn", 0)
-    if exog is not None:
-        exog = _check_int(exog, "exog", 1)
-    as_series = _check_bool(as_series, "as_series")
+    n, noise, burn, exog, as_series = _check_common(n, noise, burn, exog, as_series)
     rng = _rng(random_state)
 
     total = burn + n
@@ -377,5 +381,4 @@ def make_nonlinear_ar(
         buf[t] += 0.5 * buf[t - 1] - 0.7 * np.tanh(buf[t - 2]) + 0.3 * np.sin(buf[t - 5])
     y = np.asarray(buf[p + burn :], dtype=np.float64)
 
-    out = _output(y, x, as_series)
-    return out[0] if len(out) == 1 else out
+    return _unwrap(_output(y, x, as_series))
