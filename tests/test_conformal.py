@@ -16,6 +16,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 import pytest
+from _conformal_fakes import StandardErrors, Zero
 from sklearn.linear_model import LinearRegression, QuantileRegressor
 
 from bsdl.conformal import (
@@ -36,21 +37,6 @@ from bsdl.conformal import (
 # ----------------------------------------------------------------------------- helpers
 
 
-class Zero:
-    """A 'fitted' forecaster predicting 0: the conformity scores are the series itself."""
-
-    def fit(self, X, y):
-        return self
-
-    def predict(self, X):
-        return np.zeros(len(X))
-
-
-class _SE:
-    def __init__(self, se):
-        self.se = se
-
-
 class SEModel:
     """Predicts ``2 x0`` with standard error ``factor * (0.5 + |x1|)`` (heteroscedastic)."""
 
@@ -64,7 +50,7 @@ class SEModel:
         return 2.0 * np.asarray(X)[:, 0]
 
     def predict_interval(self, X):
-        return _SE(self.factor * (0.5 + np.abs(np.asarray(X)[:, 1])))
+        return StandardErrors(self.factor * (0.5 + np.abs(np.asarray(X)[:, 1])))
 
 
 def se_model_data(n, rng):

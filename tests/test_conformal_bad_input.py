@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _conformal_fakes import StandardErrors, Zero
 from sklearn.linear_model import LinearRegression
 
 from bsdl.conformal import (
@@ -28,25 +29,12 @@ X_OK = RNG.normal(size=(60, 2))
 Y_OK = X_OK @ [1.0, -1.0] + RNG.normal(size=60)
 
 
-class Zero:
-    def fit(self, X, y):
-        return self
-
-    def predict(self, X):
-        return np.zeros(len(X))
-
-
-class _SE:
-    def __init__(self, se):
-        self.se = se
-
-
 class SEModel(Zero):
     def __init__(self, se=1.0):
         self.se = se
 
     def predict_interval(self, X):
-        return _SE(np.full(len(X), self.se))
+        return StandardErrors(np.full(len(X), self.se))
 
 
 def _with_nan(a, idx):

@@ -368,9 +368,7 @@ def test_datasets_layer_imports():
     """bsdl.datasets is layer L1: numpy, pandas, scipy, sklearn, statsmodels, stdlib only."""
     import bsdl.datasets as pkg
 
-    allowed = {"numpy", "pandas", "scipy", "sklearn", "statsmodels"} | set(
-        sys.stdlib_module_names
-    )
+    allowed = {"numpy", "pandas", "scipy", "sklearn", "statsmodels"} | set(sys.stdlib_module_names)
     for name, roots in _imported_roots(Path(pkg.__file__).parent).items():
         assert roots <= allowed, f"{name} imports {roots - allowed}"
 
