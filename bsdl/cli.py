@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"SparseRNN with {QUICK_RNN} and 5 EnbPI refits (a smoke test, not a study)",
     )
     c.add_argument("--out", default=None, help="write comparison.csv/.md and figures here")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.add_parser("series", help="list the bundled real series")
     return p
 
@@ -73,6 +74,7 @@ def _compare(args) -> int:
             n_jobs=args.n_jobs,
             random_state=args.random_state,
             return_intervals=True,
+            verbose=not args.quiet,
         )
     table = comparison_table(frame)
     table["level"] = [f"{1 - a:.0%}" for a in table.alpha]

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
+from tqdm.auto import tqdm
 
 from bsdl._validation import check_alpha, check_positive_int, check_random_state
 from bsdl.conformal import (
@@ -261,6 +262,7 @@ def compare_intervals(
     n_jobs: int | None = 1,
     random_state=0,
     return_intervals: bool = False,
+    verbose: bool = False,
 ):
     """Compare bsdl's asymptotic intervals with conformal baselines on the same splits.
 
@@ -303,6 +305,8 @@ def compare_intervals(
         Seeds are drawn from it.
     return_intervals : bool, default False
         Also return ``{(series, seed, alpha, method): DataFrame(y, mean, lower, upper)}``.
+    verbose : bool, default False
+        A progress bar over the series x seed tasks (tqdm).
 
     Returns
     -------
@@ -341,12 +345,13 @@ def compare_intervals(
     rng = np.random.default_rng(check_random_state(random_state))
     seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=n_seeds)]
     tasks = [(name, y, index, seed) for name, (y, index) in data.items() for seed in seeds]
-    results = Parallel(n_jobs=n_jobs)(
+    runs = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_run_one)(
             name, y, index, seed, alphas, methods, train, calibration, params, n_bootstraps
         )
         for name, y, index, seed in tasks
     )
+    results = list(tqdm(runs, total=len(tasks), desc="compare", disable=not verbose))
     rows = [r for task_rows, _ in results for r in task_rows]
     frame = pd.DataFrame(rows)
     order = {m: i for i, m in enumerate(METHODS)}
