@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             print(list_series().drop(columns="description").to_string())
             return 0
         return _compare(args)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OSError) as exc:
         print(f"bsdl {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
-from bsdl._validation import check_alpha, check_positive_int, check_random_state
+from bsdl._validation import check_alpha, check_array, check_positive_int, check_random_state
 from bsdl.conformal import (
     ACI,
     SPCI,
@@ -29,6 +30,7 @@ from bsdl.conformal import (
     EnbPI,
     SplitConformal,
     interval_metrics,
+    min_calibration_size,
 )
 from bsdl.datasets import REAL_SERIES, load_series
 from bsdl.models.rnn import SparseRNN
@@ -83,34 +85,46 @@ class OneStepForecaster:
         return {"model": self.model, "series": self.series}
 
     def fit(self, X, y):
+        pos = np.asarray(X).reshape(-1).astype(np.int64)
         self._y = np.asarray(self.series, dtype=float).reshape(-1)
         self.model_ = clone(self.model).fit(np.asarray(y, dtype=float))
+        # fitted on the series' own prefix (not a bootstrap sample): the model's history is
+        # the true past, so forecasts can start at the first requested position
+        self._prefix = bool(np.array_equal(pos, np.arange(pos.size)))
         return self
 
     def _positions(self, X) -> np.ndarray:
         pos = np.asarray(X).reshape(-1).astype(np.int64)
         lags, window = int(self.model_.lags), int(self.model_.window)
         first = lags + window - 1
-        if pos.size and (pos.min() < first or pos.max() >= self._y.size):
+        if pos.size == 0:
+            raise ValueError("X holds no positions")
+        if pos.min() < first or pos.max() >= self._y.size:
             raise ValueError(
                 f"positions must lie in [{first}, {self._y.size}) (one-step forecasts need "
                 f"lags + window - 1 = {first} earlier values), got {pos.min()}..{pos.max()}"
             )
         return pos
 
+    def _along(self, pos: np.ndarray):
+        """The series handed to the model (starting as late as its history allows) and
+        the position of its first one-step forecast."""
+        stop = int(pos.max()) + 1
+        if self._prefix:
+            lo = int(min(pos.min(), self.model_.n_obs_))
+            return pd.Series(self._y[lo:stop], index=pd.RangeIndex(lo, stop))
+        return self._y[:stop]
+
     def predict(self, X) -> np.ndarray:
         pos = self._positions(X)
-        if pos.size == 0:
-            return np.empty(0)
-        path = self.model_.predict(series=self._y[: pos.max() + 1]).to_numpy()
-        first = self._y[: pos.max() + 1].size - path.size
-        return path[pos - first]
+        path = self.model_.predict(series=self._along(pos)).to_numpy()
+        return path[pos - (int(pos.max()) + 1 - path.size)]
 
     def predict_interval(self, X, alpha: float = 0.05):
         pos = self._positions(X)
-        pi = self.model_.predict_interval(series=self._y[: pos.max() + 1], alpha=alpha)
-        first = pos.max() + 1 - pi.mean.size
-        return _Rows(pi.mean[pos - first], pi.se[pos - first])
+        pi = self.model_.predict_interval(series=self._along(pos), alpha=alpha)
+        idx = pos - (int(pos.max()) + 1 - pi.mean.size)
+        return _Rows(pi.mean[idx], pi.se[idx])
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,12 @@ def _split_sizes(n: int, train: float, calibration: float, first: int) -> tuple[
     return n_train, n_cal
 
 
+#: EnbPI is skipped (NaN row, with a note) when its block bootstrap would have fewer blocks.
+MIN_BLOCKS = 8
+
+_WRAPPERS = ("conformalized", "split", "aci", "agaci", "spci")
+
+
 def _run_one(
     name: str,
     y: np.ndarray,
@@ -147,17 +167,26 @@ def _run_one(
     first = int(base.lags) + int(base.window) - 1
     n = y.size
     n_train, n_cal = _split_sizes(n, train, calibration, first)
+    wrappers = [m for m in methods if m in _WRAPPERS]
+    if wrappers and n_cal < min_calibration_size(min(alphas)):
+        raise ValueError(
+            f"series {name!r}: its calibration span has {n_cal} points, fewer than the "
+            f"{min_calibration_size(min(alphas))} that alpha={min(alphas):g} needs"
+        )
     pos = np.arange(n)
     cal = pos[n_train : n_train + n_cal]
     test = pos[n_train + n_cal :]
+    n_full = n_train + n_cal
     rows, intervals = [], {}
 
-    t0 = time.perf_counter()
-    fitted = OneStepForecaster(base, y).fit(pos[:n_train], y[:n_train])
-    fit_seconds = time.perf_counter() - t0
-
-    def record(method, alpha, lower, upper, seconds, mean):
-        m = interval_metrics(y[test], lower, upper, alpha)
+    def record(method, alpha, lower, upper, seconds, mean, n_fit, n_calibration, note=""):
+        if lower is None:
+            m = dict(coverage=np.nan, width=np.nan, interval_score=np.nan)
+        else:
+            m = interval_metrics(y[test], lower, upper, alpha)
+            intervals[(name, seed, alpha, method)] = pd.DataFrame(
+                {"y": y[test], "mean": mean, "lower": lower, "upper": upper}, index=index[test]
+            )
         rows.append(
             dict(
                 series=name,
@@ -168,61 +197,76 @@ def _run_one(
                 width=m["width"],
                 interval_score=m["interval_score"],
                 seconds=seconds,
-                n_train=n_train,
-                n_calibration=n_cal,
+                n_fit=n_fit,
+                n_calibration=n_calibration,
                 n_test=test.size,
+                note=note,
             )
         )
-        intervals[(name, seed, alpha, method)] = pd.DataFrame(
-            {"y": y[test], "mean": mean, "lower": lower, "upper": upper}, index=index[test]
-        )
 
-    wrappers = {
-        "conformalized": lambda: ConformalizedAsymptotic(fitted, prefit=True),
-        "split": lambda: SplitConformal(fitted, prefit=True),
-        "aci": lambda: ACI(fitted, prefit=True, gamma=0.01, window=n_cal),
-        "agaci": lambda: AgACI(fitted, prefit=True, window=n_cal),
-        "spci": lambda: SPCI(fitted, prefit=True, n_lags=5, window=min(n_cal, 300), refit_every=5),
-    }
-    for alpha in alphas:
-        if "bsdl" in methods:
+    # bsdl needs no calibration set: one fit on train + calibration, as a user would do
+    if "bsdl" in methods:
+        t0 = time.perf_counter()
+        full = OneStepForecaster(base, y).fit(pos[:n_full], y[:n_full])
+        full_seconds = time.perf_counter() - t0
+        for alpha in alphas:
             t0 = time.perf_counter()
-            pi = fitted.predict_interval(test, alpha=alpha)
-            from statistics import NormalDist
-
+            pi = full.predict_interval(test, alpha=alpha)
             z = NormalDist().inv_cdf(1 - alpha / 2)
             lo, up = pi.mean - z * pi.se, pi.mean + z * pi.se
-            record("bsdl", alpha, lo, up, fit_seconds + time.perf_counter() - t0, pi.mean)
-        for method, make in wrappers.items():
-            if method not in methods:
-                continue
-            t0 = time.perf_counter()
-            wrapper = make().calibrate(cal, y[cal])
-            ci = wrapper.predict_online(test, y[test], alpha=alpha)
-            seconds = fit_seconds + time.perf_counter() - t0
-            record(method, alpha, ci.lower, ci.upper, seconds, ci.mean)
-    if "enbpi" in methods:
+            seconds = full_seconds + time.perf_counter() - t0
+            record("bsdl", alpha, lo, up, seconds, pi.mean, n_full, 0)
+
+    # the calibration-based methods share one fit on the training span
+    if wrappers:
         t0 = time.perf_counter()
-        block = max(int(round((n_train + n_cal) ** (1 / 3))), 2 * first)
+        fitted = OneStepForecaster(base, y).fit(pos[:n_train], y[:n_train])
+        fit_seconds = time.perf_counter() - t0
+        make = {
+            "conformalized": lambda: ConformalizedAsymptotic(fitted, prefit=True),
+            "split": lambda: SplitConformal(fitted, prefit=True),
+            "aci": lambda: ACI(fitted, prefit=True, gamma=0.01, window=n_cal),
+            "agaci": lambda: AgACI(fitted, prefit=True, window=n_cal),
+            "spci": lambda: SPCI(fitted, prefit=True, n_lags=5, window=300, refit_every=5),
+        }
+        for alpha in alphas:
+            for method in wrappers:
+                t0 = time.perf_counter()
+                ci = make[method]().calibrate(cal, y[cal]).predict_online(test, y[test], alpha)
+                seconds = fit_seconds + time.perf_counter() - t0
+                record(method, alpha, ci.lower, ci.upper, seconds, ci.mean, n_train, n_cal)
+
+    # EnbPI needs no calibration set either: bootstrap refits on train + calibration
+    if "enbpi" in methods:
+        n_rows = n_full - first
+        block = max(int(round(n_rows ** (1 / 3))), first + 1)
+        if n_rows // block < MIN_BLOCKS:
+            note = (
+                f"skipped: {n_rows} training rows make {n_rows // block} bootstrap blocks of "
+                f"{block} (lags + window); EnbPI needs at least {MIN_BLOCKS}"
+            )
+            for alpha in alphas:
+                record("enbpi", alpha, None, None, np.nan, None, n_full, 0, note)
+            return rows, intervals
+        t0 = time.perf_counter()
         enb = EnbPI(
             OneStepForecaster(base, y),
             n_bootstraps=n_bootstraps,
             block_length=block,
             random_state=seed,
-        )
-        # EnbPI needs no calibration set: it trains on train + calibration (LOO residuals)
-        enb.fit(pos[first : n_train + n_cal], y[first : n_train + n_cal])
+        ).fit(pos[first:n_full], y[first:n_full])
         fit_enb = time.perf_counter() - t0
         for alpha in alphas:
             t1 = time.perf_counter()
             ci = enb.predict_online(test, y[test], alpha=alpha)
-            record("enbpi", alpha, ci.lower, ci.upper, fit_enb + time.perf_counter() - t1, ci.mean)
+            seconds = fit_enb + time.perf_counter() - t1
+            record("enbpi", alpha, ci.lower, ci.upper, seconds, ci.mean, n_full, 0)
     return rows, intervals
 
 
 def _as_series_dict(series) -> dict[str, tuple[np.ndarray, pd.Index]]:
-    if isinstance(series, str):
-        series = [series]
+    if isinstance(series, str | np.ndarray | pd.Series):
+        series = [series]  # one series
     if isinstance(series, dict):
         items = list(series.items())
     else:
@@ -230,17 +274,17 @@ def _as_series_dict(series) -> dict[str, tuple[np.ndarray, pd.Index]]:
         for s in series:
             if isinstance(s, str):
                 items.append((s, load_series(s)))
-            elif isinstance(s, pd.Series):
-                items.append((str(s.name) if s.name is not None else f"series{len(items)}", s))
+            elif isinstance(s, pd.Series) and s.name is not None:
+                items.append((str(s.name), s))
             else:
                 items.append((f"series{len(items)}", s))
     if not items:
         raise ValueError("series must name or hold at least one series")
     out = {}
     for name, s in items:
-        arr = np.asarray(s, dtype=float).reshape(-1) if not isinstance(s, str) else None
-        if arr is None:
-            raise TypeError(f"series {name!r}: expected values, got a string")
+        if isinstance(s, str):
+            raise TypeError(f"series {name!r}: expected values, got the string {s!r}")
+        arr, _ = check_array(s, f"series {name!r}", ndim=1)
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"series {name!r} contains NaN or inf")
         index = s.index if isinstance(s, pd.Series) else pd.RangeIndex(arr.size)
@@ -267,18 +311,21 @@ def compare_intervals(
     """Compare bsdl's asymptotic intervals with conformal baselines on the same splits.
 
     Each series is cut in time order into train (first ``train`` share), calibration
-    (next ``calibration`` share) and test (the rest). One :class:`~bsdl.SparseRNN` is
-    fitted on the training span per series and seed; then, at each level in ``alpha``:
+    (next ``calibration`` share) and test (the rest). Each method is used as it would
+    be in practice, with the same :class:`~bsdl.SparseRNN` settings and seed:
 
-    - ``bsdl``: its asymptotic one-step prediction intervals (delta method + noise);
-    - ``conformalized``: :class:`~bsdl.conformal.ConformalizedAsymptotic` on the same
-      fit, scores ``|y - f| / se`` on the calibration span;
-    - ``split``, ``aci`` (gamma = 0.01), ``agaci``, ``spci``: wrap the same fit,
+    - ``bsdl``: the asymptotic one-step prediction intervals (delta method + noise) of
+      one fit on train + calibration (it needs no calibration set);
+    - ``conformalized``: :class:`~bsdl.conformal.ConformalizedAsymptotic`, a fit on
+      the training span, scores ``|y - f| / se`` on the calibration span;
+    - ``split``, ``aci`` (gamma = 0.01), ``agaci``, ``spci``: the same training-span fit,
       calibrated on the calibration span (ACI/AgACI slide a window of that length;
       SPCI: 5 residual lags, quantile regressions on the last 300 residuals, calibration
       then revealed test residuals, refitted every 5 steps);
-    - ``enbpi``: ``n_bootstraps`` SparseRNN refits on block-bootstrap samples of
-      train + calibration (it needs no calibration set), leave-one-out residuals.
+    - ``enbpi``: ``n_bootstraps`` refits on block-bootstrap samples of train +
+      calibration (it needs no calibration set either), blocks of
+      ``max(N^(1/3), lags + window)`` rows, leave-one-out residuals. With fewer than
+      :data:`MIN_BLOCKS` blocks its rows are NaN and ``note`` says why.
 
     Every method walks the test span online, each value revealed after its interval.
     Tasks (series x seed) run in parallel with joblib.
@@ -312,8 +359,9 @@ def compare_intervals(
     -------
     pandas.DataFrame
         One row per series, seed, alpha and method: coverage, width, interval_score,
-        seconds (the shared fit plus the method's own work), n_train, n_calibration,
-        n_test. With ``return_intervals``: ``(frame, intervals)``.
+        seconds (the method's fit, shared by the calibration-based methods, plus its own
+        work), n_fit (points the model was fitted on), n_calibration, n_test and note.
+        With ``return_intervals``: ``(frame, intervals)``.
 
     Examples
     --------
@@ -342,6 +390,11 @@ def compare_intervals(
         max_length = check_positive_int(max_length, "max_length")
         data = {k: (v[-max_length:], i[-max_length:]) for k, (v, i) in data.items()}
     params = {"lags": 10} | dict(rnn_params or {})
+    if "random_state" in params:
+        raise ValueError(
+            "rnn_params must not hold random_state: the seeds come from compare_intervals' "
+            "random_state and n_seeds"
+        )
     rng = np.random.default_rng(check_random_state(random_state))
     seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=n_seeds)]
     tasks = [(name, y, index, seed) for name, (y, index) in data.items() for seed in seeds]

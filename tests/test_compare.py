@@ -52,20 +52,54 @@ def test_every_method_and_level_gets_a_row(compared):
     assert set(frame.method) == set(METHODS)
     assert frame[["coverage", "width", "interval_score", "seconds"]].notna().all().all()
     assert frame.coverage.between(0, 1).all() and (frame.width > 0).all()
-    # 300 points: 180 train, 60 calibration, 60 test
-    assert set(frame.n_test) == {60} and set(frame.n_calibration) == {60}
+    # 300 points: 180 train, 60 calibration, 60 test; bsdl and EnbPI need no calibration
+    # set and fit on train + calibration (240 points)
+    assert set(frame.n_test) == {60}
+    no_cal = frame.method.isin(["bsdl", "enbpi"])
+    assert set(frame.n_calibration[no_cal]) == {0} and set(frame.n_fit[no_cal]) == {240}
+    assert set(frame.n_calibration[~no_cal]) == {60} and set(frame.n_fit[~no_cal]) == {180}
     key = ("ar2", frame.seed[0], 0.1, "split")
     assert list(intervals[key].columns) == ["y", "mean", "lower", "upper"]
     assert len(intervals[key]) == 60
 
 
-def test_shared_fit_gives_the_same_point_forecasts(compared):
-    # bsdl, split, ACI... all wrap the one SparseRNN fit: same centre on the test span
+def test_calibrated_methods_share_one_fit(compared):
+    # split, ACI, ... all wrap the one training-span fit: same centre on the test span
     frame, intervals = compared
     seed = frame.seed[0]
-    centre = intervals[("ar2", seed, 0.1, "bsdl")]["mean"].to_numpy()
-    for method in ("conformalized", "split", "aci", "agaci", "spci"):
+    centre = intervals[("ar2", seed, 0.1, "split")]["mean"].to_numpy()
+    for method in ("conformalized", "aci", "agaci", "spci"):
         np.testing.assert_allclose(intervals[("ar2", seed, 0.1, method)]["mean"], centre)
+
+
+def test_no_look_ahead(series):
+    # changing the series after a test position must not change any interval before it
+    y = np.asarray(series, dtype=float)
+    changed = y.copy()
+    changed[280:] += 5.0
+    kwargs = dict(alpha=0.1, rnn_params=QUICK, n_bootstraps=3, return_intervals=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, a = compare_intervals({"s": y}, **kwargs)
+        _, b = compare_intervals({"s": changed}, **kwargs)
+    for key, frame in a.items():
+        other = b[key]
+        before = frame.index < 280  # test span starts at 240
+        np.testing.assert_allclose(frame.loc[before, "lower"], other.loc[before, "lower"])
+        np.testing.assert_allclose(frame.loc[before, "upper"], other.loc[before, "upper"])
+        assert not np.allclose(frame.loc[~before, "upper"], other.loc[~before, "upper"])
+
+
+def test_enbpi_skipped_when_the_series_is_too_short_for_its_blocks():
+    y = make_ar(120, {1: 0.5}, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = compare_intervals(
+            {"s": y}, methods=["enbpi"], alpha=0.1, rnn_params=dict(lags=10, n_epochs=5)
+        )
+    # 120 points: 96 fitting points, 79 rows after lags + window - 1 = 17, blocks of 18
+    assert frame.coverage.isna().all()
+    assert "bootstrap blocks" in frame.note[0]
 
 
 def test_levels_are_nested(compared):
@@ -127,8 +161,12 @@ def test_too_short_series_and_bad_values():
         compare_intervals({"s": np.arange(60.0)}, rnn_params=QUICK, methods=["split"])
     y = np.ones(300)
     y[5] = np.nan
-    with pytest.raises(ValueError, match="'s' contains NaN"):
+    with pytest.raises(ValueError, match="series 's' contains 1 non-finite"):
         compare_intervals({"s": y}, rnn_params=QUICK)
+    with pytest.raises(ValueError, match="must be 1-D"):
+        compare_intervals(np.ones((300, 2)), rnn_params=QUICK)
+    with pytest.raises(ValueError, match="rnn_params must not hold random_state"):
+        compare_intervals({"s": np.ones(300)}, rnn_params={"random_state": 1})
     with pytest.raises(ValueError, match="series name must be one of"):
         compare_intervals(["no_such_series"], rnn_params=QUICK)
 

@@ -21,12 +21,13 @@ Scores: :class:`AbsoluteScore`, :class:`ScaledScore`. Metrics:
 Against MAPIE (``TimeSeriesRegressor``, >= 1.0), checked in
 ``tests/test_conformal_mapie.py``: with the same bootstrap samples EnbPI's leave-one-out
 residuals are identical and the widths agree to one order statistic; ACI's alpha_t paths
-are identical while alpha_t >= 0. Deliberate differences: EnbPI centres on the plain mean
-of the B models (MAPIE: a weighted mean) and uses the paper's empirical (1 - alpha)
+are identical while alpha_t >= 1 / (n + 1). Deliberate differences: EnbPI centres on the
+plain mean of the B models (MAPIE: a weighted mean) and uses the paper's empirical (1 - alpha)
 quantile (MAPIE: the conformal rank, at most one order statistic higher); the block
 bootstrap keeps exactly n rows (MAPIE drops the last n mod L rows from every sample);
-ACI does not clip alpha_t at 0 and, where the conformal interval would be infinite, uses
-the largest score in force (MAPIE: an infinite interval or an error); a point on an
+where the conformal interval would be infinite (alpha_t < 1 / (n + 1)) ACI counts no
+miss in its update but reports the interval capped at the largest score in force (MAPIE
+clips alpha_t at 0 and returns an infinite interval or an error); a point on an
 interval end counts as covered (MAPIE's ACI counts it as a miss).
 
 Calling order: ``fit`` (or ``prefit=True``), then ``calibrate`` (except EnbPI, which

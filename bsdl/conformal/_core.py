@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from bsdl._validation import check_alpha, check_array, check_positive_int
 from bsdl.exceptions import NotFittedError
@@ -20,7 +21,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ConformalIntervals:
     """Intervals ``[lower, upper]`` around point predictions ``mean``, at level ``1 - alpha``.
 
@@ -59,8 +60,6 @@ class ConformalIntervals:
 
     def to_frame(self):
         """A pandas DataFrame with columns mean, lower, upper (and alpha for adaptive methods)."""
-        import pandas as pd
-
         data = {"mean": self.mean, "lower": self.lower, "upper": self.upper}
         if self.alphas is not None:
             data["alpha"] = self.alphas
@@ -125,12 +124,16 @@ def quantile_or_max(sorted_scores: np.ndarray, alpha: float) -> float:
 
 
 def check_rows(X, name: str = "X") -> np.ndarray:
-    """Rows of a design matrix, or 1-D positions (kept as they are, e.g. integer time indexes)."""
-    arr = np.asarray(X)
-    if arr.ndim == 1 and np.issubdtype(arr.dtype, np.integer):
-        return arr.copy()
+    """Rows of a design matrix as a fresh 2-D float array (1-D input: one column, e.g.
+    the time positions a :class:`~bsdl.compare.OneStepForecaster` reads)."""
     out, _ = check_array(X, name, ndim=2, allow_1d_as_column=True)
     return out
+
+
+def row_index(X):
+    """The pandas index of ``X`` (DataFrame or Series), else None: intervals keep it."""
+    index = getattr(X, "index", None)
+    return index.copy() if isinstance(index, pd.Index) else None
 
 
 def check_target(y, n: int | None = None, name: str = "y") -> np.ndarray:

@@ -32,11 +32,12 @@ class ACI(SplitConformal):
     observation, ``alpha_{t+1} = alpha_t + gamma (alpha - err_t)`` with ``err_t = 1``
     if ``y_t`` fell outside its interval. Under any distribution shift the long-run
     miscoverage converges to ``alpha``: ``|mean(err) - alpha| <= (max(alpha_1, 1 -
-    alpha_1) + gamma) / (gamma T)``. When ``alpha_t < 1 / (n + 1)`` (n scores in force;
-    this includes ``alpha_t <= 0``) the conformal interval would be infinite; the largest
-    score in force is used instead (as in Zaffran et al. 2022), and ``alpha_t >= 1``
-    gives a zero-width interval. ``alpha_t`` itself is not clipped (MAPIE clips it at 0;
-    the paths agree until it first goes below 0, see ``tests/test_conformal_mapie.py``).
+    alpha_1) + gamma) / (gamma T)`` for the nominal intervals. When
+    ``alpha_t < 1 / (n + 1)`` (n scores in force; this includes ``alpha_t <= 0``) the
+    nominal interval is infinite and never misses, so the update counts no error and
+    ``alpha_t`` stays above ``-gamma``; the *reported* interval is capped at the largest
+    score in force (as in Zaffran et al. 2022), so its coverage can fall short of the
+    nominal one during such steps. ``alpha_t >= 1`` gives a zero-width interval.
 
     Parameters
     ----------
@@ -97,7 +98,10 @@ class ACI(SplitConformal):
             s = None if scale is None else scale[t : t + 1]
             lo, up = self._score.interval(pred[t : t + 1], q, s)
             lower[t], upper[t] = lo[0], up[0]
-            err = float(not (lower[t] <= y[t] <= upper[t]))
+            # an alpha_t below 1/(n+1) asks for an infinite interval, which never misses:
+            # the update counts no error there (the reported interval is only capped)
+            infinite = a_t < 1.0 / (sorted_scores.size + 1)
+            err = 0.0 if infinite else float(not (lower[t] <= y[t] <= upper[t]))
             a_t = a_t + gamma * (alpha - err)
         return lower, upper, alphas
 
@@ -192,7 +196,7 @@ class AgACI(SplitConformal):
             for side in range(2):
                 g = _pinball_grad(agg[side], y[t], taus[side])
                 cum[side] += g * bounds[side]
-            err = (y[t] < lo_k) | (y[t] > up_k)
+            err = ((y[t] < lo_k) | (y[t] > up_k)) & (a_t >= 1.0 / (sorted_scores.size + 1))
             a_t = a_t + gammas * (alpha - err)
         return lower, upper, None
 

@@ -14,17 +14,19 @@ from ._core import (
     check_rows,
     check_target,
     clone_estimator,
+    row_index,
 )
 
 __all__ = ["EnbPI", "block_bootstrap"]
 
 
-def block_bootstrap(n: int, block_length: int, n_resamplings: int, rng) -> list[np.ndarray]:
+def block_bootstrap(n: int, block_length: int, n_resamplings: int, rng=None) -> list[np.ndarray]:
     """Row indices of ``n_resamplings`` non-overlapping block bootstrap samples of ``n`` rows.
 
     The rows are cut into consecutive blocks of ``block_length`` (the last may be
     shorter); each sample draws blocks with replacement until it holds ``n`` indices
     and keeps the first ``n``, so serial dependence within a block is preserved.
+    ``rng`` is a :class:`numpy.random.Generator` or anything ``random_state`` accepts.
 
     >>> import numpy as np
     >>> from bsdl.conformal import block_bootstrap
@@ -32,6 +34,11 @@ def block_bootstrap(n: int, block_length: int, n_resamplings: int, rng) -> list[
     >>> [len(i) for i in idx]
     [10, 10]
     """
+    n = check_positive_int(n, "n")
+    block_length = check_positive_int(block_length, "block_length")
+    n_resamplings = check_positive_int(n_resamplings, "n_resamplings")
+    if not isinstance(rng, np.random.Generator):
+        rng = np.random.default_rng(check_random_state(rng))
     starts = np.arange(0, n, block_length)
     out = []
     for _ in range(n_resamplings):
@@ -184,7 +191,9 @@ class EnbPI:
         alpha = check_alpha(alpha)
         mean = self.predict(X)
         lo, up = self._bounds(self.residuals_, alpha)
-        return ConformalIntervals(mean, mean + lo, mean + up, alpha, self.method_name)
+        return ConformalIntervals(
+            mean, mean + lo, mean + up, alpha, self.method_name, index=row_index(X)
+        )
 
     def predict_online(self, X, y, alpha: float = 0.1) -> ConformalIntervals:
         """Intervals along a test span in time order; ``y[t]`` is revealed after interval t
@@ -205,7 +214,7 @@ class EnbPI:
                 start = t
                 lo, up = self._bounds(hist[start : start + m], alpha)
             lower[t], upper[t] = mean[t] + lo, mean[t] + up
-        return ConformalIntervals(mean, lower, upper, alpha, self.method_name)
+        return ConformalIntervals(mean, lower, upper, alpha, self.method_name, index=row_index(X))
 
     def __repr__(self) -> str:
         return f"EnbPI(estimator={self.estimator!r}, n_bootstraps={self.n_bootstraps})"

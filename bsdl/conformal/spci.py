@@ -6,7 +6,7 @@ import numpy as np
 
 from bsdl._validation import check_alpha, check_positive_int
 
-from ._core import ConformalIntervals, check_rows, check_target
+from ._core import ConformalIntervals, check_rows, check_target, row_index
 from .split import SplitConformal
 
 __all__ = ["SPCI", "linear_quantile_regression"]
@@ -95,6 +95,7 @@ class SPCI(SplitConformal):
     """
 
     method_name = "SPCI"
+    _window_scores = False  # window = residual history of the quantile regressions
 
     def __init__(
         self,
@@ -181,10 +182,11 @@ class SPCI(SplitConformal):
         conditional quantiles (those of the step after the calibration set)."""
         self._ready("predict_interval")
         alpha = check_alpha(alpha)
+        index = row_index(X)
         X = check_rows(X)
         pred, _ = self._predict(X)
         lo, up = self._quantiles(self._fit_quantiles(self.residuals_, alpha), self.residuals_)
-        return ConformalIntervals(pred, pred + lo, pred + up, alpha, self.method_name)
+        return ConformalIntervals(pred, pred + lo, pred + up, alpha, self.method_name, index=index)
 
     def _online(self, pred, scale, y, test_scores, alpha):
         every = int(self.refit_every)

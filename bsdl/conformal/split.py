@@ -17,6 +17,7 @@ from ._core import (
     conformal_quantile,
     min_calibration_size,
     quantile_or_max,
+    row_index,
 )
 from .scores import ConformityScore, ScaledScore, check_score
 
@@ -70,6 +71,7 @@ class SplitConformal:
     """
 
     method_name = "split"
+    _window_scores = True  # ``window`` counts conformity scores (SPCI: residual history)
 
     def __init__(
         self,
@@ -138,11 +140,12 @@ class SplitConformal:
         """Intervals at level ``1 - alpha`` from the calibration scores (no updates)."""
         self._ready("predict_interval")
         alpha = check_alpha(alpha)
+        index = row_index(X)
         X = check_rows(X)
         q = conformal_quantile(self.scores_, alpha)
         pred, scale = self._predict(X)
         lower, upper = self._score.interval(pred, q, scale)
-        return ConformalIntervals(pred, lower, upper, alpha, self.method_name)
+        return ConformalIntervals(pred, lower, upper, alpha, self.method_name, index=index)
 
     def predict_online(self, X, y, alpha: float = 0.1) -> ConformalIntervals:
         """Intervals along a test span in time order, revealing ``y[t]`` after interval t.
@@ -153,10 +156,15 @@ class SplitConformal:
         """
         self._ready("predict_online")
         alpha = check_alpha(alpha)
+        index = row_index(X)
         X = check_rows(X)
         y = check_target(y, len(X))
         conformal_quantile(self.scores_, alpha)  # a clear error if the set is too small
-        if self.window is not None and int(self.window) < min_calibration_size(alpha):
+        if (
+            self._window_scores
+            and self.window is not None
+            and int(self.window) < min_calibration_size(alpha)
+        ):
             raise ValueError(
                 f"window={self.window} is too small for alpha={alpha:g}: the conformal "
                 f"quantile needs at least {min_calibration_size(alpha)} scores"
@@ -164,7 +172,7 @@ class SplitConformal:
         pred, scale = self._predict(X)
         test_scores = self._score.score(y, pred, scale)
         lower, upper, alphas = self._online(pred, scale, y, test_scores, alpha)
-        return ConformalIntervals(pred, lower, upper, alpha, self.method_name, alphas)
+        return ConformalIntervals(pred, lower, upper, alpha, self.method_name, alphas, index=index)
 
     def _score_windows(self, test_scores: np.ndarray):
         """Yield the sorted score set in force at each test step."""
@@ -215,6 +223,9 @@ class ConformalizedAsymptotic(SplitConformal):
 
     Examples
     --------
+    For a :class:`~bsdl.SparseRNN` (whose ``predict_interval`` reads a series, not rows)
+    wrap the fit in :class:`bsdl.compare.OneStepForecaster` first.
+
     >>> import numpy as np
     >>> from bsdl.conformal import ConformalizedAsymptotic
     >>> class Model:  # any model with predict and predict_interval(X).se
