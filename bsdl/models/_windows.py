@@ -17,7 +17,14 @@ from torch.func import functional_call, jacrev
 
 from bsdl.intervals import selected_parameters
 
-__all__ = ["lag_windows", "training_ends", "forecast_jacobians", "window_loss"]
+__all__ = [
+    "lag_windows",
+    "training_ends",
+    "forecast_jacobians",
+    "window_loss",
+    "full_loss",
+    "least_squares_start",
+]
 
 
 def lag_windows(
@@ -113,3 +120,22 @@ def forecast_jacobians(
         mean = path(theta, shocks)
     jac_theta, jac_shock = jacrev(path, argnums=(0, 1))(theta, shocks)
     return mean, jac_theta.detach(), jac_shock.detach()
+
+
+def least_squares_start(inputs: torch.Tensor, targets: torch.Tensor, burn_in: int) -> torch.Tensor:
+    """Least-squares coefficients of the scored targets on their lag vectors (with intercept).
+
+    Starting the linear skip path there puts every lag with a real linear effect outside
+    the spike from the first epoch: otherwise the signal is first spread over many small
+    recurrent weights, each of which the spike then prunes (a local trap of MAP training).
+    """
+    x = inputs[:, burn_in:, :].reshape(-1, inputs.shape[-1]).double()
+    x = torch.cat([x, torch.ones_like(x[:, :1])], dim=1)
+    coef = torch.linalg.lstsq(x.cpu(), targets.reshape(-1, 1).double().cpu()).solution
+    coef = torch.nan_to_num(coef[:-1, 0], nan=0.0, posinf=0.0, neginf=0.0)
+    return coef.to(dtype=inputs.dtype, device=inputs.device)
+
+
+def full_loss(inputs, targets, module):
+    """:func:`window_loss` with the data first (``partial(full_loss, inputs, targets)``)."""
+    return window_loss(module, inputs, targets)

@@ -29,8 +29,10 @@ from bsdl.inference import ConstantSchedule, PriorAnnealing
 from bsdl.intervals import delta_variance
 from bsdl.models._windows import (
     forecast_jacobians,
+    full_loss,
     lag_windows,
     last_steps,
+    least_squares_start,
     training_ends,
     window_loss,
 )
@@ -54,24 +56,6 @@ def _start_skip(coef: torch.Tensor, module: nn.Module) -> None:
     """Set the skip path's weights to ``coef`` (after the random initialisation)."""
     with torch.no_grad():
         module.skip.weight.copy_(coef.reshape(module.skip.weight.shape))
-
-
-def _least_squares_start(inputs: torch.Tensor, targets: torch.Tensor, burn_in: int) -> torch.Tensor:
-    """Least-squares coefficients of the scored targets on their lag vectors (with intercept).
-
-    Starting the linear skip path there puts every lag with a real linear effect outside
-    the spike from the first epoch: otherwise the signal is first spread over many small
-    recurrent weights, each of which the spike then prunes (a local trap of MAP training).
-    """
-    x = inputs[:, burn_in:, :].reshape(-1, inputs.shape[-1]).double()
-    x = torch.cat([x, torch.ones_like(x[:, :1])], dim=1)
-    coef = torch.linalg.lstsq(x.cpu(), targets.reshape(-1, 1).double().cpu()).solution
-    coef = torch.nan_to_num(coef[:-1, 0], nan=0.0, posinf=0.0, neginf=0.0)
-    return coef.to(dtype=inputs.dtype, device=inputs.device)
-
-
-def _full_loss(inputs, targets, module):
-    return window_loss(module, inputs, targets)
 
 
 @register
@@ -277,13 +261,13 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
                     bool(self.skip),
                 ),
                 init_module=(
-                    partial(_start_skip, _least_squares_start(inputs, targets, burn_in))
+                    partial(_start_skip, least_squares_start(inputs, targets, burn_in))
                     if self.skip
                     else None
                 ),
                 loss_fn=window_loss,
                 simplify=simplify_recurrent,
-                full_loss=partial(_full_loss, inputs, targets),
+                full_loss=partial(full_loss, inputs, targets),
                 inputs=inputs,
                 targets=targets,
                 n_obs=self.n_scored_,
