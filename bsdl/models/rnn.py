@@ -41,7 +41,12 @@ from bsdl.models.io import register
 from bsdl.nn import CELLS, LagRNN
 from bsdl.priors import MixtureGaussianPrior
 from bsdl.results import PredictionIntervals
-from bsdl.sparsify import get_masks, recurrent_connected_inputs, simplify_recurrent
+from bsdl.sparsify import (
+    get_masks,
+    recurrent_connected_inputs,
+    simplify_recurrent,
+    simplify_recurrent_bic,
+)
 from bsdl.summary import Summary
 
 __all__ = ["SparseRNN"]
@@ -86,6 +91,12 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
         weights start at the least-squares coefficients of the lag vector, so a real
         linear effect begins outside the spike instead of being spread over many small
         recurrent weights that the prior then prunes one by one.
+    prune : {"threshold", "bic"}, default "threshold"
+        After annealing, weights below the prior's threshold (inclusion probability
+        1/2) are pruned. ``"bic"`` then also removes, one at a time, hidden units and lags
+        whose removal lowers BIC (:func:`bsdl.sparsify.bic_simplify`, no refit between
+        removals, so it errs towards keeping): a guard against weights trapped in the
+        slab, which add spurious lags at large n.
     prior : MixtureGaussianPrior, optional
         Default ``MixtureGaussianPrior(lambda_=0.01, sigma0=1 / sqrt(n), sigma1=1)``
         with ``n`` the number of scored time points (``sigma0`` clipped to
@@ -146,6 +157,7 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
         window: int = 8,
         burn_in: int | str = "auto",
         skip: bool = True,
+        prune: str = "threshold",
         prior: MixtureGaussianPrior | None = None,
         annealing: PriorAnnealing | ConstantSchedule | None = None,
         optimizer: str = "adam",
@@ -168,6 +180,7 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
         self.window = window
         self.burn_in = burn_in
         self.skip = skip
+        self.prune = prune
         self.prior = prior
         self.annealing = annealing
         self.optimizer = optimizer
@@ -200,6 +213,7 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
         check_positive_int(self.num_layers, "num_layers")
         check_in_options(self.cell, "cell", sorted(CELLS))
         check_in_options(self.missing, "missing", list(MISSING))
+        check_in_options(self.prune, "prune", ["threshold", "bic"])
         if not isinstance(self.skip, bool | np.bool_):
             raise TypeError(f"skip must be True or False, got {self.skip!r}")
         return lags, window, burn_in
@@ -266,7 +280,15 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
                     else None
                 ),
                 loss_fn=window_loss,
-                simplify=simplify_recurrent,
+                simplify=(
+                    partial(
+                        simplify_recurrent_bic,
+                        mse=partial(full_loss, inputs, targets),
+                        n=self.n_scored_,
+                    )
+                    if self.prune == "bic"
+                    else simplify_recurrent
+                ),
                 full_loss=partial(full_loss, inputs, targets),
                 inputs=inputs,
                 targets=targets,

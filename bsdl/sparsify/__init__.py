@@ -1,5 +1,6 @@
 """Pruning rules, masks kept as buffers, and structure read-outs (layer L2)."""
 
+from bsdl.sparsify.bic import bic_simplify, recurrent_groups, simplify_recurrent_bic
 from bsdl.sparsify.masks import (
     apply_masks,
     count_nonzero,
@@ -19,4 +20,7 @@ __all__ = [
     "connected_inputs",
     "recurrent_connected_inputs",
     "simplify_recurrent",
+    "bic_simplify",
+    "recurrent_groups",
+    "simplify_recurrent_bic",
 ]
