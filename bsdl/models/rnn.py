@@ -91,12 +91,14 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
         weights start at the least-squares coefficients of the lag vector, so a real
         linear effect begins outside the spike instead of being spread over many small
         recurrent weights that the prior then prunes one by one.
-    prune : {"threshold", "bic"}, default "threshold"
+    prune : {"bic", "threshold"}, default "bic"
         After annealing, weights below the prior's threshold (inclusion probability
         1/2) are pruned. ``"bic"`` then also removes, one at a time, hidden units and lags
         whose removal lowers BIC (:func:`bsdl.sparsify.bic_simplify`, no refit between
-        removals, so it errs towards keeping): a guard against weights trapped in the
-        slab, which add spurious lags at large n.
+        removals, so it errs towards keeping). It guards against recurrent weights
+        trapped in the slab, which otherwise add spurious lags at large n (measured on
+        AR(2), n = 4000: lags {1, 2, 7, 10} and {1, 2, 4, 5, 6, 9} with ``"threshold"``,
+        {1, 2} with ``"bic"``, same coverage). ``"threshold"``: the threshold alone.
     prior : MixtureGaussianPrior, optional
         Default ``MixtureGaussianPrior(lambda_=0.01, sigma0=1 / sqrt(n), sigma1=1)``
         with ``n`` the number of scored time points (``sigma0`` clipped to
@@ -157,7 +159,7 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
         window: int = 8,
         burn_in: int | str = "auto",
         skip: bool = True,
-        prune: str = "threshold",
+        prune: str = "bic",
         prior: MixtureGaussianPrior | None = None,
         annealing: PriorAnnealing | ConstantSchedule | None = None,
         optimizer: str = "adam",
