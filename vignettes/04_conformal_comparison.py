@@ -285,4 +285,5 @@ lines = [
     "Environment: " + environment() + f" Run: `BSDL_N_JOBS={N_JOBS}`.",
 ]
 (OUT / "report.md").write_text("\n".join(lines) + "\n")
+print("\n".join(summary_md))
 print(f"wrote {OUT / 'report.md'}")
