@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import torch
 
-from bsdl.nn.rnn import CELLS
+from .recurrent import simplify_recurrent, unit_weights
 
 __all__ = ["bic_simplify", "recurrent_groups", "simplify_recurrent_bic"]
 
@@ -29,7 +29,7 @@ def recurrent_groups(module) -> list[tuple[str, dict[str, torch.Tensor]]]:
     recurrent weights out of it and its read-out (or next-layer) weights; an input's group
     holds its first-layer column and its skip weight.
     """
-    gates, hidden = CELLS[module.cell], module.hidden_size
+    hidden = module.hidden_size
     shapes = {name: p.shape for name, p in module.named_parameters()}
 
     def empty() -> dict[str, torch.Tensor]:
@@ -38,18 +38,10 @@ def recurrent_groups(module) -> list[tuple[str, dict[str, torch.Tensor]]]:
     groups = []
     for layer in range(module.num_layers):
         for j in range(hidden):
-            g = empty()
-            rows = torch.zeros(gates * hidden, dtype=torch.bool)
-            rows[j::hidden] = True
-            g[f"input_layers.{layer}.weight"][rows] = True
-            g[f"input_layers.{layer}.bias"][rows] = True
-            g[f"recurrent_layers.{layer}.weight"][rows] = True
-            g[f"recurrent_layers.{layer}.weight"][:, j] = True
-            if layer + 1 < module.num_layers:
-                g[f"input_layers.{layer + 1}.weight"][:, j] = True
-            else:
-                g["head.weight"][:, j] = True
-            groups.append((f"unit {layer}.{j}", g))
+            unit = torch.zeros(hidden, dtype=torch.bool)
+            unit[j] = True
+            cut = unit_weights(module, layer, unit)
+            groups.append((f"unit {layer}.{j}", {k: v.cpu() for k, v in cut.items()}))
     for i in range(shapes["input_layers.0.weight"][1]):
         g = empty()
         g["input_layers.0.weight"][:, i] = True
@@ -119,8 +111,6 @@ def simplify_recurrent_bic(
 ) -> dict[str, torch.Tensor]:
     """:func:`~bsdl.sparsify.simplify_recurrent`, then :func:`bic_simplify` over the
     units and inputs of the :class:`~bsdl.nn.LagRNN`, then the dead-unit clean-up again."""
-    from .recurrent import simplify_recurrent
-
     masks = simplify_recurrent(module, masks)
     masks, _ = bic_simplify(module, masks, recurrent_groups(module), mse, n)
     return simplify_recurrent(module, masks)

@@ -12,7 +12,12 @@ import torch
 
 from bsdl.nn.rnn import CELLS
 
-__all__ = ["live_units", "recurrent_connected_inputs", "simplify_recurrent"]
+__all__ = [
+    "live_units",
+    "recurrent_connected_inputs",
+    "simplify_recurrent",
+    "unit_weights",
+]
 
 
 def _unit_links(mask: torch.Tensor, gates: int, hidden: int) -> torch.Tensor:
@@ -62,6 +67,24 @@ def recurrent_connected_inputs(module, masks: dict[str, torch.Tensor]) -> torch.
     return keep
 
 
+def unit_weights(module, layer: int, units: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Boolean masks (by parameter name) of every weight into or out of ``units`` of
+    ``layer``: their gate rows (input weights, biases, recurrent weights), the recurrent
+    weights out of them and the next layer's (or the read-out's) weights from them."""
+    gates = CELLS[module.cell]
+    out = {name: torch.zeros_like(p, dtype=torch.bool) for name, p in module.named_parameters()}
+    rows = units.repeat(gates)  # the gate rows of the units
+    out[f"input_layers.{layer}.weight"][rows] = True
+    out[f"input_layers.{layer}.bias"][rows] = True
+    out[f"recurrent_layers.{layer}.weight"][rows] = True
+    out[f"recurrent_layers.{layer}.weight"][:, units] = True
+    if layer + 1 < module.num_layers:
+        out[f"input_layers.{layer + 1}.weight"][:, units] = True
+    else:
+        out["head.weight"][:, units] = True
+    return out
+
+
 @torch.no_grad()
 def simplify_recurrent(module, masks: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Mask every weight into or out of a unit that cannot reach the output.
@@ -71,21 +94,11 @@ def simplify_recurrent(module, masks: dict[str, torch.Tensor]) -> dict[str, torc
     Parameters are zeroed in place; the updated masks are returned.
     """
     masks = {k: v.clone() for k, v in masks.items()}
-    gates = CELLS[module.cell]
-    live = live_units(module, masks)
-    for l, alive in enumerate(live):
-        dead = ~alive
-        if not dead.any():
+    for layer, alive in enumerate(live_units(module, masks)):
+        if alive.all():
             continue
-        rows = dead.repeat(gates)  # the gate rows of the dead units
-        masks[f"input_layers.{l}.weight"][rows] = False
-        masks[f"input_layers.{l}.bias"][rows] = False
-        masks[f"recurrent_layers.{l}.weight"][rows] = False
-        masks[f"recurrent_layers.{l}.weight"][:, dead] = False
-        if l + 1 < module.num_layers:
-            masks[f"input_layers.{l + 1}.weight"][:, dead] = False
-        else:
-            masks["head.weight"][:, dead] = False
+        for name, cut in unit_weights(module, layer, (~alive).cpu()).items():
+            masks[name] &= ~cut.to(masks[name].device)
     for name, p in module.named_parameters():
         p.mul_(masks[name])
     return masks
