@@ -103,10 +103,16 @@ def test_enbpi_skipped_when_the_series_is_too_short_for_its_blocks():
 
 
 def test_levels_are_nested(compared):
-    # the 80 % interval of a method is never wider on average than its 90 % interval
-    frame, _ = compared
-    w = frame.pivot_table(index="method", columns="alpha", values="width")
-    assert (w[0.2] <= w[0.1] + 1e-12).all()
+    # where the two levels read the same scores (normal quantiles, or order statistics of one
+    # fixed score set), every 80 % interval lies inside the 90 % one; the adaptive methods
+    # (ACI, AgACI, SPCI) follow level-specific paths, so nesting is not guaranteed for them
+    frame, intervals = compared
+    seed = frame.seed[0]
+    for method in ("bsdl", "conformalized", "split", "enbpi"):
+        wide = intervals[("ar2", seed, 0.1, method)]
+        narrow = intervals[("ar2", seed, 0.2, method)]
+        assert (narrow.lower >= wide.lower - 1e-12).all()
+        assert (narrow.upper <= wide.upper + 1e-12).all()
 
 
 def test_reproducible(series):
