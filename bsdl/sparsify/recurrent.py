@@ -73,6 +73,7 @@ def unit_weights(module, layer: int, units: torch.Tensor) -> dict[str, torch.Ten
     weights out of them and the next layer's (or the read-out's) weights from them."""
     gates = CELLS[module.cell]
     out = {name: torch.zeros_like(p, dtype=torch.bool) for name, p in module.named_parameters()}
+    units = units.to(out["head.weight"].device)
     rows = units.repeat(gates)  # the gate rows of the units
     out[f"input_layers.{layer}.weight"][rows] = True
     out[f"input_layers.{layer}.bias"][rows] = True
@@ -97,7 +98,7 @@ def simplify_recurrent(module, masks: dict[str, torch.Tensor]) -> dict[str, torc
     for layer, alive in enumerate(live_units(module, masks)):
         if alive.all():
             continue
-        for name, cut in unit_weights(module, layer, (~alive).cpu()).items():
+        for name, cut in unit_weights(module, layer, ~alive).items():
             masks[name] &= ~cut.to(masks[name].device)
     for name, p in module.named_parameters():
         p.mul_(masks[name])
