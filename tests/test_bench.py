@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "bench" / "overhead.py"
+from _bench_runner import run_quick
 
 RATIO_LINES = (
     "ratio bsdl(ConstantSchedule)/plain:",
@@ -20,21 +14,12 @@ RATIO_LINES = (
 
 
 def test_overhead_quick_runs(tmp_path):
-    out = tmp_path / "overhead.json"
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    stdout, result = run_quick("overhead.py", tmp_path)
     for line in RATIO_LINES:
-        assert line in proc.stdout, f"missing {line!r} in:\n{proc.stdout}"
-    assert "torch.get_num_threads()=" in proc.stdout
-    assert "| config | steps/epoch | threads | optimizer |" in proc.stdout
+        assert line in stdout, f"missing {line!r} in:\n{stdout}"
+    assert "torch.get_num_threads()=" in stdout
+    assert "| config | steps/epoch | threads | optimizer |" in stdout
 
-    result = json.loads(out.read_text())
     assert {"machine", "engine", "predict_interval"} <= set(result)
     assert result["engine"], "no engine rows"
     for row in result["engine"]:

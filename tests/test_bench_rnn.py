@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "bench" / "rnn.py"
+from _bench_runner import run_quick
 
 LINES = (
     "ratio bsdl/plain-lstm:",
@@ -25,19 +19,10 @@ LINES = (
 
 
 def test_rnn_bench_quick_runs(tmp_path):
-    out = tmp_path / "rnn.json"
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    stdout, result = run_quick("rnn.py", tmp_path)
     for line in LINES:
-        assert line in proc.stdout, f"missing {line!r} in:\n{proc.stdout}"
+        assert line in stdout, f"missing {line!r} in:\n{stdout}"
 
-    result = json.loads(out.read_text())
     assert {"machine", "config", "statsmodels", "runs"} <= set(result)
     assert result["config"]["mode"] == "quick"
     assert result["config"]["threads"] == 1

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from _bench_runner import run_quick
 
 from bsdl import SparseRNN
 from bsdl.cli import main
@@ -23,7 +20,6 @@ from bsdl.compare import (
 )
 from bsdl.datasets import make_ar
 
-ROOT = Path(__file__).resolve().parents[1]
 QUICK = dict(lags=4, window=4, n_epochs=30)
 
 
@@ -196,16 +192,8 @@ def test_cli_reports_bad_input(capsys):
 
 
 def test_intervals_bench_quick_runs(tmp_path):
-    out = tmp_path / "intervals.json"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "intervals.py"), "--quick", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "ratio EnbPI(B=3)/bsdl time on make_ar(n=300):" in proc.stdout
-    assert "| data | n (test) |" in proc.stdout
-    rows = json.loads(out.read_text())["rows"]
+    stdout, result = run_quick("intervals.py", tmp_path)
+    assert "ratio EnbPI(B=3)/bsdl time on make_ar(n=300):" in stdout
+    assert "| data | n (test) |" in stdout
+    rows = result["rows"]
     assert rows[0]["bootstraps"] == 3 and rows[0]["ratio"] > 0

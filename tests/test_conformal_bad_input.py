@@ -248,7 +248,7 @@ def test_y_length_differs_from_X_enbpi_and_intervals():
     with pytest.raises(ValueError, match="y has 9 values but X has 10 rows"):
         calibrated("enbpi").predict_online(X_OK[:10], Y_OK[:9], 0.1)
     ci = ConformalIntervals(np.zeros(3), -np.ones(3), np.ones(3), 0.1)
-    with pytest.raises(ValueError, match="y has 2 values but the intervals have 3"):
+    with pytest.raises(ValueError, match="y has 2 values but lower has 3"):
         ci.coverage([0.0, 0.0])
 
 

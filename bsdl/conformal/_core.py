@@ -52,11 +52,10 @@ class ConformalIntervals:
         return self.upper - self.lower
 
     def coverage(self, y) -> float:
-        """Share of ``y`` inside its interval (ends included)."""
-        y = np.asarray(y, dtype=float).reshape(-1)
-        if y.shape != self.lower.shape:
-            raise ValueError(f"y has {y.size} values but the intervals have {self.lower.size}")
-        return float(np.mean((self.lower <= y) & (y <= self.upper)))
+        """Share of ``y`` inside its interval (ends included); see :func:`metrics.coverage`."""
+        from .metrics import coverage
+
+        return coverage(y, self.lower, self.upper)
 
     def to_frame(self):
         """A pandas DataFrame with columns mean, lower, upper (and alpha for adaptive methods)."""
@@ -155,6 +154,16 @@ def clone_estimator(estimator):
     if hasattr(estimator, "get_params"):
         return type(estimator)(**estimator.get_params(deep=False))
     return copy.deepcopy(estimator)
+
+
+def checked_predictions(estimator, X) -> np.ndarray:
+    """``estimator.predict(X)`` as a float vector, one finite value per row of ``X``."""
+    pred = np.asarray(estimator.predict(X), dtype=float).reshape(-1)
+    if pred.size != len(X):
+        raise ValueError(f"the estimator returned {pred.size} predictions for {len(X)} rows")
+    if not np.all(np.isfinite(pred)):
+        raise ValueError("the estimator returned non-finite predictions")
+    return pred
 
 
 def check_estimator(estimator, name: str = "estimator"):

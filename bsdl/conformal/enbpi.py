@@ -13,6 +13,7 @@ from ._core import (
     check_fitted,
     check_rows,
     check_target,
+    checked_predictions,
     clone_estimator,
     row_index,
 )
@@ -147,7 +148,7 @@ class EnbPI:
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_one)(self.estimator, X, y, idx) for idx in samples
         )
-        preds = np.stack([self._predict_one(est, X) for est in self.estimators_])
+        preds = np.stack([checked_predictions(est, X) for est in self.estimators_])
         left_out = np.ones((b, n), dtype=bool)
         for k, idx in enumerate(samples):
             left_out[k, idx] = False
@@ -163,18 +164,11 @@ class EnbPI:
         self.n_left_out_ = int(keep.sum())
         return self
 
-    @staticmethod
-    def _predict_one(est, X) -> np.ndarray:
-        pred = np.asarray(est.predict(X), dtype=float).reshape(-1)
-        if pred.size != len(X) or not np.all(np.isfinite(pred)):
-            raise ValueError("the estimator returned missing or non-finite predictions")
-        return pred
-
     def predict(self, X) -> np.ndarray:
         """Ensemble mean prediction."""
         check_fitted(self, "estimators_", "predict", "fit(X, y)")
         X = check_rows(X)
-        return np.mean([self._predict_one(est, X) for est in self.estimators_], axis=0)
+        return np.mean([checked_predictions(est, X) for est in self.estimators_], axis=0)
 
     def _bounds(self, residuals: np.ndarray, alpha: float) -> tuple[float, float]:
         if self.symmetric:

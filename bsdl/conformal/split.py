@@ -13,6 +13,7 @@ from ._core import (
     check_fitted,
     check_rows,
     check_target,
+    checked_predictions,
     clone_estimator,
     conformal_quantile,
     min_calibration_size,
@@ -114,11 +115,7 @@ class SplitConformal:
 
     def _predict(self, X) -> tuple[np.ndarray, np.ndarray | None]:
         est = self._fitted_estimator("predict")
-        pred = np.asarray(est.predict(X), dtype=float).reshape(-1)
-        if pred.size != len(X):
-            raise ValueError(f"the estimator returned {pred.size} predictions for {len(X)} rows")
-        if not np.all(np.isfinite(pred)):
-            raise ValueError("the estimator returned non-finite predictions")
+        pred = checked_predictions(est, X)
         scale = self._score.get_scale(est, X)
         return pred, scale
 
