@@ -15,6 +15,7 @@ from bsdl.datasets import make_ar
 from bsdl.selection import select_ar_order
 
 SMALL = dict(lags=4, hidden_size=4, n_epochs=60)
+SMALL_NET = dict(lags=4, hidden_size=4)
 
 
 def _quiet_fit(model, *args, **kwargs):
@@ -196,6 +197,24 @@ def test_summary_and_restarts(monthly_fit):
         assert key in text
     assert "lags" in m.restarts_.columns
     assert m.history_.index.name == "epoch"
+
+
+def test_default_prior_restarts_cycle_the_spike_scale():
+    # prior=None: restart i uses sigma0 = a / sqrt(n_scored), a = (1, 0.5, 0.7)[i % 3];
+    # the chosen restart has the smallest BIC and its prior is prior_
+    y = make_ar(300, {1: 0.6}, random_state=8)
+    m = _quiet_fit(SparseRNN(n_restarts=4, n_epochs=30, random_state=0, **SMALL_NET), y)
+    s0 = m.restarts_["sigma0"].to_numpy()
+    np.testing.assert_allclose(s0 / s0[0], [1.0, 0.5, 0.7, 1.0], rtol=1e-6)
+    chosen = m.restarts_.loc[m.restarts_["chosen"]].iloc[0]
+    assert chosen["bic"] == m.restarts_["bic"].min() == m.bic_
+    assert m.prior_.sigma0 == pytest.approx(chosen["sigma0"])
+    # an explicit prior is used by every restart
+    prior = bsdl.MixtureGaussianPrior(lambda_=0.01, sigma0=0.05, sigma1=1.0)
+    m2 = _quiet_fit(
+        SparseRNN(n_restarts=3, n_epochs=30, prior=prior, random_state=0, **SMALL_NET), y
+    )
+    np.testing.assert_allclose(m2.restarts_["sigma0"], 0.05)
 
 
 def test_save_load_round_trip(monthly_fit, tmp_path):

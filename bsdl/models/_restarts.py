@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -26,6 +27,7 @@ class RestartResult:
     loss: float  # mean training loss of the refitted network
     n_nonzero: int
     n_params: int
+    prior: Any = None  # the MixtureGaussianPrior this restart was trained under
     criteria: dict = field(default_factory=dict)
 
 
@@ -101,4 +103,5 @@ def run_restart(spec, seed: int) -> RestartResult:
         loss=loss,
         n_nonzero=count_nonzero(module),
         n_params=n_params,
+        prior=spec.prior,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,8 @@ class SparseEstimatorBase(BaseEstimator):
 
     # ---------------------------------------------------------------- parameter checks
     def _check_common_params(self, n: int) -> dict:
-        prior = self.prior if self.prior is not None else self._default_prior(n)
+        priors = [self.prior] if self.prior is not None else self._default_priors(n)
+        prior = priors[0]
         if not isinstance(prior, MixtureGaussianPrior):
             raise TypeError(
                 f"prior must be a bsdl.MixtureGaussianPrior or None, got {type(prior).__name__}"
@@ -150,6 +151,7 @@ class SparseEstimatorBase(BaseEstimator):
             raise ValueError("device='cuda' was requested but CUDA is not available")
         return dict(
             prior=prior,
+            priors=priors,
             schedule=schedule,
             optimizer=optimizer,
             lr=lr,
@@ -167,6 +169,14 @@ class SparseEstimatorBase(BaseEstimator):
         """The prior used when ``prior=None`` (``n``: training samples)."""
         return default_prior()
 
+    def _default_priors(self, n: int) -> list[MixtureGaussianPrior]:
+        """Priors that restarts cycle through when ``prior=None`` (the first: restart 0).
+
+        One prior by default; a subclass may return a grid of spike scales so that the
+        restart criterion (BIC or evidence) also chooses the prior's hyperparameter.
+        """
+        return [self._default_prior(n)]
+
     _persist_private = ("_covariance", "_selected_index", "_inclusion", "_sigma_std")
 
     def save(self, path) -> Path:
@@ -182,11 +192,18 @@ class SparseEstimatorBase(BaseEstimator):
         return _load_masked_state(self._make_module(), state).to(self.device).eval()
 
     # ---------------------------------------------------------------- the pipeline
-    def _run_restarts(self, spec: _TrainSpec, n_restarts: int, seed: int) -> list[RestartResult]:
+    def _run_restarts(
+        self, spec: _TrainSpec, n_restarts: int, seed: int, priors: list | None = None
+    ) -> list[RestartResult]:
+        """Fit ``n_restarts`` seeds; restart ``i`` uses ``priors[i % len(priors)]``."""
         seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=n_restarts)
+        priors = [spec.prior] if not priors else priors
+        specs = [replace(spec, prior=priors[i % len(priors)]) for i in range(n_restarts)]
         if self.n_jobs in (None, 1) or n_restarts == 1:
-            return [run_restart(spec, int(s)) for s in seeds]
-        return Parallel(n_jobs=self.n_jobs)(delayed(run_restart)(spec, int(s)) for s in seeds)
+            return [run_restart(sp, int(s)) for sp, s in zip(specs, seeds)]
+        return Parallel(n_jobs=self.n_jobs)(
+            delayed(run_restart)(sp, int(s)) for sp, s in zip(specs, seeds)
+        )
 
     def _fit_pipeline(self, spec_kwargs: dict, checked: dict) -> None:
         """Run restarts, choose one, and set the shared fitted attributes."""
@@ -206,15 +223,16 @@ class SparseEstimatorBase(BaseEstimator):
             verbose=bool(self.verbose),
             **spec_kwargs,
         )
-        results = self._run_restarts(spec, checked["n_restarts"], seed)
+        results = self._run_restarts(spec, checked["n_restarts"], seed, checked["priors"])
         n = spec.n
         rows = []
         for r in results:
             module = self._module_from_state(r.state_dict, spec)
-            r.criteria = self._criteria(module, r, spec, n)
+            r.criteria = self._criteria(module, r, replace(spec, prior=r.prior), n)
             rows.append(
                 {
                     "seed": r.seed,
+                    "sigma0": r.prior.sigma0,
                     "loss": r.loss,
                     "n_nonzero": r.n_nonzero,
                     **r.criteria,
@@ -227,7 +245,7 @@ class SparseEstimatorBase(BaseEstimator):
         chosen = results[best]
         self.restarts_ = pd.DataFrame(rows).assign(chosen=lambda d: d.index == best)
         self.module_ = self._module_from_state(chosen.state_dict, spec)
-        self.prior_ = spec.prior
+        self.prior_ = chosen.prior
         self.n_epochs_ = spec.n_epochs
         self.batch_size_ = spec.batch_size
         self.history_ = pd.DataFrame(chosen.history).set_index("epoch")
