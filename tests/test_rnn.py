@@ -41,6 +41,9 @@ def test_ar2_lags_selected(ar2_fits):
     for _, m in ar2_fits:
         assert m.ar_order_ == (m.selected_lags_.max() if m.selected_lags_.size else 0)
         assert m.inclusion_probabilities_.shape == (6,)
+        # a selected lag kept a weight that passed the threshold (inclusion probability
+        # > 1/2 at the end of annealing), through the cell or the linear skip path
+        assert np.all(m.inclusion_probabilities_[m.selected_lags_ - 1] > 0.5)
 
 
 def test_one_step_coverage_in_binomial_band(ar2_fits):

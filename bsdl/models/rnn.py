@@ -125,7 +125,8 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
         Largest selected lag (0 when none is selected).
     inclusion_probabilities_ : ndarray of shape (lags,)
         Per lag ``1..lags``, the largest posterior inclusion probability of its input
-        weights at the end of annealing.
+        weights (into the cell and, with ``skip=True``, into the linear path) at the end of
+        annealing.
     selected_exog_lags_ : dict of ndarray
         Exogenous column name -> selected lags (0 = same time point); only with ``exog``.
     sigma_ : float
@@ -362,6 +363,8 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
         self.selected_lags_ = np.flatnonzero(keep[:lags]) + 1
         self.ar_order_ = int(self.selected_lags_.max()) if self.selected_lags_.size else 0
         q = self._inclusion["input_layers.0.weight"].numpy().max(axis=0)
+        if "skip.weight" in self._inclusion:  # the linear path is an input weight too
+            q = np.maximum(q, self._inclusion["skip.weight"].numpy().reshape(-1))
         self.inclusion_probabilities_ = q[:lags]
         if exog_names:
             self.exog_inclusion_probabilities_ = q[lags:].reshape(len(exog_names), lags)
