@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +86,8 @@ def test_vignette_quick_mode(vignette: Vignette, tmp_path):
     # One intra-op thread: on a small shared machine torch's default threading can be an order
     # of magnitude slower; an explicit setting by the caller wins.
     env.setdefault("OMP_NUM_THREADS", "1")
-    for key in ("BSDL_VIGNETTE_NS", "BSDL_VIGNETTE_REPS"):  # quick mode must use its own grid
+    # quick mode must use its own grid and never reuse cached fits
+    for key in ("BSDL_VIGNETTE_NS", "BSDL_VIGNETTE_REPS", "BSDL_VIGNETTE_CACHE"):
         env.pop(key, None)
     proc = subprocess.run(
         [sys.executable, str(VIGNETTE_DIR / vignette.script)],
@@ -111,3 +113,45 @@ def test_vignette_quick_mode(vignette: Vignette, tmp_path):
     assert all(p.stat().st_size > 0 for p in pngs)
     # the final table is printed to stdout too
     assert vignette.header in proc.stdout
+
+
+@pytest.fixture
+def common(monkeypatch):
+    monkeypatch.syspath_prepend(str(VIGNETTE_DIR))
+    import _common
+
+    return _common
+
+
+def test_code_digest_ignores_docstrings_and_comments_only(common, tmp_path):
+    f = tmp_path / "m.py"
+    f.write_text('"""Doc."""\n\ndef g(x):\n    """Doc."""\n    return x + 1  # one\n')
+    before = common._code_digest(f)
+    f.write_text('"""Other doc."""\n\n\ndef g(x):\n    """New."""\n    # note\n    return x + 1\n')
+    assert common._code_digest(f) == before
+    f.write_text('"""Doc."""\n\ndef g(x):\n    """Doc."""\n    return x + 2\n')
+    assert common._code_digest(f) != before
+
+
+def test_fit_cache_round_trip_and_key_check(common, tmp_path, monkeypatch):
+    script = tmp_path / "v.py"
+    script.write_text("x = 1\n")
+    monkeypatch.delenv("BSDL_VIGNETTE_CACHE", raising=False)
+    off = common.FitCache("v", script)
+    assert off.get({"n": 1}) is None
+    off.put({"n": 1}, [{"a": 1.0}])  # no-op when off
+    assert off.get({"n": 1}) is None and off.note() == []
+
+    monkeypatch.setenv("BSDL_VIGNETTE_CACHE", str(tmp_path / "cache"))
+    cache = common.FitCache("v", script)
+    key = {"design": "AR", "n": 200, "rep": 3}
+    assert cache.get(key) is None
+    cache.put(key, [{"method": "bsdl", "exact": 1.0, "order": np.int64(3), "x": float("nan")}])
+    again = common.FitCache("v", script)
+    rows = again.get(dict(reversed(list(key.items()))))  # key order does not matter
+    assert rows[0]["order"] == 3 and rows[0]["method"] == "bsdl" and np.isnan(rows[0]["x"])
+    assert again.get({**key, "rep": 4}) is None
+    assert "1 of 1 fits were reused" in again.note()[0]
+    # other vignette code: other fingerprint, nothing reused
+    script.write_text("x = 2\n")
+    assert common.FitCache("v", script).get(key) is None

@@ -76,6 +76,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import statsmodels  # noqa: E402
 from _common import (  # noqa: E402
+    FitCache,
     apply_grid_overrides,
     environment,
     grid_deviations,
@@ -255,13 +256,33 @@ def run_one(design: str, n: int, rep: int) -> list[dict]:
 # `OMP_NUM_THREADS=1` too, so that the workers do not compete for cores).
 
 # %%
+CACHE = FitCache(NAME, Path(__file__))
+
+
+def task_key(design: str, n: int, rep: int) -> dict:
+    """Everything that determines one fit's rows (for `BSDL_VIGNETTE_CACHE`)."""
+    return dict(
+        design=design,
+        n=n,
+        rep=rep,
+        max_lag=CONFIG["max_lag"],
+        n_restarts=SIM_RESTARTS,
+        bsdl_kwargs=CONFIG["bsdl_kwargs"],
+    )
+
+
 t_start = time.perf_counter()
 tasks = [(d, n, rep) for d in DESIGNS for n in CONFIG["ns"] for rep in range(CONFIG["n_reps"])]
+cached = {t: CACHE.get(task_key(*t)) for t in tasks}
+fresh = Parallel(n_jobs=N_JOBS, return_as="generator")(
+    delayed(run_one)(*t) for t in tasks if cached[t] is None
+)
 rows = []
-for task, task_rows in zip(
-    tasks,
-    Parallel(n_jobs=N_JOBS, return_as="generator")(delayed(run_one)(*t) for t in tasks),
-):
+for task in tasks:
+    task_rows = cached[task]
+    if task_rows is None:
+        task_rows = next(fresh)
+        CACHE.put(task_key(*task), task_rows)
     rows += task_rows
     design, n, rep = task
     by = {r["method"]: r for r in task_rows}
@@ -591,7 +612,7 @@ total_seconds = time.perf_counter() - t_start
 
 # %%
 def deviations() -> list[str]:
-    notes = []
+    notes = CACHE.note()
     if QUICK:
         notes.append(
             "Quick mode (`BSDL_QUICK=1`): n = 300, 2 replicates, candidate lags 1..8, "

@@ -6,6 +6,9 @@ script from any working directory.
 
 from __future__ import annotations
 
+import ast
+import hashlib
+import json
 import os
 import platform
 from pathlib import Path
@@ -81,3 +84,92 @@ def apply_grid_overrides(config: dict) -> dict:
     if os.environ.get("BSDL_VIGNETTE_REPS"):
         config["n_reps"] = int(os.environ["BSDL_VIGNETTE_REPS"])
     return config
+
+
+def _code_digest(path: Path) -> str:
+    """sha256 of a Python file's syntax tree without docstrings: comments, formatting and
+    documentation changes leave it unchanged, any change to the code does not."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
+
+
+def code_fingerprint(vignette: Path) -> str:
+    """Fingerprint of the code behind a vignette's numbers: every module of the imported
+    ``bsdl`` package, this file and the vignette itself (docstrings and comments aside)."""
+    root = Path(bsdl.__file__).resolve().parent
+    files = sorted(root.rglob("*.py")) + [Path(__file__).resolve(), Path(vignette).resolve()]
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode())
+        h.update(_code_digest(f).encode())
+    return h.hexdigest()[:16]
+
+
+class FitCache:
+    """Per-fit results of a long study kept on disk, so that a run can be resumed.
+
+    Off unless ``BSDL_VIGNETTE_CACHE`` names a folder. A fit's rows are stored under
+    ``<folder>/<vignette>/<code fingerprint>/`` with a key naming everything that
+    determines them (design, n, replicate, settings); a later run with the same code
+    and key reuses them instead of refitting. Any change to bsdl's code or to the
+    vignette gives a new fingerprint, so results of other code are never reused.
+    """
+
+    def __init__(self, name: str, vignette: Path) -> None:
+        base = os.environ.get("BSDL_VIGNETTE_CACHE")
+        self.folder = Path(base) / name / code_fingerprint(vignette) if base else None
+        self.hits = 0
+        self.misses = 0
+
+    def _path(self, key: dict) -> tuple[Path, str]:
+        text = json.dumps(key, sort_keys=True)
+        return self.folder / (hashlib.sha256(text.encode()).hexdigest()[:24] + ".json"), text
+
+    def get(self, key: dict) -> list[dict] | None:
+        """The stored rows of the fit named by ``key``, or None."""
+        if self.folder is None:
+            return None
+        path, text = self._path(key)
+        if not path.exists():
+            return None
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if stored["key"] != json.loads(text):
+            return None
+        self.hits += 1
+        return stored["rows"]
+
+    def put(self, key: dict, rows: list[dict]) -> None:
+        """Store the rows of a fit just computed (no-op when the cache is off)."""
+        self.misses += 1
+        if self.folder is None:
+            return
+        path, text = self._path(key)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        payload = json.dumps(
+            {"key": json.loads(text), "rows": rows},
+            default=lambda v: v.item() if hasattr(v, "item") else str(v),
+        )
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(payload, encoding="utf-8")
+        tmp.replace(path)  # atomic: an interrupted run leaves no half-written entry
+
+    def note(self) -> list[str]:
+        """A sentence for report.md when cached fits were reused."""
+        if not self.hits:
+            return []
+        return [
+            f"{self.hits} of {self.hits + self.misses} fits were reused from an earlier, "
+            f"interrupted run of the same code (`BSDL_VIGNETTE_CACHE`, code fingerprint "
+            f"{self.folder.name}); their seconds are those of that run, and the total run "
+            "time covers only this run."
+        ]
