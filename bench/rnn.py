@@ -102,10 +102,13 @@ class TorchRecurrent(nn.Module):
         return out if self.skip is None else out + self.skip(x).squeeze(-1)
 
 
-def run_plain(kind: str, model: SparseRNN, values, epochs: tuple[int, int], seed: int) -> dict:
+def run_plain(
+    kind: str, model: SparseRNN, values, epochs: tuple[int, int], seed: int, device: str = "cpu"
+) -> dict:
     """Train from scratch: windows, model, Adam; ``epochs`` = (annealing, refit) epochs."""
     start = time.perf_counter()
     inputs, targets = windows(values, int(model.lags), int(model.window), model.burn_in_)
+    inputs, targets = inputs.to(device), targets.to(device)
     torch.manual_seed(seed)
     shape = (inputs.shape[-1], model.hidden_size, model.num_layers)
     skip = bool(getattr(model, "skip", False))  # older SparseRNN versions have no skip
@@ -115,6 +118,7 @@ def run_plain(kind: str, model: SparseRNN, values, epochs: tuple[int, int], seed
         net = LagRNN(*shape, model.cell, skip=True)
     else:
         net = LagRNN(*shape, model.cell)
+    net = net.to(device)
     gen = torch.Generator().manual_seed(seed + 1)
     n, batch = inputs.shape[0], min(int(model.batch_size_), inputs.shape[0])
     steps = math.ceil(n / batch)
@@ -122,7 +126,7 @@ def run_plain(kind: str, model: SparseRNN, values, epochs: tuple[int, int], seed
     for n_epochs in epochs:  # a fresh Adam for the refit phase, as bsdl does
         opt = torch.optim.Adam(net.parameters(), lr=float(model.lr))
         for _ in range(n_epochs):
-            perm = torch.randperm(n, generator=gen)
+            perm = torch.randperm(n, generator=gen).to(device)
             for i in range(steps):
                 idx = perm[i * batch : (i + 1) * batch]
                 opt.zero_grad()
@@ -159,8 +163,8 @@ def train_timer(records: list):
         _restarts.train = original
 
 
-def run_bsdl(values, cell: str, n_epochs, seed: int) -> tuple[SparseRNN, dict]:
-    model = SparseRNN(lags=LAGS, cell=cell, n_epochs=n_epochs, random_state=seed)
+def run_bsdl(values, cell: str, n_epochs, seed: int, device: str = "cpu") -> tuple[SparseRNN, dict]:
+    model = SparseRNN(lags=LAGS, cell=cell, n_epochs=n_epochs, random_state=seed, device=device)
     records: list = []
     with train_timer(records):
         start = time.perf_counter()
@@ -171,16 +175,24 @@ def run_bsdl(values, cell: str, n_epochs, seed: int) -> tuple[SparseRNN, dict]:
     return model, {"seconds": seconds, "anneal": anneal, "refit": refit}
 
 
-def warm_up(seed: int) -> float:
-    """One-time costs (lazy imports, torch.func) of a first fit and interval calls."""
+def warm_up(seed: int, device: str = "cpu") -> float:
+    """One-time costs (lazy imports, torch.func, CUDA context) of a first fit and intervals."""
     start = time.perf_counter()
     y = make_ar(120, random_state=seed)
-    m = SparseRNN(lags=3, hidden_size=2, window=4, n_epochs=2, refit_epochs=1, random_state=seed)
+    m = SparseRNN(
+        lags=3,
+        hidden_size=2,
+        window=4,
+        n_epochs=2,
+        refit_epochs=1,
+        random_state=seed,
+        device=device,
+    )
     m.fit(y)
     m.predict_interval(series=pd.Series(y[-20:], index=range(100, 120)), alpha=ALPHA)
     m.predict_interval(steps=2, alpha=ALPHA)
     for kind in ("plain", "plain_lagrnn"):
-        run_plain(kind, m, y, (1, 1), seed)
+        run_plain(kind, m, y, (1, 1), seed, device)
     return time.perf_counter() - start
 
 
@@ -212,7 +224,7 @@ def bench_case(label: str, values, cell: str, args) -> dict:
             if method == "bsdl":
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
-                    fitted, t = run_bsdl(values, cell, args.n_epochs, args.seed)
+                    fitted, t = run_bsdl(values, cell, args.n_epochs, args.seed, args.device)
                 caught_types |= {type(w.message).__name__ for w in caught}
                 if model is None:
                     model = fitted
@@ -220,7 +232,9 @@ def bench_case(label: str, values, cell: str, args) -> dict:
             else:
                 refit_epochs = int((model.history_["phase"] == "refit").sum())
                 epochs = (int(model.n_epochs_), refit_epochs)
-                times[method].append(run_plain(method, model, values, epochs, args.seed))
+                times[method].append(
+                    run_plain(method, model, values, epochs, args.seed, args.device)
+                )
 
     refit_epochs = int((model.history_["phase"] == "refit").sum())
     n_windows = int(training_ends(len(values), LAGS, int(model.window), model.burn_in_).numel())
@@ -267,7 +281,8 @@ def bench_case(label: str, values, cell: str, args) -> dict:
         "n_epochs": int(model.n_epochs_),
         "refit_epochs": refit_epochs,
         "optimizer_steps": total_steps,
-        "bsdl_train_threads": auto_threads(int(model.n_params_), batch, torch.device("cpu"))
+        "device": args.device,
+        "bsdl_train_threads": auto_threads(int(model.n_params_), batch, torch.device(args.device))
         or torch.get_num_threads(),
         "n_params": {
             "bsdl": int(model.n_params_),
@@ -407,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         help="also load_sunspots() with the lstm cell (default: on, off with --quick)",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="torch device for every loop (cpu)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = parser.parse_args(argv)
 
@@ -429,7 +445,10 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     info["loadavg_start"] = loadavg()
     print(
-        f"# SparseRNN fit and interval cost ({'quick' if args.quick else 'full'}); device=cpu; "
+        f"# SparseRNN fit and interval cost ({'quick' if args.quick else 'full'}); "
+        f"device={args.device}"
+        + (f" ({torch.cuda.get_device_name()})" if args.device.startswith("cuda") else "")
+        + "; "
         f"torch {info['torch']}; torch.get_num_threads()={torch.get_num_threads()}; "
         f"cpu_count={info['cpu_count']}; {info['processor']}; load average {info['loadavg_start']}"
     )
@@ -441,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         + f"); median of {args.repeats} repetition(s)"
     )
     start = time.perf_counter()
-    warm_s = warm_up(args.seed)
+    warm_s = warm_up(args.seed, args.device)
 
     rows, sm = [], {}
     for label, values, cells in datasets(args):
