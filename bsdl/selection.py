@@ -103,7 +103,9 @@ def select_ar_order(
     max_lag : int, default 10
         Largest candidate lag (the RNN's ``lags``; statsmodels' ``maxlag``).
     n_restarts : int, default 3
-        Restarts of the RNN; the one with the smallest BIC is kept.
+        Restarts of the RNN; the one with the smallest BIC is kept. With the default
+        prior the three restarts also use three spike scales (see
+        :class:`~bsdl.SparseRNN`'s ``prior``), so BIC chooses ``sigma0`` too.
     trend : {"n", "c", "t", "ct"}, default "c"
         Deterministic terms of statsmodels' AR comparison models.
     random_state : int, optional

@@ -262,7 +262,8 @@ class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, _SparseMLPBase
     history_ : pandas.DataFrame
         Per epoch: phase, loss, prior weight, sigma0, temperature, sparsity.
     restarts_ : pandas.DataFrame
-        Seed, loss, non-zero count, BIC and evidence of every restart, and which was chosen.
+        Seed, spike scale sigma0, loss, non-zero count, BIC and evidence of every restart,
+        and which was chosen.
 
     Examples
     --------
