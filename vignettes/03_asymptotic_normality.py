@@ -70,6 +70,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from _common import (  # noqa: E402
+    FitCache,
     apply_grid_overrides,
     environment,
     grid_deviations,
@@ -200,13 +201,29 @@ def run_one(design: str, n: int, rep: int) -> tuple[dict, np.ndarray]:
 # `OMP_NUM_THREADS=1` too, so that the workers do not compete for cores).
 
 # %%
+CACHE = FitCache(NAME, HERE / f"{NAME}.py")
+
+
+def task_key(design: str, n: int, rep: int) -> dict:
+    """Everything that determines one fit's results (for `BSDL_VIGNETTE_CACHE`)."""
+    return dict(
+        design=design, n=n, rep=rep, n_test=CONFIG["n_test"], bsdl_kwargs=CONFIG["bsdl_kwargs"]
+    )
+
+
 t_start = time.perf_counter()
 tasks = [(d, n, rep) for d in DESIGNS for n in CONFIG["ns"] for rep in range(CONFIG["n_reps"])]
+cached = {t: CACHE.get(task_key(*t)) for t in tasks}
+fresh = Parallel(n_jobs=N_JOBS, return_as="generator")(
+    delayed(run_one)(*t) for t in tasks if cached[t] is None
+)
 rows, zs = [], {}
-for task, (row, z) in zip(
-    tasks,
-    Parallel(n_jobs=N_JOBS, return_as="generator")(delayed(run_one)(*t) for t in tasks),
-):
+for task in tasks:
+    if cached[task] is None:
+        row, z = next(fresh)
+        CACHE.put(task_key(*task), [row, {"z": z.tolist()}])
+    else:
+        row, z = cached[task][0], np.asarray(cached[task][1]["z"], dtype=float)
     rows.append(row)
     zs[task] = z
     if row["error"]:
@@ -478,7 +495,7 @@ total_seconds = time.perf_counter() - t_start
 
 # %%
 def deviations() -> list[str]:
-    notes = []
+    notes = CACHE.note()
     if QUICK:
         notes.append(
             "Quick mode (`BSDL_QUICK=1`): n in {300, 600}, 2 replicates, "
