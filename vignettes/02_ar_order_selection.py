@@ -256,7 +256,7 @@ def run_one(design: str, n: int, rep: int) -> list[dict]:
 # `OMP_NUM_THREADS=1` too, so that the workers do not compete for cores).
 
 # %%
-CACHE = FitCache(NAME, Path(__file__))
+CACHE = FitCache(NAME, HERE / f"{NAME}.py")
 
 
 def task_key(design: str, n: int, rep: int) -> dict:
