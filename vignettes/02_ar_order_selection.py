@@ -273,16 +273,8 @@ def task_key(design: str, n: int, rep: int) -> dict:
 
 t_start = time.perf_counter()
 tasks = [(d, n, rep) for d in DESIGNS for n in CONFIG["ns"] for rep in range(CONFIG["n_reps"])]
-cached = {t: CACHE.get(task_key(*t)) for t in tasks}
-fresh = Parallel(n_jobs=N_JOBS, return_as="generator")(
-    delayed(run_one)(*t) for t in tasks if cached[t] is None
-)
 rows = []
-for task in tasks:
-    task_rows = cached[task]
-    if task_rows is None:
-        task_rows = next(fresh)
-        CACHE.put(task_key(*task), task_rows)
+for task, task_rows in CACHE.map(run_one, tasks, task_key, N_JOBS):
     rows += task_rows
     design, n, rep = task
     by = {r["method"]: r for r in task_rows}

@@ -78,7 +78,6 @@ from _common import (  # noqa: E402
     out_dir,
     quick_mode,
 )
-from joblib import Parallel, delayed  # noqa: E402
 from scipy import stats  # noqa: E402
 
 import bsdl  # noqa: E402
@@ -213,17 +212,9 @@ def task_key(design: str, n: int, rep: int) -> dict:
 
 t_start = time.perf_counter()
 tasks = [(d, n, rep) for d in DESIGNS for n in CONFIG["ns"] for rep in range(CONFIG["n_reps"])]
-cached = {t: CACHE.get(task_key(*t)) for t in tasks}
-fresh = Parallel(n_jobs=N_JOBS, return_as="generator")(
-    delayed(run_one)(*t) for t in tasks if cached[t] is None
-)
 rows, zs = [], {}
-for task in tasks:
-    if cached[task] is None:
-        row, z = next(fresh)
-        CACHE.put(task_key(*task), [row, {"z": z.tolist()}])
-    else:
-        row, z = cached[task][0], np.asarray(cached[task][1]["z"], dtype=float)
+for task, (row, z) in CACHE.map(run_one, tasks, task_key, N_JOBS):
+    z = np.asarray(z, dtype=float)  # a list when read back from the cache
     rows.append(row)
     zs[task] = z
     if row["error"]:

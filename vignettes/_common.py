@@ -15,6 +15,7 @@ from pathlib import Path
 
 import joblib
 import torch
+from joblib import Parallel, delayed
 
 import bsdl
 
@@ -135,7 +136,7 @@ class FitCache:
         text = json.dumps(key, sort_keys=True)
         return self.folder / (hashlib.sha256(text.encode()).hexdigest()[:24] + ".json"), text
 
-    def get(self, key: dict) -> list[dict] | None:
+    def get(self, key: dict):
         """The stored rows of the fit named by ``key``, or None."""
         if self.folder is None:
             return None
@@ -148,7 +149,7 @@ class FitCache:
         self.hits += 1
         return stored["rows"]
 
-    def put(self, key: dict, rows: list[dict]) -> None:
+    def put(self, key: dict, rows) -> None:
         """Store the rows of a fit just computed (no-op when the cache is off)."""
         self.misses += 1
         if self.folder is None:
@@ -157,11 +158,25 @@ class FitCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         payload = json.dumps(
             {"key": json.loads(text), "rows": rows},
-            default=lambda v: v.item() if hasattr(v, "item") else str(v),
+            default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v),
         )
         tmp = path.with_suffix(".tmp")
         tmp.write_text(payload, encoding="utf-8")
         tmp.replace(path)  # atomic: an interrupted run leaves no half-written entry
+
+    def map(self, fn, tasks: list[tuple], key, n_jobs: int = 1):
+        """``(task, fn(*task))`` for each task in order: stored results where the cache
+        has them, the others computed in ``n_jobs`` joblib workers and stored."""
+        cached = {t: self.get(key(*t)) for t in tasks}
+        fresh = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(fn)(*t) for t in tasks if cached[t] is None
+        )
+        for task in tasks:
+            result = cached[task]
+            if result is None:
+                result = next(fresh)
+                self.put(key(*task), result)
+            yield task, result
 
     def note(self) -> list[str]:
         """A sentence for report.md when cached fits were reused."""
