@@ -27,6 +27,8 @@ from bsdl.inference import (
     train,
 )
 from bsdl.inference.flat import FlatParameters
+from bsdl.nn import unpenalized_names
+from bsdl.sparsify import threshold_masks
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -234,6 +236,50 @@ def test_prior_gradient_one_sgd_step_matches_closed_form():
     assert spike_idx.sum() >= 3
     assert torch.all(w1[spike_idx].abs() < w0[spike_idx].abs())
     assert torch.all(torch.sign(w1[spike_idx]) == torch.sign(w0[spike_idx]))
+
+
+def test_unpenalized_parameters_feel_no_prior_and_are_never_pruned():
+    """A module's ``unpenalized`` parameters (an intercept) skip the prior gradient: with a
+    zero data gradient one SGD step leaves them exactly where they were, while the other
+    weights move by the closed-form prior step; threshold pruning keeps them even when
+    they sit inside the spike."""
+    n = 50
+    x, y = _data(n)
+    net = _net(2)
+    net.unpenalized = ("2.bias",)
+    prior = MixtureGaussianPrior(lambda_=1e-4, sigma0=0.02, sigma1=1.0)
+    with torch.no_grad():
+        net[2].bias.fill_(0.01)  # inside the spike: the prior would shrink it
+    before = {k: v.detach().clone() for k, v in net.named_parameters()}
+    _train(
+        net,
+        x,
+        y,
+        loss_fn=_zero_data_loss,
+        prior=prior,
+        schedule=ConstantSchedule(),
+        optimizer="sgd",
+        optimizer_options={"momentum": 0.0},
+        lr=0.005,
+        batch_size=n,
+        n_epochs=1,
+    )
+    after = dict(net.named_parameters())
+    assert torch.equal(after["2.bias"].detach(), before["2.bias"])
+    expected = before["0.weight"] - 0.005 / n * prior.grad_neg_log_prob(before["0.weight"])
+    torch.testing.assert_close(after["0.weight"].detach(), expected, rtol=1e-5, atol=1e-7)
+    masks = threshold_masks(net, prior)
+    assert bool(masks["2.bias"].all())
+    # the rest is pruned at the threshold as usual
+    assert torch.equal(masks["0.bias"], net[0].bias.detach().abs() > prior.threshold)
+
+
+def test_unpenalized_names_must_exist():
+    net = _net()
+    assert unpenalized_names(net) == frozenset()
+    net.unpenalized = ("2.bias", "9.weight")
+    with pytest.raises(ValueError, match="9.weight"):
+        unpenalized_names(net)
 
 
 def test_prior_weight_scales_the_prior_gradient():

@@ -59,6 +59,33 @@ def test_one_step_coverage_in_binomial_band(ar2_fits):
     assert abs(coverage - 0.9) < 4 * np.sqrt(0.09 / 10000) + 0.01, coverage
 
 
+def test_level_is_kept_and_in_the_fisher_information(ar2_fits):
+    """The read-out intercept (the series level) is outside the prior: never pruned, and
+    one of the selected parameters whose covariance the intervals use."""
+    for _, model in ar2_fits:
+        assert model.mask_["head.bias"].all()
+        assert "head.bias" in model._selected_index
+
+
+def test_intercept_only_model_has_the_standard_error_of_a_mean():
+    """A prior that prunes every weight leaves y_t = mu + e_t. The confidence se of the
+    one-step mean must then be that of a sample mean, sigma / sqrt(n_scored) (the level's
+    uncertainty, which a model with a fixed level would report as 0), and the mean is the
+    least-squares level (the mean of the scored targets), up to the refit's optimisation
+    error, far below one se."""
+    y = np.random.default_rng(3).normal(5.0, 2.0, size=400)
+    strong = bsdl.MixtureGaussianPrior(lambda_=1e-8, sigma0=0.1, sigma1=1.0)
+    model = SparseRNN(lags=3, hidden_size=2, n_epochs=40, prior=strong, random_state=0)
+    with pytest.warns(bsdl.exceptions.SparsityWarning, match="removed every weight"):
+        model.fit(y)
+    assert model.selected_lags_.size == 0 and model.n_nonzero_ == 1
+    conf = model.predict_interval(series=y[-50:], kind="confidence")
+    se_mean = model.sigma_ / np.sqrt(model.n_scored_)
+    np.testing.assert_allclose(conf.se, se_mean, rtol=1e-3)
+    scored_mean = y[model.lags + model.burn_in_ :].mean()
+    assert np.all(np.abs(conf.mean - scored_mean) < 0.2 * se_mean)
+
+
 def test_sigma_close_to_innovation_sd(ar2_fits):
     # innovation sd is 1; the residual sd from 1000 points has sd ~ 1/sqrt(2000)
     for _, m in ar2_fits:

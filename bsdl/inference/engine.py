@@ -22,6 +22,7 @@ from bsdl.exceptions import TrainingDivergedError
 from bsdl.inference.flat import FlatParameters
 from bsdl.inference.kernels import make_kernel
 from bsdl.inference.schedules import ConstantSchedule, PriorAnnealing
+from bsdl.nn.penalty import penalized_flat
 from bsdl.priors import MixtureGaussianPrior
 
 __all__ = ["train", "LossFn", "limit_threads"]
@@ -85,7 +86,9 @@ def train(
     Parameters
     ----------
     module : nn.Module
-        Its trainable parameters are all subject to the prior.
+        Its trainable parameters are subject to the prior, except those it names in an
+        ``unpenalized`` attribute (see :mod:`bsdl.nn.penalty`), which are trained
+        without it.
     loss_fn : callable
         ``loss_fn(module, x_batch, y_batch)`` -> scalar mean loss over the batch.
     inputs, targets : Tensor
@@ -175,6 +178,11 @@ def _train(
     if mask is not None:
         mask = mask.to(flat.data)
         flat.data.mul_(mask)
+    penalized = penalized_flat(module)
+    free_idx = None
+    if penalized is not None:
+        penalized = penalized.to(flat.data.device)
+        free_idx = torch.nonzero(~penalized).reshape(-1)
 
     batch_size = min(int(batch_size), n_samples)
     steps = max(1, math.ceil(n_samples / batch_size))
@@ -196,9 +204,12 @@ def _train(
                 if prior is not None and state.prior_weight > 0.0:
                     if abs(state.sigma0 - current_prior.sigma0) > 1e-3 * state.sigma0:
                         current_prior = prior.with_sigma0(state.sigma0)
+                    free_grad = flat.grad[free_idx] if free_idx is not None else None
                     current_prior.add_grad_(
                         flat.data, flat.grad, state.prior_weight * noise_var / n
                     )
+                    if free_grad is not None:  # unpenalised parameters: data gradient only
+                        flat.grad[free_idx] = free_grad
                 kernel.step(lr, state.temperature * noise_var, n)
                 if mask is not None:
                     flat.data.mul_(mask)
@@ -221,7 +232,9 @@ def _train(
             }
             if prior is not None:
                 t = current_prior if state.prior_weight > 0 else prior.with_sigma0(state.sigma0)
-                row["sparsity"] = float((flat.data.abs() <= t.threshold).float().mean())
+                small = flat.data.abs() <= t.threshold
+                small = small if penalized is None else small[penalized]
+                row["sparsity"] = float(small.float().mean())
             elif mask is not None:
                 row["sparsity"] = 1.0 - float(mask.mean())
             else:

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from bsdl.inference import ConstantSchedule, train
-from bsdl.nn import reset_parameters
+from bsdl.nn import reset_parameters, unpenalized_names
 from bsdl.sparsify import apply_masks, count_nonzero, flat_mask, threshold_masks
 
 __all__ = ["RestartResult", "run_restart"]
@@ -28,6 +28,7 @@ class RestartResult:
     n_nonzero: int
     n_params: int
     prior: Any = None  # the MixtureGaussianPrior this restart was trained under
+    n_free: int = 0  # parameters outside the prior (always kept; counted in n_nonzero/n_params)
     criteria: dict = field(default_factory=dict)
 
 
@@ -62,9 +63,14 @@ def run_restart(spec, seed: int) -> RestartResult:
         desc=f"seed {seed}: anneal",
         **common,
     )
+    free = unpenalized_names(module)
     with torch.no_grad():
         inclusion = {
-            name: spec.prior.inclusion_probability(p.detach()).cpu()
+            name: (
+                torch.ones_like(p.detach())
+                if name in free
+                else spec.prior.inclusion_probability(p.detach())
+            ).cpu()
             for name, p in module.named_parameters()
         }
     masks = threshold_masks(module, spec.prior)
@@ -95,6 +101,7 @@ def run_restart(spec, seed: int) -> RestartResult:
     if not math.isfinite(loss):
         loss = math.inf
     n_params = sum(p.numel() for p in module.parameters())
+    n_free = sum(p.numel() for name, p in module.named_parameters() if name in free)
     return RestartResult(
         seed=int(seed),
         state_dict={k: v.detach().cpu().clone() for k, v in module.state_dict().items()},
@@ -104,4 +111,5 @@ def run_restart(spec, seed: int) -> RestartResult:
         n_nonzero=count_nonzero(module),
         n_params=n_params,
         prior=spec.prior,
+        n_free=n_free,
     )

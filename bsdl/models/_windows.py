@@ -123,7 +123,8 @@ def forecast_jacobians(
 
 
 def least_squares_start(inputs: torch.Tensor, targets: torch.Tensor, burn_in: int) -> torch.Tensor:
-    """Least-squares coefficients of the scored targets on their lag vectors (with intercept).
+    """Least-squares coefficients of the scored targets on their lag vectors, then the
+    intercept (a vector of ``n_inputs + 1``).
 
     Starting the linear skip path there puts every lag with a real linear effect outside
     the spike from the first epoch: otherwise the signal is first spread over many small
@@ -132,7 +133,7 @@ def least_squares_start(inputs: torch.Tensor, targets: torch.Tensor, burn_in: in
     x = inputs[:, burn_in:, :].reshape(-1, inputs.shape[-1]).double()
     x = torch.cat([x, torch.ones_like(x[:, :1])], dim=1)
     coef = torch.linalg.lstsq(x.cpu(), targets.reshape(-1, 1).double().cpu()).solution
-    coef = torch.nan_to_num(coef[:-1, 0], nan=0.0, posinf=0.0, neginf=0.0)
+    coef = torch.nan_to_num(coef[:, 0], nan=0.0, posinf=0.0, neginf=0.0)
     return coef.to(dtype=inputs.dtype, device=inputs.device)
 
 

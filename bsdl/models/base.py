@@ -39,6 +39,7 @@ from bsdl.intervals import (
 )
 from bsdl.models._restarts import RestartResult, run_restart
 from bsdl.models.io import save_estimator
+from bsdl.nn import unpenalized_names
 from bsdl.priors import MixtureGaussianPrior
 from bsdl.sparsify import get_masks
 
@@ -255,7 +256,7 @@ class SparseEstimatorBase(BaseEstimator):
         self.bic_ = float(chosen.criteria["bic"])
         self.log_evidence_ = float(-chosen.criteria["neg_log_evidence"])
         self._inclusion = chosen.inclusion
-        if chosen.n_nonzero == 0:
+        if chosen.n_nonzero == chosen.n_free:
             warnings.warn(
                 "pruning removed every weight: the fitted network is constant. The prior is "
                 "too strong for this data (try a larger lambda_ or a smaller sigma0).",
@@ -287,29 +288,36 @@ class SparseEstimatorBase(BaseEstimator):
         return index, SubnetworkCovariance.from_jacobian(jac, hess, warn=warn)
 
     def _criteria(self, module: nn.Module, r: RestartResult, spec: _TrainSpec, n: int) -> dict:
+        # k counts every estimated parameter (BIC, Laplace volume); the prior terms of the
+        # evidence count only the k_pen selected weights under the prior. Unpenalised
+        # parameters get a flat (improper) prior: the same in every restart, so its
+        # constant is left out.
         k = r.n_nonzero
+        k_pen = k - r.n_free
         loglik = self._log_likelihood(r.loss, n, k)
         bic = -2.0 * loglik + math.log(n) * k
         prior = spec.prior
-        log_prior_model = k * math.log(prior.lambda_) + (r.n_params - k) * math.log1p(
-            -prior.lambda_
-        )
+        log_prior_model = k_pen * math.log(prior.lambda_) + (
+            r.n_params - r.n_free - k_pen
+        ) * math.log1p(-prior.lambda_)
         if k == 0:
             return {"bic": bic, "neg_log_evidence": -(loglik + log_prior_model)}
         _, cov = self._information(module, spec, n, warn=False)
-        theta = torch.cat(
-            [
-                p.detach().reshape(-1)[m.reshape(-1)]
-                for (_, p), m in zip(module.named_parameters(), get_masks(module).values())
-            ]
-        ).double()
+        free = unpenalized_names(module)
+        selected = [
+            (name, p.detach().reshape(-1)[m.reshape(-1)])
+            for (name, p), m in zip(module.named_parameters(), get_masks(module).values())
+        ]
+        theta = torch.cat([v for _, v in selected]).double()
+        penalized = torch.cat(
+            [torch.full((v.numel(),), name not in free, dtype=torch.bool) for name, v in selected]
+        ).to(theta.device)
         slab_var = prior.sigma1**2
-        log_slab = float((-0.5 * theta**2 / slab_var).sum()) - k * 0.5 * math.log(
-            2 * math.pi * slab_var
+        log_slab = float((-0.5 * theta[penalized] ** 2 / slab_var).sum()) - k_pen * 0.5 * (
+            math.log(2 * math.pi * slab_var)
         )
-        info = (
-            cov.information
-            + torch.eye(k, dtype=torch.float64, device=cov.information.device) / slab_var
+        info = cov.information + torch.diag(
+            penalized.to(dtype=torch.float64, device=cov.information.device) / slab_var
         )
         logdet = float(torch.linalg.slogdet(info)[1])
         log_ev = (

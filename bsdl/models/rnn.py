@@ -58,9 +58,11 @@ def _build_rnn(n_inputs: int, hidden: int, layers: int, cell: str, skip: bool) -
 
 
 def _start_skip(coef: torch.Tensor, module: nn.Module) -> None:
-    """Set the skip path's weights to ``coef`` (after the random initialisation)."""
+    """Start the skip path and the level at least squares (``coef``: lag weights, then
+    the intercept), after the random initialisation."""
     with torch.no_grad():
-        module.skip.weight.copy_(coef.reshape(module.skip.weight.shape))
+        module.skip.weight.copy_(coef[:-1].reshape(module.skip.weight.shape))
+        module.head.bias.copy_(coef[-1:])
 
 
 @register
@@ -530,12 +532,10 @@ class SparseRNN(GaussianLikelihoodMixin, SparseEstimatorBase):
             Bonferroni over the rows (``alpha / rows`` each). Default: True for a
             multi-step forecast, False for ``series=``.
         kind : {"prediction", "confidence"}, default "prediction"
-            "confidence" leaves out the innovation variance. Known limitation: the
-            series level (the training mean used to standardise) is treated as known,
-            so confidence intervals for the conditional mean are too narrow at large n
-            (vignette 03, AR(2), n = 4000: 95 % intervals covered the true conditional
-            mean at 0.73 of the held-out points). Prediction intervals are not affected
-            in practice (their width is dominated by the innovation variance).
+            "confidence" leaves out the innovation variance: an interval for the
+            conditional mean. The series level (the read-out intercept, outside the
+            prior) is estimated with the selected weights, so its uncertainty is part
+            of the confidence variance.
         """
         steps = self._check_predict_args(steps, series, "predict_interval")
         alpha = check_alpha(alpha)

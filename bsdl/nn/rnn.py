@@ -16,7 +16,10 @@ The cells are written with plain tensor operations (no cuDNN kernel) so that
 * ``"lstm"``: ``i, f, o = sigmoid(.)``, ``g = tanh(.)``, ``c' = f c + i g``,
   ``h' = o tanh(c')``
 
-Recurrent matrices ``U`` carry no bias (the input layer's bias plays that role).
+Recurrent matrices ``U`` carry no bias (the input layer's bias plays that role). The
+read-out's bias ``head.bias`` is the level of the (standardised) series: it is listed in
+``unpenalized``, so the spike-and-slab prior never shrinks or prunes it and its
+uncertainty enters the delta-method intervals (see :mod:`bsdl.nn.penalty`).
 
 With ``skip=True`` a linear map of the current input is added to the read-out: the
 network is a linear autoregression plus a recurrent correction. A lag's linear weight
@@ -58,6 +61,9 @@ class LagRNN(nn.Module):
     >>> net(torch.zeros(5, 7, 3)).shape   # 5 windows of 7 steps -> one output per step
     torch.Size([5, 7])
     """
+
+    #: parameters outside the prior: the level (intercept) of the read-out
+    unpenalized = ("head.bias",)
 
     def __init__(
         self,

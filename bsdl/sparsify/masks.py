@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from bsdl.exceptions import SparsityWarning
+from bsdl.nn.penalty import unpenalized_names
 from bsdl.priors import MixtureGaussianPrior
 
 __all__ = ["threshold_masks", "apply_masks", "get_masks", "flat_mask", "count_nonzero"]
@@ -17,6 +18,9 @@ _SUFFIX = "_mask"
 
 def threshold_masks(module: nn.Module, prior: MixtureGaussianPrior) -> dict[str, torch.Tensor]:
     """Keep each parameter whose inclusion probability exceeds 1/2 (``|w| > prior.threshold``).
+
+    Parameters outside the prior (named in the module's ``unpenalized`` attribute, see
+    :mod:`bsdl.nn.penalty`) are always kept.
 
     Examples
     --------
@@ -30,7 +34,12 @@ def threshold_masks(module: nn.Module, prior: MixtureGaussianPrior) -> dict[str,
     [[True, False]]
     """
     t = prior.threshold
-    return {name: p.detach().abs() > t for name, p in module.named_parameters() if p.requires_grad}
+    free = unpenalized_names(module)
+    return {
+        name: torch.ones_like(p, dtype=torch.bool) if name in free else p.detach().abs() > t
+        for name, p in module.named_parameters()
+        if p.requires_grad
+    }
 
 
 def _owner(module: nn.Module, name: str) -> tuple[nn.Module, str]:
