@@ -323,10 +323,11 @@ class SparseRNN(RecurrentForecastMixin, GaussianLikelihoodMixin, SparseEstimator
     # Spike scales a in sigma0 = a / sqrt(n_scored) that restarts cycle through when
     # prior=None; the restart criterion (BIC by default) picks among them. Measured with
     # n_restarts=3 (vignette 02 lists every restart on its real series): on square-root
-    # sunspots (lags=12, 2 seeds) a = 0.5 / 0.7 gave lags {1, 2} with BIC 267 where a = 1 gave
-    # {1} with BIC 435; on AR(2), n = 250 (5 seeds) a = 0.5 found lag 2 once more (BIC 612
-    # against 635), and on AR {1, 3, 7}, n = 1000 (5 seeds) lag 7 once more (BIC 2114
-    # against 2160); an upward grid (a = 1.6, 2.5) never lowered BIC by more than 0.01.
+    # sunspots (lags=12, 2 seeds) a = 0.5 / 0.7 gave lags {1, 2} with BIC 272.1 where a = 1
+    # gave {1} (BIC 306.0) or {1, 12} (BIC 422.2), with the unpenalised level; before it, on
+    # AR(2), n = 250 (5 seeds) a = 0.5 found lag 2 once more (BIC 612 against 635), and on
+    # AR {1, 3, 7}, n = 1000 (5 seeds) lag 7 once more (BIC 2114 against 2160); an upward
+    # grid (a = 1.6, 2.5) never lowered BIC by more than 0.01.
     _sigma0_scales = (1.0, 0.5, 0.7)
 
     def _default_prior(self, n: int, scale: float = 1.0) -> MixtureGaussianPrior:
