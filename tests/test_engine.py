@@ -82,6 +82,23 @@ def _train(net, x, y, *, seed=0, **kwargs):
     return train(net, loss_fn, x, y, **options)
 
 
+def _one_prior_step(net, x, y, prior, lr):
+    """One full-batch plain-SGD step (no momentum) on a zero data gradient: the prior only."""
+    _train(
+        net,
+        x,
+        y,
+        loss_fn=_zero_data_loss,
+        prior=prior,
+        schedule=ConstantSchedule(),
+        optimizer="sgd",
+        optimizer_options={"momentum": 0.0},
+        lr=lr,
+        batch_size=x.shape[0],
+        n_epochs=1,
+    )
+
+
 # ----------------------------------------------------------------------------- driver
 def test_train_returns_one_history_row_per_epoch():
     x, y = _data()
@@ -207,19 +224,7 @@ def test_prior_gradient_one_sgd_step_matches_closed_form():
         net[0].weight[0].copy_(torch.tensor([0.01, -0.015, 0.005]))
     w0 = _flat(net).double()
     lr = 0.005  # lr / (n sigma0^2) = 0.25 < 1: a contraction in the spike, no overshoot
-    _train(
-        net,
-        x,
-        y,
-        loss_fn=_zero_data_loss,
-        prior=prior,
-        schedule=ConstantSchedule(),
-        optimizer="sgd",
-        optimizer_options={"momentum": 0.0},
-        lr=lr,
-        batch_size=n,
-        n_epochs=1,
-    )
+    _one_prior_step(net, x, y, prior, lr)
     w1 = _flat(net).double()
     # hand-written gradient of -log pi: w * (s/sigma0^2 + (1-s)/sigma1^2), s = spike resp.
     s0, s1, lam = prior.sigma0, prior.sigma1, prior.lambda_
@@ -251,19 +256,7 @@ def test_unpenalized_parameters_feel_no_prior_and_are_never_pruned():
     with torch.no_grad():
         net[2].bias.fill_(0.01)  # inside the spike: the prior would shrink it
     before = {k: v.detach().clone() for k, v in net.named_parameters()}
-    _train(
-        net,
-        x,
-        y,
-        loss_fn=_zero_data_loss,
-        prior=prior,
-        schedule=ConstantSchedule(),
-        optimizer="sgd",
-        optimizer_options={"momentum": 0.0},
-        lr=0.005,
-        batch_size=n,
-        n_epochs=1,
-    )
+    _one_prior_step(net, x, y, prior, 0.005)
     after = dict(net.named_parameters())
     assert torch.equal(after["2.bias"].detach(), before["2.bias"])
     expected = before["0.weight"] - 0.005 / n * prior.grad_neg_log_prob(before["0.weight"])
