@@ -107,8 +107,8 @@ class SparseRNN(RecurrentForecastMixin, GaussianLikelihoodMixin, SparseEstimator
         ``a = (1, 0.5, 0.7)[i % 3]``, so with ``n_restarts >= 3`` the restart criterion
         also chooses the spike scale (column ``sigma0`` of ``restarts_``; the chosen
         prior is ``prior_``). A weaker spike can fit far better by BIC: on square-root
-        sunspots (``lags=12``) ``a = 0.5`` selected lags {1, 2} with BIC 267 where
-        ``a = 1`` selected {1} with BIC 435. An explicit ``prior`` is used by every
+        sunspots (``lags=12``) ``a = 0.5`` selected lags {1, 2} with BIC 272.1 where
+        ``a = 1`` selected {1} with BIC 306.0. An explicit ``prior`` is used by every
         restart.
     annealing, optimizer, lr, n_epochs, batch_size, refit_epochs, n_restarts,
     restart_criterion, n_jobs, random_state, device, verbose
