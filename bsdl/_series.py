@@ -8,6 +8,7 @@ placed relative to the training data.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -46,7 +47,13 @@ class TimeIndex:
         return cls("range", "0", None, 1, int(length))
 
     @classmethod
-    def from_index(cls, index: pd.Index, argname: str) -> TimeIndex:
+    def from_index(cls, index: pd.Index, argname: str, freq: str | None = None) -> TimeIndex:
+        """The regular index behind ``index``.
+
+        ``freq``: the frequency to assume for a DatetimeIndex of one or two labels and no
+        ``freq`` attribute, too short for :func:`pandas.infer_freq` (e.g. the training
+        frequency when a short continuation is placed on the training grid).
+        """
         n = len(index)
         name = None if index.name is None else str(index.name)
         is_int = index.dtype.kind in "iu" and not isinstance(index, pd.MultiIndex)
@@ -63,9 +70,12 @@ class TimeIndex:
                 f"{argname} has an unsorted index: sort it first (e.g. {argname}.sort_index())"
             )
         if isinstance(index, pd.DatetimeIndex):
+            hint = freq
             freq = index.freqstr if index.freq is not None else None
             if freq is None and n >= 3:
                 freq = pd.infer_freq(index)
+            if freq is None and n < 3:
+                freq = hint
             if freq is None:
                 raise ValueError(
                     f"{argname} has a DatetimeIndex without a regular frequency; give it one "
@@ -137,6 +147,33 @@ class TimeIndex:
         return self.kind == other.kind and self.freq == other.freq and self.step == other.step
 
 
+def _numeric(arr: np.ndarray, argname: str) -> np.ndarray:
+    """``arr`` as float64 when it holds numbers; strings, booleans and objects are refused.
+
+    Lists, arrays and pandas objects follow the same rule: numeric dtypes pass, an object
+    array passes only when every element is a real number (or None/NaN), and text is never
+    parsed (``["1", "2"]`` is a TypeError, as it is for a pandas Series of strings).
+    """
+    if arr.dtype.kind in "iuf":
+        return arr
+    if arr.dtype.kind == "O":
+        flat = arr.ravel()
+        bad = [v for v in flat if v is not None and not _is_real_number(v)]
+        if not bad:
+            return np.array([np.nan if v is None else v for v in flat], dtype=np.float64).reshape(
+                arr.shape
+            )
+        raise TypeError(
+            f"{argname} must be numeric, got a non-numeric value {bad[0]!r} "
+            f"({type(bad[0]).__name__})"
+        )
+    raise TypeError(f"{argname} must be numeric, got values of dtype {arr.dtype}")
+
+
+def _is_real_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
 def _as_1d(values, argname: str) -> np.ndarray:
     if isinstance(values, pd.DataFrame):
         if values.shape[1] != 1:
@@ -146,19 +183,18 @@ def _as_1d(values, argname: str) -> np.ndarray:
             )
         values = values.iloc[:, 0]
     if isinstance(values, pd.Series):
-        if not (pd.api.types.is_numeric_dtype(values.dtype)) or values.dtype == bool:
+        if pd.api.types.is_numeric_dtype(values.dtype) and values.dtype != bool:
+            return values.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        if values.dtype != object:
             raise TypeError(f"{argname} must be numeric, got dtype {values.dtype}")
-        return values.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        values = values.to_numpy(dtype=object, na_value=None)
     if isinstance(values, str | bytes) or values is None:
         raise TypeError(f"{argname} must be a 1-D array-like of numbers, got {values!r}")
-    arr = np.asarray(values)
-    if arr.dtype == bool or arr.dtype.kind not in "iuf":
-        try:
-            if arr.dtype == bool:
-                raise TypeError
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"{argname} must be numeric, got values of dtype {arr.dtype}") from None
+    try:
+        arr = np.asarray(values)
+    except ValueError:
+        raise ValueError(f"{argname} must be a 1-D array-like of numbers (ragged input)") from None
+    arr = _numeric(arr, argname)
     arr = np.array(arr, dtype=np.float64, copy=True)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
@@ -196,12 +232,18 @@ def _fill_missing(arr: np.ndarray, argname: str, missing: str) -> np.ndarray:
 
 
 def check_series(
-    series, argname: str = "series", *, missing: str = "raise", min_length: int = 1
+    series,
+    argname: str = "series",
+    *,
+    missing: str = "raise",
+    min_length: int = 1,
+    freq: str | None = None,
 ) -> tuple[np.ndarray, TimeIndex | None, str | None]:
     """Validate a univariate series.
 
     Returns a float64 copy, its :class:`TimeIndex` (None for arrays and lists, which are
-    labelled by position) and its name.
+    labelled by position) and its name. ``freq`` is passed to
+    :meth:`TimeIndex.from_index` for dated series too short to infer a frequency.
 
     Examples
     --------
@@ -217,7 +259,7 @@ def check_series(
         raise ValueError(f"{argname} has {arr.size} observation(s); at least {min_length} needed")
     arr = _fill_missing(arr, argname, missing)
     index = series.index if isinstance(series, pd.Series | pd.DataFrame) else None
-    ti = TimeIndex.from_index(index, argname) if index is not None else None
+    ti = TimeIndex.from_index(index, argname, freq) if index is not None else None
     name = getattr(series, "name", None) if isinstance(series, pd.Series) else None
     return arr, ti, None if name is None else str(name)
 

@@ -27,6 +27,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="out", help="output folder (default: out)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run for the tests: one restart, 60 epochs (not the demo's result)",
+    )
     args = parser.parse_args(argv)
 
     import matplotlib
@@ -47,7 +52,10 @@ def main(argv=None) -> int:
         f"{len(test)} held out"
     )
     t0 = time.perf_counter()
-    model = SparseRNN(lags=12, n_restarts=3, random_state=args.seed).fit(train)
+    params = dict(lags=12, n_restarts=3, random_state=args.seed)
+    if args.quick:
+        params.update(n_restarts=1, n_epochs=60)
+    model = SparseRNN(**params).fit(train)
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     one_step = model.predict_interval(series=series, alpha=0.05).to_frame().iloc[-HOLDOUT:]
@@ -86,7 +94,8 @@ def main(argv=None) -> int:
         f"scale. Training: {train.index[0]}-{train.index[-1]} ({len(train)} years); held out: "
         f"{test.index[0]}-{test.index[-1]} ({len(test)} years).",
         "",
-        f"Model: `SparseRNN(lags=12, n_restarts=3, random_state={args.seed})` (LSTM, "
+        *(["**Quick mode (`--quick`): a smoke run, not the demo's result.**", ""] * args.quick),
+        f"Model: `SparseRNN({', '.join(f'{k}={v}' for k, v in params.items())})` (LSTM, "
         f"{model.n_nonzero_} of {model.n_params_} weights kept, sparsity {model.sparsity_:.3f}); "
         f"fit {fit_s:.1f} s, all intervals {interval_s:.2f} s.",
         "",

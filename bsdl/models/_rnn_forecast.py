@@ -3,8 +3,8 @@ the training time grid, one-step predictions along it and recursive forecasts be
 
 :class:`RecurrentForecastMixin` holds the steps that turn a fitted network and its training
 series into lag windows, network outputs and delta-method variances on the standardised
-scale; the public ``predict`` / ``predict_interval`` of the estimator put them on the
-original scale.
+scale, and the public ``predict`` / ``predict_interval``, which put them on the original
+scale.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ import pandas as pd
 import torch
 
 from bsdl._series import TimeIndex, check_exog, check_series
+from bsdl._validation import check_alpha, check_in_options, check_is_fitted, check_positive_int
 from bsdl.intervals import delta_variance
 from bsdl.models._windows import forecast_jacobians, lag_windows, last_steps
+from bsdl.results import PredictionIntervals
 
 __all__ = ["RecurrentForecastMixin"]
 
@@ -28,7 +30,8 @@ class RecurrentForecastMixin:
 
     Expects the estimator's fitted state: ``module_``, ``n_obs_``, ``missing``, the
     training series ``_y`` / ``_x``, ``_index_json``, ``_k`` (lags, window),
-    ``_scaled``, ``_delta_var``, ``_selected_index`` and ``_covariance``.
+    ``_scaled``, ``_delta_var``, ``_selected_index``, ``_covariance``, ``_sigma_std``,
+    ``y_mean_``, ``y_scale_`` and ``exog_names_``.
     """
 
     @property
@@ -44,15 +47,36 @@ class RecurrentForecastMixin:
             raise ValueError(
                 f"the model was fitted with exog: pass exog with the {steps} future row(s)"
             )
-        x, _ = check_exog(exog, steps, "exog")
+        index = None
+        if isinstance(exog, pd.Series | pd.DataFrame):
+            labels = self._time_index.labels(self.n_obs_, self.n_obs_ + steps)
+            # a pandas exog must sit on the forecast dates; a default 0..steps-1 index is
+            # accepted for series labelled by position (arrays, RangeIndex)
+            default = pd.RangeIndex(steps)
+            positional = self._time_index.kind == "range" and exog.index.equals(default)
+            index = None if positional else labels
+        x, names = check_exog(exog, steps, "exog", index=index, missing=self.missing)
+        self._check_exog_columns(exog, x, names)
+        return x
+
+    def _check_exog_columns(self, exog, x: np.ndarray, names: list[str]) -> None:
+        """``exog`` must have the fitted number of columns, and a DataFrame their names."""
         if x.shape[1] != self._x.shape[1]:
             raise ValueError(f"exog has {x.shape[1]} columns, expected {self._x.shape[1]}")
-        return x
+        fitted = [str(c) for c in self.exog_names_]
+        if fitted == [f"x{j}" for j in range(len(fitted))]:
+            return  # fitted on an array: columns are matched by position
+        if isinstance(exog, pd.DataFrame) and names != fitted:
+            raise ValueError(
+                f"exog has columns {names}, but the model was fitted with exog columns "
+                f"{fitted} (same names in the same order)"
+            )
 
     def _align(self, series, exog) -> tuple[np.ndarray, np.ndarray | None, int, int]:
         """Place ``series`` on the training time grid: combined history, its offset."""
-        s, ti_s, _ = check_series(series, "series", missing=self.missing)
         train_ti = self._time_index
+        hint = train_ti.freq if train_ti.kind == "datetime" else None
+        s, ti_s, _ = check_series(series, "series", missing=self.missing, freq=hint)
         offset = 0
         if ti_s is not None:
             if not train_ti.same_frequency(ti_s):
@@ -79,13 +103,14 @@ class RecurrentForecastMixin:
         if self._x is not None:
             if exog is None:
                 raise ValueError("the model was fitted with exog: pass exog aligned with series")
-            xs, _ = check_exog(
+            xs, names = check_exog(
                 exog,
                 s.size,
                 "exog",
                 index=series.index if isinstance(series, pd.Series) else None,
                 missing=self.missing,
             )
+            self._check_exog_columns(exog, xs, names)
             x = np.concatenate([self._x[:offset], xs])
         elif exog is not None:
             raise ValueError("exog was given, but the model was fitted without exog")
@@ -127,3 +152,125 @@ class RecurrentForecastMixin:
         propagated = jac_shock.double().pow(2).sum(dim=1).cpu().numpy()
         labels = self._time_index.labels(self.n_obs_, self.n_obs_ + steps)
         return mean, conf, propagated, labels
+
+    # ---------------------------------------------------------------- public
+    def _check_predict_args(self, steps, series, method: str) -> int:
+        check_is_fitted(self, "module_", method=method)
+        steps = check_positive_int(steps, "steps")
+        if series is not None and steps != 1:
+            raise ValueError(
+                "steps must be 1 when series= is given: series= asks for one-step-ahead "
+                "predictions along the series"
+            )
+        return steps
+
+    def predict(self, steps: int = 1, *, series=None, exog=None) -> pd.Series:
+        """Point forecasts on the original scale.
+
+        Parameters
+        ----------
+        steps : int, default 1
+            ``predict(steps=h)``: the recursive forecasts for the ``h`` times after the
+            training data (plug-in path: each forecast is fed back as the next lag).
+        series : array-like or pandas Series, optional
+            ``predict(series=S)``: one-step-ahead predictions along ``S`` from its
+            observed past, without refitting (see :meth:`predict_interval`).
+        exog : array-like or DataFrame, optional
+            With a model fitted on ``exog``: the ``steps`` future rows, or the rows
+            aligned with ``series``.
+
+        Returns
+        -------
+        pandas.Series
+            Named ``"mean"``, indexed by the forecast times (continuing the training
+            index) or by the times of ``series`` that have a prediction.
+        """
+        steps = self._check_predict_args(steps, series, "predict")
+        with torch.no_grad():
+            if series is not None:
+                mean, _, labels = self._one_step(series, exog, with_var=False)
+            else:
+                mean, _, _, labels = self._forecast(steps, exog, with_var=False)
+        return pd.Series(mean * self.y_scale_ + self.y_mean_, index=labels, name="mean")
+
+    def predict_interval(
+        self,
+        steps: int = 1,
+        alpha: float = 0.05,
+        *,
+        series=None,
+        exog=None,
+        joint: bool | None = None,
+        kind: str = "prediction",
+    ) -> PredictionIntervals:
+        """Asymptotic-normal forecast intervals (delta method on the selected weights).
+
+        Parameters
+        ----------
+        steps : int, default 1
+            Horizons ``1..steps`` beyond the training data. The variance of horizon
+            ``h`` is ``g_h^T (n I)^{-1} g_h`` (``g_h`` the gradient of the recursive
+            ``h``-step forecast in the selected weights) plus
+            ``sigma^2 (1 + sum_j psi_{hj}^2)``, the innovations propagated through the
+            recursion (``psi`` = derivative of the forecast path in earlier shocks).
+        alpha : float, default 0.05
+            Significance level (0.05: 95 % intervals).
+        series : array-like or pandas Series, optional
+            One-step-ahead intervals along ``series`` from its observed past; no refit.
+            A pandas Series is placed on the training time grid by its index (same
+            frequency); it may contain the training series or start anywhere inside it
+            or right after it, and training values fill the past before its first
+            label. An array or list carries no labels: it is read as a series of its
+            own labelled ``0 .. len-1`` like the training array, so pass the whole
+            history (e.g. ``np.concatenate([train, new])``), not only a held-out tail,
+            or the tail's labels restart at 0. The first ``lags + window - 1`` points
+            of the combined history get no prediction.
+        exog : array-like or DataFrame, optional
+            Future regressors (``steps`` rows; a DataFrame indexed by the forecast times,
+            or by ``0 .. steps-1`` for a positionally labelled series, with the fitted
+            columns), or regressors aligned with ``series``.
+        joint : bool, optional
+            Bonferroni over the rows (``alpha / rows`` each). Default: True for a
+            multi-step forecast, False for ``series=``.
+        kind : {"prediction", "confidence"}, default "prediction"
+            "confidence" leaves out the innovation variance: an interval for the
+            conditional mean. The series level (the read-out intercept, outside the
+            prior) is estimated with the selected weights, so its uncertainty is part
+            of the confidence variance.
+
+        Returns
+        -------
+        PredictionIntervals
+            ``mean``, ``se``, ``lower``, ``upper`` on the original scale; ``to_frame()``
+            is indexed by the forecast times or the times of ``series``.
+
+        Raises
+        ------
+        ValueError
+            ``steps`` < 1, ``alpha`` outside (0, 1), an unknown ``kind``, ``series`` on
+            another frequency or off the training grid, or ``exog`` that does not match.
+        """
+        steps = self._check_predict_args(steps, series, "predict_interval")
+        alpha = check_alpha(alpha)
+        kind = check_in_options(kind, "kind", ("prediction", "confidence"))
+        if joint is not None and not isinstance(joint, bool | np.bool_):
+            raise TypeError(f"joint must be True, False or None, got {joint!r}")
+        sigma2 = self._sigma_std**2
+        if series is not None:
+            mean, var, labels = self._one_step(series, exog, with_var=True)
+            if kind == "prediction":
+                var = var + sigma2
+            joint = False if joint is None else bool(joint)
+        else:
+            mean, var, propagated, labels = self._forecast(steps, exog, with_var=True)
+            if kind == "prediction":
+                var = var + sigma2 * (1.0 + propagated)
+            joint = True if joint is None else bool(joint)
+        return PredictionIntervals(
+            mean * self.y_scale_ + self.y_mean_,
+            np.sqrt(var) * self.y_scale_,
+            alpha,
+            index=labels,
+            joint=joint and len(mean) > 1,
+            kind=kind,
+        )

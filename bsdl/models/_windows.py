@@ -12,6 +12,8 @@ so that the scored steps (the last ``k-b`` of each window) tile the series exact
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch.func import functional_call, jacrev
 
@@ -24,6 +26,7 @@ __all__ = [
     "window_loss",
     "full_loss",
     "least_squares_start",
+    "check_scored_points",
 ]
 
 
@@ -140,3 +143,28 @@ def least_squares_start(inputs: torch.Tensor, targets: torch.Tensor, burn_in: in
 def full_loss(inputs, targets, module):
     """:func:`window_loss` with the data first (``partial(full_loss, inputs, targets)``)."""
     return window_loss(module, inputs, targets)
+
+
+def check_scored_points(n_scored: int, n_inputs: int) -> None:
+    """Refuse a series whose scored points cannot pin down even the linear start.
+
+    The skip path starts at the least-squares regression of the scored points on the
+    ``n_inputs`` lag inputs and a level; with ``n_inputs + 1`` points or fewer it
+    interpolates them and sigma, BIC and every interval would be meaningless. Below three
+    points per coefficient the fit runs, with a warning.
+    """
+    coefficients = n_inputs + 1
+    advice = "use a longer series, fewer lags or a shorter window"
+    if n_scored <= coefficients:
+        raise ValueError(
+            f"series is too short: only {n_scored} time points are scored (after the first "
+            f"lags + burn_in), not more than the {coefficients} coefficients of the linear "
+            f"start ({n_inputs} lag inputs and the level); {advice}"
+        )
+    if n_scored < 3 * coefficients:
+        warnings.warn(
+            f"series is short: {n_scored} scored time points for {n_inputs} lag inputs; "
+            f"sigma_, the selected lags and the intervals are unreliable ({advice})",
+            UserWarning,
+            stacklevel=3,
+        )

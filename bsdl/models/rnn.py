@@ -20,7 +20,6 @@ from torch import nn
 
 from bsdl._series import MISSING, TimeIndex, check_exog, check_series
 from bsdl._validation import (
-    check_alpha,
     check_in_options,
     check_is_fitted,
     check_positive_int,
@@ -28,6 +27,7 @@ from bsdl._validation import (
 from bsdl.inference import ConstantSchedule, PriorAnnealing
 from bsdl.models._rnn_forecast import RecurrentForecastMixin
 from bsdl.models._windows import (
+    check_scored_points,
     full_loss,
     lag_windows,
     last_steps,
@@ -39,7 +39,6 @@ from bsdl.models.base import GaussianLikelihoodMixin, SparseEstimatorBase
 from bsdl.models.io import register
 from bsdl.nn import CELLS, LagRNN
 from bsdl.priors import MixtureGaussianPrior
-from bsdl.results import PredictionIntervals
 from bsdl.sparsify import (
     get_masks,
     recurrent_connected_inputs,
@@ -79,8 +78,12 @@ class SparseRNN(RecurrentForecastMixin, GaussianLikelihoodMixin, SparseEstimator
     lags : int, default 10
         Length of the lag vector read at each step (the largest order that can be found).
     cell : {"lstm", "gru", "rnn"}, default "lstm"
+        Recurrent cell: long short-term memory, gated recurrent unit or an Elman
+        (tanh) cell.
     hidden_size : int, default 8
+        Hidden units per recurrent layer.
     num_layers : int, default 1
+        Stacked recurrent layers; only the first reads the lag vector.
     window : int, default 8
         Steps per training window (the sequence length ``k``).
     burn_in : int or "auto", default "auto"
@@ -236,10 +239,33 @@ class SparseRNN(RecurrentForecastMixin, GaussianLikelihoodMixin, SparseEstimator
 
     # ---------------------------------------------------------------- fit
     def fit(self, series, exog=None) -> SparseRNN:
-        """Fit to a 1-D ``series`` (array, list or pandas Series); returns self.
+        """Fit the sparse network to a univariate series.
 
-        ``exog``: optional regressors aligned with ``series`` (array ``(n, m)`` or a
-        DataFrame with the same index); their lags ``0 .. lags-1`` are selected too.
+        Parameters
+        ----------
+        series : array-like of shape (n,), list or pandas Series
+            The observed series, oldest first. A pandas Series keeps its index
+            (RangeIndex, integer, DatetimeIndex or PeriodIndex with a regular frequency)
+            so that forecasts and ``to_frame()`` continue it; arrays and lists are
+            labelled ``0 .. n-1``. It is copied, never modified.
+        exog : array-like of shape (n, m) or DataFrame, optional
+            Regressors aligned with ``series`` (a DataFrame must share its index); their
+            lags ``0 .. lags-1`` are selected like the series' own lags.
+
+        Returns
+        -------
+        self : SparseRNN
+
+        Raises
+        ------
+        ValueError
+            NaN or inf (unless ``missing="interpolate"``), a 2-D target, a duplicated,
+            unsorted or irregular index, ``exog`` of another length or index, or a series
+            too short: fewer than ``lags + window`` points, or no more scored time points
+            than ``lags * (1 + m) + 1`` coefficients of the linear start (fewer than three
+            times as many warns).
+        TypeError
+            Non-numeric values (text is never parsed).
         """
         lags, window, burn_in = self._check_structure()
         y, ti, name = check_series(series, "series", missing=self.missing)
@@ -254,6 +280,9 @@ class SparseRNN(RecurrentForecastMixin, GaussianLikelihoodMixin, SparseEstimator
             pandas_index = series.index if isinstance(series, pd.Series) else None
             x, exog_names = check_exog(exog, n, "exog", index=pandas_index, missing=self.missing)
         ends = training_ends(n, lags, window, burn_in)
+        check_scored_points(
+            int(ends.numel()) * (window - burn_in), lags * (1 + (0 if x is None else x.shape[1]))
+        )
         checked = self._check_common_params(int(ends.numel()))
         device = checked["device"]
 
@@ -380,96 +409,19 @@ class SparseRNN(RecurrentForecastMixin, GaussianLikelihoodMixin, SparseEstimator
         self.mask_ = {k: v.cpu().numpy() for k, v in masks.items()}
 
     # ---------------------------------------------------------------- prediction
-    def _check_predict_args(self, steps, series, method: str) -> int:
-        check_is_fitted(self, "module_", method=method)
-        steps = check_positive_int(steps, "steps")
-        if series is not None and steps != 1:
-            raise ValueError(
-                "steps must be 1 when series= is given: series= asks for one-step-ahead "
-                "predictions along the series"
-            )
-        return steps
-
-    def predict(self, steps: int = 1, *, series=None, exog=None) -> pd.Series:
-        """Point forecasts on the original scale, as a pandas Series.
-
-        ``predict(steps=h)``: the recursive forecasts for the ``h`` times after the
-        training data (plug-in path: each forecast is fed back as the next lag).
-        ``predict(series=S)``: one-step-ahead predictions along ``S`` (which contains
-        or continues the training series) from the observed past, without refitting.
-        """
-        steps = self._check_predict_args(steps, series, "predict")
-        with torch.no_grad():
-            if series is not None:
-                mean, _, labels = self._one_step(series, exog, with_var=False)
-            else:
-                mean, _, _, labels = self._forecast(steps, exog, with_var=False)
-        return pd.Series(mean * self.y_scale_ + self.y_mean_, index=labels, name="mean")
-
-    def predict_interval(
-        self,
-        steps: int = 1,
-        alpha: float = 0.05,
-        *,
-        series=None,
-        exog=None,
-        joint: bool | None = None,
-        kind: str = "prediction",
-    ) -> PredictionIntervals:
-        """Asymptotic-normal forecast intervals (delta method on the selected weights).
-
-        Parameters
-        ----------
-        steps : int, default 1
-            Horizons ``1..steps`` beyond the training data. The variance of horizon
-            ``h`` is ``g_h^T (n I)^{-1} g_h`` (``g_h`` the gradient of the recursive
-            ``h``-step forecast in the selected weights) plus
-            ``sigma^2 (1 + sum_j psi_{hj}^2)``, the innovations propagated through the
-            recursion (``psi`` = derivative of the forecast path in earlier shocks).
-        alpha : float, default 0.05
-            Significance level (0.05: 95 % intervals).
-        series : array-like or pandas Series, optional
-            One-step-ahead intervals along ``series`` (containing or continuing the
-            training data, same frequency), using the observed past; no refit.
-        exog : array-like or DataFrame, optional
-            Future regressors (``steps`` rows), or regressors aligned with ``series``.
-        joint : bool, optional
-            Bonferroni over the rows (``alpha / rows`` each). Default: True for a
-            multi-step forecast, False for ``series=``.
-        kind : {"prediction", "confidence"}, default "prediction"
-            "confidence" leaves out the innovation variance: an interval for the
-            conditional mean. The series level (the read-out intercept, outside the
-            prior) is estimated with the selected weights, so its uncertainty is part
-            of the confidence variance.
-        """
-        steps = self._check_predict_args(steps, series, "predict_interval")
-        alpha = check_alpha(alpha)
-        kind = check_in_options(kind, "kind", ("prediction", "confidence"))
-        if joint is not None and not isinstance(joint, bool | np.bool_):
-            raise TypeError(f"joint must be True, False or None, got {joint!r}")
-        sigma2 = self._sigma_std**2
-        if series is not None:
-            mean, var, labels = self._one_step(series, exog, with_var=True)
-            if kind == "prediction":
-                var = var + sigma2
-            joint = False if joint is None else bool(joint)
-        else:
-            mean, var, propagated, labels = self._forecast(steps, exog, with_var=True)
-            if kind == "prediction":
-                var = var + sigma2 * (1.0 + propagated)
-            joint = True if joint is None else bool(joint)
-        return PredictionIntervals(
-            mean * self.y_scale_ + self.y_mean_,
-            np.sqrt(var) * self.y_scale_,
-            alpha,
-            index=labels,
-            joint=joint and len(mean) > 1,
-            kind=kind,
-        )
-
     # ---------------------------------------------------------------- reporting
     def summary(self) -> Summary:
-        """statsmodels-style tables: cell, window, selected lags, weights, sigma, BIC."""
+        """statsmodels-style report of the fit.
+
+        Returns
+        -------
+        Summary
+            A header table (cell, observations, window and burn-in, candidate and
+            selected lags, AR order, non-zero weights, sparsity, sigma, BIC, prior,
+            optimiser, restarts), a per-lag table of inclusion probabilities and
+            selection, and with ``exog`` the selected lags of each regressor. ``str()``
+            renders it as text.
+        """
         check_is_fitted(self, "module_", method="summary")
         prior = self.prior_
         lags = ", ".join(map(str, self.selected_lags_)) or "none"
