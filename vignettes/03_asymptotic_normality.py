@@ -504,7 +504,7 @@ lines = [
     "# Vignette 3: asymptotic normality of sparse RNN forecasts (Zhang, Sun & Liang, NeurIPS 2023)",
     "",
     f"Mode: **{'quick' if QUICK else 'full'}**. Designs: **AR(2)** = `make_ar(n, {{1: 0.6, 2: "
-    "-0.3}})` and **nonlinear AR** = `make_nonlinear_ar(n)` (y_t = 0.5 y_{t-1} - 0.7 "
+    "-0.3})` and **nonlinear AR** = `make_nonlinear_ar(n)` (y_t = 0.5 y_{t-1} - 0.7 "
     "tanh(y_{t-2}) + 0.3 sin(y_{t-5}) + e_t), e_t ~ N(0, 1); "
     f"n in {CONFIG['ns']}, {CONFIG['n_reps']} replicates per n and design, "
     f"{CONFIG['n_test']} held-out points after the training data. Series of replicate r at "
