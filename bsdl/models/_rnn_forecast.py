@@ -220,11 +220,12 @@ class RecurrentForecastMixin:
             A pandas Series is placed on the training time grid by its index (same
             frequency); it may contain the training series or start anywhere inside it
             or right after it, and training values fill the past before its first
-            label. An array or list carries no labels: it is read as a series of its
-            own labelled ``0 .. len-1`` like the training array, so pass the whole
-            history (e.g. ``np.concatenate([train, new])``), not only a held-out tail,
-            or the tail's labels restart at 0. The first ``lags + window - 1`` points
-            of the combined history get no prediction.
+            label. An array or list carries no labels: it is placed at the first
+            training point (its labels are the training index from there on) and its
+            predictions use its own values only. Pass the whole history (e.g.
+            ``np.concatenate([train, new])``), not a held-out tail alone, which would
+            be labelled as if it began with the training data. The first
+            ``lags + window - 1`` points of the combined history get no prediction.
         exog : array-like or DataFrame, optional
             Future regressors (``steps`` rows; a DataFrame indexed by the forecast times,
             or by ``0 .. steps-1`` for a positionally labelled series, with the fitted

@@ -83,7 +83,8 @@ class SparseRNN(RecurrentForecastMixin, GaussianLikelihoodMixin, SparseEstimator
     hidden_size : int, default 8
         Hidden units per recurrent layer.
     num_layers : int, default 1
-        Stacked recurrent layers; only the first reads the lag vector.
+        Stacked recurrent layers; the first reads the lag vector, each later one the
+        hidden state of the layer below.
     window : int, default 8
         Steps per training window (the sequence length ``k``).
     burn_in : int or "auto", default "auto"
@@ -408,7 +409,6 @@ class SparseRNN(RecurrentForecastMixin, GaussianLikelihoodMixin, SparseEstimator
             }
         self.mask_ = {k: v.cpu().numpy() for k, v in masks.items()}
 
-    # ---------------------------------------------------------------- prediction
     # ---------------------------------------------------------------- reporting
     def summary(self) -> Summary:
         """statsmodels-style report of the fit.
