@@ -264,6 +264,13 @@ def test_select_ar_order():
     assert res.bic_order == 2
     assert res.ar_order == (res.selected_lags.max() if res.selected_lags.size else 0)
     assert len(res.restarts) == 2 and res.restarts["chosen"].sum() == 1
+    # bsdl finds the true lag set (t-statistics of both lags > 8 at n = 800), with
+    # inclusion probabilities on the right side of 1/2, from the restart of smallest BIC
+    np.testing.assert_array_equal(res.selected_lags, [1, 2])
+    probs = res.inclusion_probabilities
+    assert (probs.loc[[1, 2]] > 0.5).all() and (probs.loc[[3, 4, 5]] < 0.5).all()
+    chosen = res.restarts.loc[res.restarts["chosen"]]
+    assert chosen["bic"].iloc[0] == res.restarts["bic"].min()
     frame = res.to_frame()
     assert frame.loc["statsmodels BIC", "order"] == 2
     assert res.inclusion_probabilities.index.tolist() == [1, 2, 3, 4, 5]
