@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -225,6 +226,17 @@ def test_summary_and_restarts(monthly_fit):
     text = str(m.summary())
     for key in ("Sparse RNN", "Selected lags", "AR order", "BIC", "lag 1"):
         assert key in text
+    # the header carries the fitted values, not only their labels
+    lags = ", ".join(map(str, m.selected_lags_)) or "none"
+    for label, value in [
+        ("Cell:", f"{m.cell} ({m.num_layers} x {m.hidden_size})"),
+        ("Window / burn-in:", f"{m.window} / {m.burn_in_}"),
+        ("Selected lags:", lags),
+        ("Non-zero weights:", f"{m.n_nonzero_} / {m.n_params_}"),
+        ("sigma (innovation sd):", f"{m.sigma_:.4g}"),
+        ("BIC:", f"{m.bic_:.2f}"),
+    ]:
+        assert re.search(re.escape(label) + r"\s+" + re.escape(value), text), label
     assert "lags" in m.restarts_.columns
     assert m.history_.index.name == "epoch"
 
