@@ -287,9 +287,12 @@ def check_exog(
         arr = exog.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
     else:
         try:
-            arr = np.array(exog, dtype=np.float64, copy=True)
-        except (TypeError, ValueError):
-            raise TypeError(f"{argname} must be a numeric array-like or DataFrame") from None
+            raw = np.asarray(exog)
+        except ValueError:
+            raise ValueError(
+                f"{argname} must be a 2-D array-like of numbers (ragged input)"
+            ) from None
+        arr = np.array(_numeric(raw, argname), dtype=np.float64, copy=True)
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2:

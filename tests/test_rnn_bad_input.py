@@ -88,6 +88,9 @@ def test_exog_misaligned():
         SparseRNN(**SMALL).fit(y, shifted)
     with pytest.raises(TypeError, match="exog must be numeric"):
         SparseRNN(**SMALL).fit(y, pd.DataFrame({"x": ["a"] * 100}))
+    # the rule of the series holds for exog too: text is never parsed
+    with pytest.raises(TypeError, match="exog must be numeric"):
+        SparseRNN(**SMALL).fit(y, [[str(v)] for v in range(100)])
 
 
 def test_calls_before_fit():
