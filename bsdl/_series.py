@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["TimeIndex", "check_series", "check_exog", "MISSING"]
+__all__ = ["TimeIndex", "check_series", "check_exog", "default_exog_names", "MISSING"]
 
 MISSING = ("raise", "interpolate")
 
@@ -301,4 +301,9 @@ def check_exog(
         raise ValueError(f"{argname} has {arr.shape[0]} rows but the series has {n} observations")
     for j in range(arr.shape[1]):
         arr[:, j] = _fill_missing(arr[:, j], f"{argname} column {j}", missing)
-    return arr, names or [f"x{j}" for j in range(arr.shape[1])]
+    return arr, names or default_exog_names(arr.shape[1])
+
+
+def default_exog_names(m: int) -> list[str]:
+    """Names given to the ``m`` columns of an ``exog`` without column names (an array)."""
+    return [f"x{j}" for j in range(m)]

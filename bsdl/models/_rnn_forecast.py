@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from bsdl._series import TimeIndex, check_exog, check_series
+from bsdl._series import TimeIndex, check_exog, check_series, default_exog_names
 from bsdl._validation import check_alpha, check_in_options, check_is_fitted, check_positive_int
 from bsdl.intervals import delta_variance
 from bsdl.models._windows import forecast_jacobians, lag_windows, last_steps
@@ -64,7 +64,7 @@ class RecurrentForecastMixin:
         if x.shape[1] != self._x.shape[1]:
             raise ValueError(f"exog has {x.shape[1]} columns, expected {self._x.shape[1]}")
         fitted = [str(c) for c in self.exog_names_]
-        if fitted == [f"x{j}" for j in range(len(fitted))]:
+        if fitted == default_exog_names(len(fitted)):
             return  # fitted on an array: columns are matched by position
         if isinstance(exog, pd.DataFrame) and names != fitted:
             raise ValueError(

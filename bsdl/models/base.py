@@ -39,9 +39,9 @@ from bsdl.intervals import (
 )
 from bsdl.models._restarts import RestartResult, run_restart
 from bsdl.models.io import save_estimator
-from bsdl.nn import unpenalized_names
+from bsdl.nn import penalized_flat
 from bsdl.priors import MixtureGaussianPrior
-from bsdl.sparsify import get_masks
+from bsdl.sparsify import flat_mask, get_masks
 
 __all__ = ["SparseEstimatorBase", "GaussianLikelihoodMixin", "default_prior"]
 
@@ -303,15 +303,11 @@ class SparseEstimatorBase(BaseEstimator):
         if k == 0:
             return {"bic": bic, "neg_log_evidence": -(loglik + log_prior_model)}
         _, cov = self._information(module, spec, n, warn=False)
-        free = unpenalized_names(module)
-        selected = [
-            (name, p.detach().reshape(-1)[m.reshape(-1)])
-            for (name, p), m in zip(module.named_parameters(), get_masks(module).values())
-        ]
-        theta = torch.cat([v for _, v in selected]).double()
-        penalized = torch.cat(
-            [torch.full((v.numel(),), name not in free, dtype=torch.bool) for name, v in selected]
-        ).to(theta.device)
+        keep = flat_mask(module).bool()
+        theta = torch.cat([p.detach().reshape(-1) for p in module.parameters()])[keep].double()
+        on_prior = penalized_flat(module)
+        penalized = torch.ones_like(keep) if on_prior is None else on_prior.to(keep.device)
+        penalized = penalized[keep]
         slab_var = prior.sigma1**2
         log_slab = float((-0.5 * theta[penalized] ** 2 / slab_var).sum()) - k_pen * 0.5 * (
             math.log(2 * math.pi * slab_var)
