@@ -146,6 +146,13 @@ BAD_PARAMS = [
     (dict(prior=MixtureGaussianPrior), "prior"),
     (dict(annealing="fast"), "annealing"),
     (dict(annealing=PriorAnnealing(warmup=2, ramp=2, anneal=2)), "n_epochs"),
+    (
+        dict(
+            prior=MixtureGaussianPrior(lambda_=0.1, sigma0=0.01, sigma1=0.5),
+            annealing=PriorAnnealing(sigma0_init=0.5),
+        ),
+        "sigma0_init",
+    ),
     (dict(random_state="seed"), "random_state"),
     (dict(random_state=-1), "random_state"),
 ]
@@ -165,6 +172,18 @@ def test_invalid_hyperparameters_raise_at_fit(Est, y, params, match):
     with pytest.raises((ValueError, TypeError), match=match):
         est.fit(X_OK, y)
     assert not hasattr(est, "module_")
+
+
+def test_wide_spike_prior_trains_without_a_hidden_sigma0_error():
+    # sigma0 > sigma1 / sqrt(50): the default annealing start sqrt(50) * sigma0 would reach
+    # the slab. It used to crash mid-training with "sigma0 must be smaller than sigma1" for
+    # a spike width the user never set; the start is now kept strictly below sigma1.
+    prior = MixtureGaussianPrior(lambda_=0.1, sigma0=0.3, sigma1=1.0)
+    est = SparseMLPRegressor(**{**TINY, "n_epochs": 20}, prior=prior).fit(X_OK, Y_OK)
+    sigma0 = est.history_["sigma0"].dropna()
+    assert sigma0.max() < prior.sigma1
+    assert sigma0.max() == pytest.approx((0.3 * 1.0) ** 0.5)  # geometric midpoint start
+    assert sigma0.iloc[-1] == pytest.approx(0.3)
 
 
 def test_invalid_n_jobs_raises_at_fit():

@@ -112,6 +112,21 @@ def test_train_returns_one_history_row_per_epoch():
     assert hist[-1]["loss"] < hist[0]["loss"]
 
 
+def test_epoch_loss_is_the_mean_over_samples_not_over_batches():
+    # 41 samples in batches of 10: the last batch holds one sample. With lr = 0 the
+    # weights never move, so the epoch loss must equal the full-data mean loss exactly
+    # (the unweighted mean of batch means would give the lone sample 10 times its weight).
+    x, y = _data(n=41)
+    y = y.clone()
+    y[-1] += 50.0  # make the lone last sample's loss dominate an unweighted average
+    net = _net()
+    with torch.no_grad():
+        full = float(_mse(net, x, y))
+    hist = _train(net, x, y, n_epochs=1, lr=0.0, batch_size=10)
+    # float32 sums of 41 terms: relative error far below 1e-5
+    assert hist[0]["loss"] == pytest.approx(full, rel=1e-5)
+
+
 def test_diverging_training_raises_training_diverged_error():
     x, y = _data()
     net = _net()

@@ -195,12 +195,18 @@ def _train(
             perm = torch.randperm(n_samples, generator=generator, device=inputs.device)
             loss_sum = torch.zeros((), device=inputs.device, dtype=flat.data.dtype)
             for i in range(steps):
-                state = schedule.at(epoch + i / steps, n_epochs, prior.sigma0 if prior else 1.0)
+                state = schedule.at(
+                    epoch + i / steps,
+                    n_epochs,
+                    prior.sigma0 if prior else 1.0,
+                    prior.sigma1 if prior else None,
+                )
                 idx = perm[i * batch_size : (i + 1) * batch_size]
                 flat.zero_grad()
                 loss = loss_fn(module, inputs[idx], targets[idx])
                 loss.backward()
-                loss_sum += loss.detach()
+                # weight each batch mean by its size: the epoch loss is the mean over samples
+                loss_sum += loss.detach() * idx.numel()
                 if prior is not None and state.prior_weight > 0.0:
                     if abs(state.sigma0 - current_prior.sigma0) > 1e-3 * state.sigma0:
                         current_prior = prior.with_sigma0(state.sigma0)
@@ -213,7 +219,7 @@ def _train(
                 kernel.step(lr, state.temperature * noise_var, n)
                 if mask is not None:
                     flat.data.mul_(mask)
-            epoch_loss = float(loss_sum) / steps
+            epoch_loss = float(loss_sum) / n_samples
             if not math.isfinite(epoch_loss) or not bool(torch.isfinite(flat.data).all()):
                 raise TrainingDivergedError(
                     f"{desc}: the loss became {epoch_loss} at epoch {epoch + 1}/{n_epochs}. "

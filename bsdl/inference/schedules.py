@@ -67,7 +67,12 @@ class ConstantSchedule:
     def validate(self, n_epochs: int) -> None:
         """Nothing to resolve; present for a common interface."""
 
-    def at(self, t: float, n_epochs: int, sigma0: float) -> ScheduleState:
+    def check_prior(self, prior) -> None:
+        """Nothing to check; present for a common interface."""
+
+    def at(
+        self, t: float, n_epochs: int, sigma0: float, sigma1: float | None = None
+    ) -> ScheduleState:
         return ScheduleState("constant", self.prior_weight, sigma0, self.temperature)
 
     def __repr__(self) -> str:
@@ -148,14 +153,46 @@ class PriorAnnealing:
         """Raise ValueError if the phases do not fit into ``n_epochs``."""
         self.boundaries(n_epochs)
 
-    def at(self, t: float, n_epochs: int, sigma0: float) -> ScheduleState:
+    def start_sigma0(self, sigma0: float, sigma1: float | None = None) -> float:
+        """The spike sd at the start of the ramp for a prior with final spike ``sigma0``.
+
+        ``sigma0_init`` when given; else ``sigma0_ratio * sigma0``. When ``sigma1`` is
+        given and that product would reach the slab (``sigma0_ratio * sigma0 >= sigma1``),
+        the start is the geometric midpoint ``sqrt(sigma0 * sigma1)`` instead, so the
+        annealed spike always stays strictly between ``sigma0`` and ``sigma1``.
+
+        Examples
+        --------
+        >>> PriorAnnealing(sigma0_ratio=10.0).start_sigma0(0.01, 1.0)
+        0.1
+        >>> PriorAnnealing(sigma0_ratio=10.0).start_sigma0(0.25, 1.0)
+        0.5
+        """
+        if self.sigma0_init is not None:
+            return float(self.sigma0_init)
+        start = self.sigma0_ratio * sigma0
+        if sigma1 is not None and start >= sigma1:
+            start = math.sqrt(sigma0 * sigma1)
+        return start
+
+    def check_prior(self, prior) -> None:
+        """Raise ValueError if the annealed spike would not stay narrower than the slab.
+
+        Only an explicit ``sigma0_init`` can fail: the default start is kept below
+        ``prior.sigma1`` by :meth:`start_sigma0`.
+        """
+        if self.sigma0_init is not None and not float(self.sigma0_init) < prior.sigma1:
+            raise ValueError(
+                f"annealing.sigma0_init={self.sigma0_init!r} must be smaller than the prior's "
+                f"slab sd sigma1={prior.sigma1!r}: the spike is annealed from sigma0_init down "
+                "to sigma0 and must stay narrower than the slab"
+            )
+
+    def at(
+        self, t: float, n_epochs: int, sigma0: float, sigma1: float | None = None
+    ) -> ScheduleState:
         t1, t2, t3 = self.boundaries(n_epochs)
-        s_init = (
-            float(self.sigma0_init)
-            if self.sigma0_init is not None
-            else (self.sigma0_ratio * sigma0)
-        )
-        s_init = max(s_init, sigma0)
+        s_init = max(self.start_sigma0(sigma0, sigma1), sigma0)
         if t < t1:
             return ScheduleState("warmup", 0.0, s_init, 0.0)
         if t < t2:

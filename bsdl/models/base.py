@@ -137,6 +137,8 @@ class SparseEstimatorBase(BaseEstimator):
         else:
             refit_epochs = check_positive_int(self.refit_epochs, "refit_epochs", minimum=0)
         schedule.validate(n_epochs)
+        for candidate in priors:
+            schedule.check_prior(candidate)
         if schedule.max_temperature > 0 and optimizer != "sghmc":
             raise ValueError(
                 f"annealing has temperature {schedule.max_temperature} > 0, which needs "
