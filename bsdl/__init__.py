@@ -5,13 +5,12 @@ training and SGHMC, consistent variable/structure selection and asymptotic-norma
 prediction intervals.
 """
 
-__version__ = "0.1.0"
-
-from bsdl.exceptions import NotFittedError  # noqa: E402
-from bsdl.models import SparseMLPClassifier, SparseMLPRegressor, SparseRNN  # noqa: E402
-from bsdl.models.io import load  # noqa: E402
-from bsdl.priors import MixtureGaussianPrior  # noqa: E402
-from bsdl.results import PredictionIntervals  # noqa: E402
+from bsdl._version import __version__
+from bsdl.exceptions import NotFittedError
+from bsdl.models import SparseMLPClassifier, SparseMLPRegressor, SparseRNN
+from bsdl.models.io import load
+from bsdl.priors import MixtureGaussianPrior
+from bsdl.results import PredictionIntervals
 
 __all__ = [
     "MixtureGaussianPrior",
