@@ -13,23 +13,30 @@ from numbers import Real
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
+
+from bsdl._validation import check_alpha
 
 __all__ = ["PredictionIntervals"]
 
 _KINDS = ("prediction", "confidence")
+_LINKS = ("identity", "logit")
+# A logit-link mean is clipped to [_LOGIT_EPS, 1 - _LOGIT_EPS] only to compute logit(mean).
+_LOGIT_EPS = 1e-12
 
 
-def _check_alpha(alpha, name: str = "alpha") -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, Real):
-        raise TypeError(f"{name} must be a float in (0, 1), got {type(alpha).__name__}")
-    alpha = float(alpha)
-    if not 0.0 < alpha < 1.0:  # also rejects NaN
+def _check_df(df) -> float | None:
+    if df is None:
+        return None
+    if isinstance(df, bool) or not isinstance(df, Real):
+        raise TypeError(f"df must be a positive real number or None, got {type(df).__name__}")
+    value = float(df)
+    if not (math.isfinite(value) and value > 0.0):
         raise ValueError(
-            f"{name} must be in (0, 1) (the significance level: 0.05 gives 95% intervals), "
-            f"got {alpha!r}"
+            f"df must be a positive finite number (Student-t degrees of freedom) or None, "
+            f"got {value!r}"
         )
-    return alpha
+    return value
 
 
 def _as_float_array(value, name: str) -> np.ndarray:
@@ -69,7 +76,13 @@ def _readonly(arr: np.ndarray) -> np.ndarray:
 
 
 class PredictionIntervals:
-    """Normal-theory intervals ``mean -+ z * se`` at any significance level.
+    """Intervals ``mean -+ crit * se`` (normal or Student-t) at any significance level.
+
+    The critical value ``crit`` is the normal quantile ``z_{1 - a/2}``, or the
+    Student-t quantile ``t_{df, 1 - a/2}`` when ``df`` is given, with
+    ``a = alpha`` (or ``alpha / n`` when ``joint``). With ``link="logit"`` the
+    interval is built on the logit scale and mapped back:
+    ``expit(logit(mean) -+ crit * se)``.
 
     Parameters
     ----------
@@ -96,6 +109,19 @@ class PredictionIntervals:
     kind : {"prediction", "confidence"}, default "prediction"
         Whether ``se`` covers a new observation (prediction) or only the
         regression function (confidence).
+    df : float, optional
+        Degrees of freedom (positive, finite). If given, the critical value is
+        the Student-t quantile ``t_{df, 1 - a/2}`` instead of the normal
+        ``z_{1 - a/2}``.
+    link : {"identity", "logit"}, default "identity"
+        Scale on which the interval is symmetric. With ``"logit"``, ``mean``
+        is a probability in [0, 1] (still on the response scale) and ``se`` is
+        the standard error of ``logit(mean)``; the ends are
+        ``expit(logit(mean) -+ crit * se)``, so they lie in [0, 1] and are
+        asymmetric around ``mean``. For this computation only, ``mean`` is
+        clipped to ``[1e-12, 1 - 1e-12]`` (so a mean of exactly 0 or 1 is
+        accepted), and the ends are widened by at most rounding error so
+        that ``lower <= mean <= upper`` always holds.
 
     Attributes
     ----------
@@ -106,8 +132,13 @@ class PredictionIntervals:
     lower, upper, width : ndarray (read-only)
         Interval ends and ``upper - lower`` at ``alpha``.
     z : float
-        The critical value ``z_{1 - a/2}`` with ``a = alpha`` (or ``alpha / n``
-        when ``joint``).
+        The critical value used at ``alpha``: ``z_{1 - a/2}``, or
+        ``t_{df, 1 - a/2}`` when ``df`` is given, with ``a = alpha`` (or
+        ``alpha / n`` when ``joint``).
+    df : float or None
+        Student-t degrees of freedom, or None for the normal.
+    link : str
+        ``"identity"`` or ``"logit"``.
     index, columns : pandas.Index or None
         Row and column labels.
     joint : bool
@@ -136,6 +167,17 @@ class PredictionIntervals:
 
     >>> round(PredictionIntervals([1.0, 2.0], [0.5, 1.0], joint=True).z, 4)
     2.2414
+
+    Student-t critical value with 5 degrees of freedom:
+
+    >>> round(PredictionIntervals([0.0], [1.0], df=5).z, 4)
+    2.5706
+
+    A probability with a standard error on the logit scale gives an
+    asymmetric interval inside (0, 1):
+
+    >>> PredictionIntervals([0.9], [0.5], link="logit").conf_int().round(3)
+    array([[0.772, 0.96 ]])
     """
 
     def __init__(
@@ -149,6 +191,8 @@ class PredictionIntervals:
         joint: bool = False,
         bounds: tuple[float | None, float | None] | None = None,
         kind: str = "prediction",
+        df: float | None = None,
+        link: str = "identity",
     ) -> None:
         if index is None and isinstance(mean, pd.Series | pd.DataFrame):
             index = mean.index
@@ -187,15 +231,27 @@ class PredictionIntervals:
             raise TypeError(f"joint must be a bool, got {type(joint).__name__}")
         if not isinstance(kind, str) or kind not in _KINDS:
             raise ValueError(f"kind must be one of {', '.join(map(repr, _KINDS))}; got {kind!r}")
+        if not isinstance(link, str) or link not in _LINKS:
+            raise ValueError(f"link must be one of {', '.join(map(repr, _LINKS))}; got {link!r}")
+        if link == "logit" and ((mean_arr < 0).any() or (mean_arr > 1).any()):
+            bad = (mean_arr < 0) | (mean_arr > 1)
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"mean must be a probability in [0, 1] when link='logit'; found "
+                f"{int(bad.sum())} value(s) outside, the first at "
+                f"{first[0] if len(first) == 1 else first}"
+            )
 
         self._mean = _readonly(mean_arr)
         self._se = _readonly(se_arr)
-        self._alpha = _check_alpha(alpha)
+        self._alpha = check_alpha(alpha)
         self._index = index
         self._columns = columns
         self._joint = bool(joint)
         self._bounds = self._check_bounds(bounds)
         self._kind = kind
+        self._df = _check_df(df)
+        self._link = link
         lower, upper = self._interval(self._alpha)
         self._lower = _readonly(lower)
         self._upper = _readonly(upper)
@@ -224,12 +280,21 @@ class PredictionIntervals:
     # ------------------------------------------------------------- the math
     def _critical_value(self, alpha: float) -> float:
         a = alpha / len(self) if self._joint else alpha
-        return float(stats.norm.ppf(1.0 - a / 2.0))
+        if self._df is None:
+            return float(stats.norm.ppf(1.0 - a / 2.0))
+        return float(stats.t.ppf(1.0 - a / 2.0, self._df))
 
     def _interval(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
         z = self._critical_value(alpha)
-        lower = self._mean - z * self._se
-        upper = self._mean + z * self._se
+        if self._link == "logit":
+            eta = special.logit(np.clip(self._mean, _LOGIT_EPS, 1.0 - _LOGIT_EPS))
+            # expit is monotone, so lower <= mean <= upper holds exactly; min/max only
+            # absorb rounding (and the clipping of a mean of exactly 0 or 1).
+            lower = np.minimum(special.expit(eta - z * self._se), self._mean)
+            upper = np.maximum(special.expit(eta + z * self._se), self._mean)
+        else:
+            lower = self._mean - z * self._se
+            upper = self._mean + z * self._se
         if self._bounds is not None:
             lo, hi = self._bounds
             lower = np.clip(lower, lo, hi)
@@ -303,6 +368,16 @@ class PredictionIntervals:
         return self._kind
 
     @property
+    def df(self) -> float | None:
+        """Student-t degrees of freedom of the critical value, or None (normal)."""
+        return self._df
+
+    @property
+    def link(self) -> str:
+        """``"identity"`` or ``"logit"``: the scale on which ``se`` is measured."""
+        return self._link
+
+    @property
     def shape(self) -> tuple[int, ...]:
         """Shape of ``mean``."""
         return self._mean.shape
@@ -331,7 +406,7 @@ class PredictionIntervals:
         >>> pi.conf_int(alpha=0.32).round(2)
         array([[-0.99,  0.99]])
         """
-        alpha = self._alpha if alpha is None else _check_alpha(alpha)
+        alpha = self._alpha if alpha is None else check_alpha(alpha)
         lower, upper = self._interval(alpha)
         ci = np.stack([lower, upper], axis=-1)
         if self._mean.ndim == 1 and self._index is not None:
@@ -357,6 +432,8 @@ class PredictionIntervals:
             joint=self._joint,
             bounds=self._bounds,
             kind=self._kind,
+            df=self._df,
+            link=self._link,
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -432,6 +509,10 @@ class PredictionIntervals:
             parts.append(f"k={self._mean.shape[1]}")
         parts.append(f"alpha={self._alpha:.10g} ({pct}{' joint' if self._joint else ''})")
         parts.append(f"kind={self._kind!r}")
+        if self._df is not None:
+            parts.append(f"df={self._df:.10g}")
+        if self._link != "identity":
+            parts.append(f"link={self._link!r}")
         if self._bounds is not None:
             parts.append(f"bounds={self._bounds!r}")
         head = f"PredictionIntervals({', '.join(parts)})"
@@ -442,7 +523,9 @@ class PredictionIntervals:
         pct = f"{100 * (1 - self._alpha):.10g}%"
         caption = (
             f"{pct} {'joint ' if self._joint else ''}{self._kind} intervals "
-            f"(alpha={self._alpha:.10g}, z={self.z:.4f})"
+            f"(alpha={self._alpha:.10g}, {'z' if self._df is None else 't'}={self.z:.4f}"
+            f"{'' if self._df is None else f', df={self._df:.10g}'}"
+            f"{'' if self._link == 'identity' else f', link={self._link}'})"
         )
         html = self.to_frame().to_html(float_format=lambda v: f"{v:.4g}")
         return f"<p><b>PredictionIntervals</b>: {caption}</p>\n{html}"

@@ -242,3 +242,104 @@ def test_no_reference_to_estimator():
     values = vars(pi).values()
     allowed = (np.ndarray, float, bool, str, tuple, pd.Index, type(None))
     assert all(isinstance(v, allowed) for v in values)
+
+
+# ------------------------------------------------------- Student-t and logit link
+@pytest.mark.parametrize("df", [1.0, 3.0, 7.5, 30.0])
+@pytest.mark.parametrize("joint", [False, True])
+def test_student_t_critical_value_matches_scipy(df, joint):
+    from scipy.stats import t
+
+    a = 0.1 / len(MEAN) if joint else 0.1
+    crit = t.ppf(1 - a / 2, df)
+    pi = PredictionIntervals(MEAN, SE, alpha=0.1, df=df, joint=joint)
+    assert pi.df == df
+    assert pi.z == pytest.approx(crit, rel=1e-12)
+    np.testing.assert_allclose(pi.lower, MEAN - crit * SE)
+    np.testing.assert_allclose(pi.upper, MEAN + crit * SE)
+    # t intervals are wider than normal ones (heavier tails)
+    assert pi.z > PredictionIntervals(MEAN, SE, alpha=0.1, joint=joint).z
+    # df survives with_alpha and is applied by conf_int at another alpha
+    other = pi.with_alpha(0.2)
+    assert other.df == df
+    a2 = 0.2 / len(MEAN) if joint else 0.2
+    np.testing.assert_allclose(pi.conf_int(0.2)[:, 1], MEAN + t.ppf(1 - a2 / 2, df) * SE)
+    np.testing.assert_allclose(other.upper, pi.conf_int(0.2)[:, 1])
+
+
+def test_student_t_with_large_df_tends_to_normal():
+    normal = PredictionIntervals(MEAN, SE, alpha=0.05)
+    # t_{df, q} - z_q = O(1/df): at df = 1e7 the two agree to ~1e-7 relative
+    big = PredictionIntervals(MEAN, SE, alpha=0.05, df=1e7)
+    assert big.z == pytest.approx(normal.z, rel=1e-6)
+    # ends differ by (t - z) * se <= ~2.4e-7 * max(SE) = 5e-7
+    np.testing.assert_allclose(big.upper, normal.upper, rtol=0, atol=1e-6)
+    # and at a moderate df it is visibly different, so the check above can fail
+    assert PredictionIntervals(MEAN, SE, df=10).z > normal.z + 0.2
+
+
+def test_logit_link_matches_hand_computation():
+    from scipy.special import expit, logit
+
+    p = np.array([0.02, 0.3, 0.5, 0.9, 0.999])
+    s = np.array([0.4, 1.0, 0.0, 0.5, 2.0])
+    pi = PredictionIntervals(p, s, alpha=0.1, link="logit")
+    z = norm.ppf(0.95)
+    np.testing.assert_allclose(pi.lower, expit(logit(p) - z * s), rtol=1e-12)
+    np.testing.assert_allclose(pi.upper, expit(logit(p) + z * s), rtol=1e-12)
+    assert pi.link == "logit"
+    np.testing.assert_array_equal(pi.mean, p)  # mean stays on the probability scale
+    # asymmetric around the mean unless p = 0.5
+    left, right = p - pi.lower, pi.upper - p
+    assert left[0] < right[0] and left[3] > right[3]
+    # with df, the t quantile is used on the logit scale
+    pt = PredictionIntervals(p, s, alpha=0.1, link="logit", df=4)
+    from scipy.stats import t
+
+    np.testing.assert_allclose(pt.upper, expit(logit(p) + t.ppf(0.95, 4) * s), rtol=1e-12)
+    # kept by with_alpha, shown by to_frame (same columns) and repr
+    w = pt.with_alpha(0.2)
+    assert w.link == "logit" and w.df == 4
+    np.testing.assert_allclose(w.lower, expit(logit(p) - t.ppf(0.9, 4) * s), rtol=1e-12)
+    frame = pt.to_frame()
+    assert list(frame.columns) == ["mean", "se", "lower", "upper"]
+    np.testing.assert_allclose(frame["upper"], pt.upper)
+    assert "link='logit'" in repr(pt) and "df=4" in repr(pt)
+
+
+def test_logit_interval_contains_mean_and_stays_in_unit_interval():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(1e-6, 1 - 1e-6, size=500)
+    s = rng.uniform(0.0, 5.0, size=500)
+    for alpha in (0.01, 0.2):
+        pi = PredictionIntervals(p, s, alpha=alpha, link="logit")
+        assert np.all(pi.lower <= p) and np.all(p <= pi.upper)
+        assert np.all(pi.lower > 0) and np.all(pi.upper < 1)
+    # means at exactly 0 or 1 are accepted (clipped for the computation only)
+    edge = PredictionIntervals([0.0, 1.0], [1.0, 1.0], link="logit")
+    assert edge.lower[0] == 0.0 and 0.0 < edge.upper[0] < 1e-9
+    assert edge.upper[1] == 1.0 and 1 - 1e-9 < edge.lower[1] < 1.0
+    # an identity-link interval of the same numbers leaves (0, 1)
+    assert PredictionIntervals([0.9], [0.5]).upper[0] > 1
+
+
+@pytest.mark.parametrize("df", [0, -1.0, float("inf"), float("nan")])
+def test_bad_df(df):
+    with pytest.raises(ValueError, match="df"):
+        PredictionIntervals(MEAN, SE, df=df)
+
+
+@pytest.mark.parametrize("df", ["5", True, [3]])
+def test_df_type(df):
+    with pytest.raises(TypeError, match="df"):
+        PredictionIntervals(MEAN, SE, df=df)
+
+
+def test_bad_link():
+    with pytest.raises(ValueError, match="link"):
+        PredictionIntervals(MEAN, SE, link="probit")
+    with pytest.raises(ValueError, match="link"):
+        PredictionIntervals(MEAN, SE, link=None)
+    # a logit mean must be a probability
+    with pytest.raises(ValueError, match="mean must be a probability.*link='logit'"):
+        PredictionIntervals([0.5, 1.2], [1.0, 1.0], link="logit")
