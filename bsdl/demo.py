@@ -39,8 +39,8 @@ def main(argv=None) -> int:
     matplotlib.use("Agg")
     from statsmodels.tsa.ar_model import ar_select_order
 
-    from bsdl import SparseRNN
     from bsdl.datasets import load_sunspots
+    from bsdl.models import SparseRNN
     from bsdl.plotting import plot_forecast
 
     out = Path(args.out)
