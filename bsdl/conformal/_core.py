@@ -1,17 +1,18 @@
-"""Shared pieces of the conformal methods: the interval result, the conformal quantile,
-input checks, estimator copies and the lag-matrix helper (numpy only)."""
+"""Shared pieces of the conformal methods: the interval result (a
+:class:`bsdl.results.Intervals`), the conformal quantile, input checks, estimator copies
+and the lag-matrix helper (numpy only)."""
 
 from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from bsdl._validation import check_alpha, check_array, check_positive_int
 from bsdl.exceptions import NotFittedError
+from bsdl.results import Intervals
 
 __all__ = [
     "ConformalIntervals",
@@ -21,12 +22,29 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, eq=False)
-class ConformalIntervals:
-    """Intervals ``[lower, upper]`` around point predictions ``mean``, at level ``1 - alpha``.
+class ConformalIntervals(Intervals):
+    """Conformal intervals ``[lower, upper]`` around point predictions ``mean``.
 
-    Conformal intervals need not be symmetric, so both ends are stored; ``alpha`` may
-    vary along the rows for adaptive methods (``alphas``, the level each row used).
+    A :class:`bsdl.results.Intervals` (``mean``, ``lower``, ``upper``, ``alpha``,
+    ``width``, ``to_frame``, ``coverage``, ``interval_score``) that also records
+    the method and, for adaptive methods, the level each row used. Conformal
+    intervals need not be symmetric; unlike
+    :class:`~bsdl.results.PredictionIntervals` they cannot be re-read at another
+    ``alpha`` without recalibrating, so there is no ``se`` or ``conf_int``.
+
+    Parameters
+    ----------
+    mean, lower, upper : array-like of shape (n,)
+        Point predictions and interval ends (finite, ``lower <= upper``).
+    alpha : float
+        The target significance level in (0, 1).
+    method : str, default ""
+        Name of the method that built the intervals.
+    alphas : array-like of shape (n,), optional
+        The level each row used (adaptive methods such as ACI); it may leave
+        (0, 1) along the path. ``to_frame`` shows it as an ``alpha`` column.
+    index : sequence or pandas.Index, optional
+        Row labels.
 
     Examples
     --------
@@ -37,35 +55,46 @@ class ConformalIntervals:
     array([2., 4.])
     >>> ci.coverage(np.array([0.5, 3.0]))
     0.5
+    >>> from bsdl.results import Intervals
+    >>> isinstance(ci, Intervals)
+    True
     """
 
-    mean: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    alpha: float
-    method: str = ""
-    alphas: np.ndarray | None = None
-    index: object = field(default=None, compare=False)
+    def __init__(
+        self, mean, lower, upper, alpha: float, method: str = "", alphas=None, index=None
+    ) -> None:
+        super().__init__(mean, lower, upper, alpha, index=index)
+        if not isinstance(method, str):
+            raise TypeError(f"method must be a str, got {type(method).__name__}")
+        self._method = method
+        if alphas is not None:
+            alphas, _ = check_array(alphas, "alphas", ndim=1)
+            if alphas.shape != self.shape:
+                raise ValueError(
+                    f"alphas has {alphas.size} values but mean has {len(self)}: one level per row"
+                )
+            alphas.setflags(write=False)
+        self._alphas = alphas
 
     @property
-    def width(self) -> np.ndarray:
-        return self.upper - self.lower
+    def method(self) -> str:
+        """Name of the method that built the intervals."""
+        return self._method
 
-    def coverage(self, y) -> float:
-        """Share of ``y`` inside its interval (ends included); see :func:`metrics.coverage`."""
-        from .metrics import coverage
+    @property
+    def alphas(self) -> np.ndarray | None:
+        """The level each row used (adaptive methods; read-only), or None."""
+        return self._alphas
 
-        return coverage(y, self.lower, self.upper)
+    def _frame_columns(self) -> dict[str, np.ndarray]:
+        data = super()._frame_columns()
+        if self._alphas is not None:
+            data["alpha"] = self._alphas
+        return data
 
-    def to_frame(self):
-        """A pandas DataFrame with columns mean, lower, upper (and alpha for adaptive methods)."""
-        data = {"mean": self.mean, "lower": self.lower, "upper": self.upper}
-        if self.alphas is not None:
-            data["alpha"] = self.alphas
-        return pd.DataFrame(data, index=self.index)
-
-    def __len__(self) -> int:
-        return int(self.lower.size)
+    def _repr_parts(self) -> list[str]:
+        parts = super()._repr_parts()
+        return parts + [f"method={self._method!r}"] if self._method else parts
 
 
 def min_calibration_size(alpha: float) -> int:

@@ -5,7 +5,9 @@ pandas Series), validate them, and never modify the caller's data. A point
 that lies exactly on a bound counts as covered (``lower <= y <= upper``).
 
 This module depends on NumPy only (pandas is used solely to pass a Series
-index through :func:`rolling_coverage`).
+index through :func:`rolling_coverage`). The per-point rules (covered, interval
+score) are those of :class:`bsdl.results.Intervals`, whose ``coverage`` and
+``interval_score`` methods give the same numbers for an intervals object.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from bsdl._validation import check_alpha, check_array, check_positive_int
+from bsdl.results import _covered, _interval_scores
 
 __all__ = [
     "coverage",
@@ -72,10 +75,6 @@ def _check_intervals(y: Any, lower: Any, upper: Any) -> tuple[np.ndarray, np.nda
     _check_same_length({"y": y_arr, "lower": lo, "upper": hi}, "y")
     lo, hi = _check_bounds(lo, hi)
     return y_arr, lo, hi
-
-
-def _covered(y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    return (lo <= y) & (y <= hi)
 
 
 # ------------------------------------------------------------------------ public API
@@ -185,6 +184,11 @@ def interval_score(y: ArrayLike, lower: ArrayLike, upper: ArrayLike, alpha: floa
     Gneiting, T. and Raftery, A. E. (2007). Strictly proper scoring rules,
     prediction, and estimation. *JASA* 102(477), 359-378.
 
+    See Also
+    --------
+    bsdl.results.Intervals.interval_score : the same score as a method of an
+        intervals object.
+
     Examples
     --------
     With ``alpha = 0.5`` the penalty factor is ``2 / alpha = 4``: the scores of
@@ -196,10 +200,7 @@ def interval_score(y: ArrayLike, lower: ArrayLike, upper: ArrayLike, alpha: floa
     """
     a = check_alpha(alpha)
     y_arr, lo, hi = _check_intervals(y, lower, upper)
-    below = np.maximum(lo - y_arr, 0.0)
-    above = np.maximum(y_arr - hi, 0.0)
-    scores = (hi - lo) + (2.0 / a) * (below + above)
-    return float(np.mean(scores))
+    return float(np.mean(_interval_scores(y_arr, lo, hi, a)))
 
 
 def rolling_coverage(
