@@ -202,11 +202,13 @@ class SparseEstimatorBase(BaseEstimator):
         seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=n_restarts)
         priors = [spec.prior] if not priors else priors
         specs = [replace(spec, prior=priors[i % len(priors)]) for i in range(n_restarts)]
-        if self.n_jobs in (None, 1) or n_restarts == 1:
-            return [run_restart(sp, int(s)) for sp, s in zip(specs, seeds)]
-        return Parallel(n_jobs=self.n_jobs)(
-            delayed(run_restart)(sp, int(s)) for sp, s in zip(specs, seeds)
-        )
+        if n_restarts > 1:
+            # n_jobs=None defers to an active joblib.parallel_config (e.g. backend="dask"),
+            # as Parallel does; it resolves to 1 when no config asks for parallelism.
+            parallel = Parallel(n_jobs=self.n_jobs)
+            if parallel.n_jobs != 1:
+                return parallel(delayed(run_restart)(sp, int(s)) for sp, s in zip(specs, seeds))
+        return [run_restart(sp, int(s)) for sp, s in zip(specs, seeds)]
 
     def _fit_pipeline(self, spec_kwargs: dict, checked: dict) -> None:
         """Run restarts, choose one, and set the shared fitted attributes."""
