@@ -1,11 +1,32 @@
-"""Training driver, optimiser and SG-MCMC kernels, and schedules (layer L2)."""
+"""Training driver with callbacks, optimiser and SG-MCMC kernels, and schedules (layer L2)."""
 
+from bsdl.inference.builtin_callbacks import (
+    ApplyMask,
+    History,
+    NoiseEstimate,
+    ProgressBar,
+    ScheduleUpdate,
+)
+from bsdl.inference.callbacks import Callback, TrainState, training_callbacks
+from bsdl.inference.config import TrainConfig
 from bsdl.inference.engine import train
 from bsdl.inference.kernels import KERNELS, SGD, SGHMC, Adam, make_kernel
+from bsdl.inference.prior_grad import PriorGradient, add_prior_grad_
 from bsdl.inference.schedules import ConstantSchedule, PriorAnnealing, ScheduleState
 
 __all__ = [
     "train",
+    "TrainConfig",
+    "Callback",
+    "TrainState",
+    "training_callbacks",
+    "PriorGradient",
+    "add_prior_grad_",
+    "ScheduleUpdate",
+    "ApplyMask",
+    "NoiseEstimate",
+    "History",
+    "ProgressBar",
     "KERNELS",
     "SGD",
     "SGHMC",

@@ -1,4 +1,4 @@
-"""The training driver: minibatch loop with the (1/n)-scaled prior gradient.
+"""The training driver: one minibatch loop, everything else in callbacks.
 
 Minimises ``mean_loss(theta) - (sigma2/n) * w_t * log pi(theta)`` where ``w_t`` is the
 schedule's prior weight and ``sigma2`` the noise variance (estimated on the fly for
@@ -6,30 +6,48 @@ Gaussian likelihoods, so that the likelihood/prior balance does not depend on th
 of the response). The loss functions return ``0.5 * MSE`` for regression, i.e. the
 Gaussian negative log-likelihood times ``sigma2``; multiplying the whole objective by
 ``sigma2`` keeps the data-gradient scale (and the learning rate) independent of the noise.
+
+The loop itself only draws minibatches, calls ``backward`` and steps the kernel; the
+schedule, the prior gradient, the mask, the noise estimate, the history and the progress
+bar are callbacks (:mod:`bsdl.inference.callbacks`), built from one
+:class:`~bsdl.inference.TrainConfig`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from bsdl.exceptions import TrainingDivergedError
+from bsdl.inference.builtin_callbacks import (
+    ApplyMask,
+    History,
+    NoiseEstimate,
+    ProgressBar,
+    ScheduleUpdate,
+)
+from bsdl.inference.callbacks import (
+    Callback,
+    TrainState,
+    ambient_callbacks,
+    bound_hooks,
+    check_callbacks,
+)
+from bsdl.inference.config import TrainConfig
 from bsdl.inference.flat import FlatParameters
 from bsdl.inference.kernels import make_kernel
-from bsdl.inference.schedules import ConstantSchedule, PriorAnnealing
+from bsdl.inference.prior_grad import PriorGradient
 from bsdl.nn.penalty import penalized_flat
-from bsdl.priors import MixtureGaussianPrior
 
-__all__ = ["train", "LossFn", "limit_threads"]
+__all__ = ["train", "LossFn", "limit_threads", "auto_threads"]
 
 LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 
-_NOISE_VAR_BOUNDS = (1e-4, 1e2)
 # below this many multiply-adds per step, extra intra-op threads cost more than they give
 _SMALL_STEP_WORK = 2_000_000
 
@@ -65,21 +83,11 @@ def train(
     loss_fn: LossFn,
     inputs: torch.Tensor,
     targets: torch.Tensor,
+    config: TrainConfig | None = None,
     *,
-    prior: MixtureGaussianPrior | None,
-    schedule: PriorAnnealing | ConstantSchedule,
-    n_epochs: int,
-    batch_size: int,
-    lr: float,
     generator: torch.Generator,
-    optimizer: str = "adam",
-    optimizer_options: dict | None = None,
-    mask: torch.Tensor | None = None,
-    estimate_noise: bool = False,
-    verbose: bool = False,
-    desc: str = "training",
-    n_threads: int | str | None = "auto",
-    n_obs: int | None = None,
+    callbacks: Sequence[Callback] | None = None,
+    **options,
 ) -> list[dict]:
     """Train ``module`` in place and return one history row (a dict) per epoch.
 
@@ -93,162 +101,188 @@ def train(
         ``loss_fn(module, x_batch, y_batch)`` -> scalar mean loss over the batch.
     inputs, targets : Tensor
         Training data, first dimension = samples, already on the module's device.
-    prior : MixtureGaussianPrior or None
-        ``None`` trains without a prior (dense training, or a refit of a pruned net).
-    schedule : PriorAnnealing or ConstantSchedule
-    n_epochs, batch_size : int
-    lr : float
+    config : TrainConfig, optional
+        The run's settings. Without it, the keyword ``options`` build one.
     generator : torch.Generator
         On the data's device; drives the minibatch order and the SGHMC noise.
-    optimizer : {"adam", "sgd", "sghmc"}
-    mask : Tensor, optional
-        Flat 0/1 tensor over ``module.parameters()``; pruned weights stay exactly 0.
-    estimate_noise : bool
-        Gaussian likelihood with ``loss = 0.5*MSE``: scale the prior term by the running
-        residual variance (twice the previous epoch's mean loss).
-    verbose : bool
-        Show a tqdm progress bar over epochs.
-    n_threads : int, "auto" or None
-        Intra-op CPU threads during training (restored afterwards). "auto" uses one
-        thread when a step is small (see :func:`auto_threads`); None leaves torch's setting.
-    n_obs : int, optional
-        Number of likelihood terms the mean loss averages over (the ``n`` of the
-        ``(1/n) log pi`` prior scaling and of the SGHMC noise). Defaults to the number of
-        samples ``inputs.shape[0]``; a sequence model whose samples are windows of several
-        scored time steps passes the number of scored steps.
+    callbacks : list of Callback, optional
+        Called after the built-in callbacks, in order (see
+        :mod:`bsdl.inference.callbacks` for the hooks and their order).
+    **options
+        Fields of :class:`TrainConfig` (``prior``, ``schedule``, ``n_epochs``,
+        ``batch_size``, ``lr``, ``optimizer``, ``optimizer_options``, ``mask``,
+        ``estimate_noise``, ``n_obs``, ``n_threads``, ``verbose``, ``desc``); with
+        ``config`` they override its fields.
+
+    Returns
+    -------
+    list of dict
+        One row per epoch (see :class:`bsdl.inference.builtin_callbacks.History`).
+
+    Raises
+    ------
+    TrainingDivergedError
+        When the epoch loss or a weight stops being finite.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from bsdl import MixtureGaussianPrior
+    >>> from bsdl.inference import PriorAnnealing, TrainConfig, train
+    >>> x, y = torch.randn(64, 3), torch.randn(64)
+    >>> loss = lambda m, xb, yb: 0.5 * (m(xb).squeeze(-1) - yb).pow(2).mean()
+    >>> cfg = TrainConfig(n_epochs=10, batch_size=16, lr=1e-2,
+    ...                   prior=MixtureGaussianPrior(1e-3, 0.01, 1.0), schedule=PriorAnnealing())
+    >>> history = train(nn.Linear(3, 1), loss, x, y, cfg,
+    ...                 generator=torch.Generator().manual_seed(0))
+    >>> [row["phase"] for row in history][:3], len(history)
+    (['warmup', 'ramp', 'anneal'], 10)
     """
+    config = _resolve_config(config, options)
+    user = check_callbacks(callbacks)
+    if any(isinstance(cb, PriorGradient) for cb in user):
+        raise ValueError(
+            "callbacks must not contain a PriorGradient: train adds the prior gradient "
+            "itself when given prior=..."
+        )
+    n_threads = config.n_threads
     if n_threads == "auto":
         n_params = sum(p.numel() for p in module.parameters() if p.requires_grad)
-        n_threads = auto_threads(n_params, min(int(batch_size), inputs.shape[0]), inputs.device)
-    with limit_threads(n_threads):
-        return _train(
-            module,
-            loss_fn,
-            inputs,
-            targets,
-            prior=prior,
-            schedule=schedule,
-            n_epochs=n_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            generator=generator,
-            optimizer=optimizer,
-            optimizer_options=optimizer_options,
-            mask=mask,
-            estimate_noise=estimate_noise,
-            verbose=verbose,
-            desc=desc,
-            n_obs=n_obs,
+        n_threads = auto_threads(
+            n_params, min(int(config.batch_size), inputs.shape[0]), inputs.device
         )
+    with limit_threads(n_threads):
+        return _run(module, loss_fn, inputs, targets, config, generator, user)
 
 
-def _train(
-    module,
-    loss_fn,
-    inputs,
-    targets,
-    *,
-    prior,
-    schedule,
-    n_epochs,
-    batch_size,
-    lr,
-    generator,
-    optimizer,
-    optimizer_options,
-    mask,
-    estimate_noise,
-    verbose,
-    desc,
-    n_obs=None,
-) -> list[dict]:
+def _resolve_config(config: TrainConfig | None, options: dict) -> TrainConfig:
+    unknown = sorted(set(options) - set(TrainConfig.field_names()))
+    if unknown:
+        raise TypeError(
+            f"train() got unknown option(s) {unknown}; the options are the fields of "
+            f"TrainConfig: {list(TrainConfig.field_names())}"
+        )
+    if config is None:
+        return TrainConfig(**options)
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    return replace(config, **options) if options else config
+
+
+def builtin_callbacks(config: TrainConfig) -> list[Callback]:
+    """The callbacks ``train`` installs for ``config``, in the order they run."""
+    cbs: list[Callback] = [ScheduleUpdate(config.schedule, config.prior)]
+    if config.prior is not None:
+        cbs.append(PriorGradient(config.prior))
+    if config.mask is not None:
+        cbs.append(ApplyMask(config.mask))
+    if config.estimate_noise:
+        cbs.append(NoiseEstimate())
+    cbs.append(History())
+    if config.verbose:
+        cbs.append(ProgressBar())
+    return cbs
+
+
+def _run(module, loss_fn, inputs, targets, config: TrainConfig, generator, user) -> list[dict]:
     n_samples = inputs.shape[0]
     if n_samples != targets.shape[0]:
         raise ValueError(f"inputs and targets differ in length: {n_samples} != {targets.shape[0]}")
-    n = n_samples if n_obs is None else int(n_obs)
-    schedule.validate(n_epochs)
+    n_epochs = config.n_epochs
+    config.schedule.validate(n_epochs)
     params = [p for p in module.parameters() if p.requires_grad]
     flat = FlatParameters(params)
-    kernel = make_kernel(optimizer, flat, generator, **(optimizer_options or {}))
-    if schedule.max_temperature > 0 and not kernel.supports_temperature:
-        raise ValueError(
-            f"optimizer={optimizer!r} cannot sample at a positive temperature; "
-            "use optimizer='sghmc' or an annealing schedule with temperature=0"
-        )
-    if mask is not None:
-        mask = mask.to(flat.data)
-        flat.data.mul_(mask)
-    penalized = penalized_flat(module)
-    free_idx = None
-    if penalized is not None:
-        penalized = penalized.to(flat.data.device)
-        free_idx = torch.nonzero(~penalized).reshape(-1)
-
-    batch_size = min(int(batch_size), n_samples)
-    steps = max(1, math.ceil(n_samples / batch_size))
-    noise_var = 1.0
-    history: list[dict] = []
-    current_prior = prior
-    bar = tqdm(range(n_epochs), desc=desc, disable=not verbose, leave=False)
     try:
-        for epoch in bar:
-            perm = torch.randperm(n_samples, generator=generator, device=inputs.device)
-            loss_sum = torch.zeros((), device=inputs.device, dtype=flat.data.dtype)
-            for i in range(steps):
-                state = schedule.at(
-                    epoch + i / steps,
-                    n_epochs,
-                    prior.sigma0 if prior else 1.0,
-                    prior.sigma1 if prior else None,
-                )
-                idx = perm[i * batch_size : (i + 1) * batch_size]
-                flat.zero_grad()
-                loss = loss_fn(module, inputs[idx], targets[idx])
-                loss.backward()
-                # weight each batch mean by its size: the epoch loss is the mean over samples
-                loss_sum += loss.detach() * idx.numel()
-                if prior is not None and state.prior_weight > 0.0:
-                    if abs(state.sigma0 - current_prior.sigma0) > 1e-3 * state.sigma0:
-                        current_prior = prior.with_sigma0(state.sigma0)
-                    free_grad = flat.grad[free_idx] if free_idx is not None else None
-                    current_prior.add_grad_(
-                        flat.data, flat.grad, state.prior_weight * noise_var / n
-                    )
-                    if free_grad is not None:  # unpenalised parameters: data gradient only
-                        flat.grad[free_idx] = free_grad
-                kernel.step(lr, state.temperature * noise_var, n)
-                if mask is not None:
-                    flat.data.mul_(mask)
-            epoch_loss = float(loss_sum) / n_samples
-            if not math.isfinite(epoch_loss) or not bool(torch.isfinite(flat.data).all()):
-                raise TrainingDivergedError(
-                    f"{desc}: the loss became {epoch_loss} at epoch {epoch + 1}/{n_epochs}. "
-                    "Try a smaller lr, optimizer='adam', or check the inputs' scale."
-                )
-            if estimate_noise:
-                noise_var = min(max(2.0 * epoch_loss, _NOISE_VAR_BOUNDS[0]), _NOISE_VAR_BOUNDS[1])
-            row = {
-                "epoch": epoch + 1,
-                "phase": state.phase,
-                "loss": epoch_loss,
-                "prior_weight": state.prior_weight,
-                "sigma0": state.sigma0 if prior is not None else math.nan,
-                "temperature": state.temperature,
-                "noise_var": noise_var if estimate_noise else math.nan,
-            }
-            if prior is not None:
-                t = current_prior if state.prior_weight > 0 else prior.with_sigma0(state.sigma0)
-                small = flat.data.abs() <= t.threshold
-                small = small if penalized is None else small[penalized]
-                row["sparsity"] = float(small.float().mean())
-            elif mask is not None:
-                row["sparsity"] = 1.0 - float(mask.mean())
-            else:
-                row["sparsity"] = 0.0
-            history.append(row)
-            if verbose:
-                bar.set_postfix(loss=f"{epoch_loss:.4g}", sparsity=f"{row['sparsity']:.3f}")
-    finally:
-        bar.close()
+        kernel = make_kernel(config.optimizer, flat, generator, **(config.optimizer_options or {}))
+        if config.schedule.max_temperature > 0 and not kernel.supports_temperature:
+            raise ValueError(
+                f"optimizer={config.optimizer!r} cannot sample at a positive temperature; "
+                "use optimizer='sghmc' or an annealing schedule with temperature=0"
+            )
+        penalized = penalized_flat(module)
+        if penalized is not None:
+            penalized = penalized.to(flat.data.device)
+        batch_size = min(int(config.batch_size), n_samples)
+        steps = max(1, math.ceil(n_samples / batch_size))
+        state = TrainState(
+            module=module,
+            flat=flat,
+            config=config,
+            kernel=kernel,
+            generator=generator,
+            n=n_samples if config.n_obs is None else int(config.n_obs),
+            n_samples=n_samples,
+            batch_size=batch_size,
+            steps_per_epoch=steps,
+            penalized=penalized,
+            prior=config.prior,
+        )
+    except BaseException:
         flat.release()
-    return history
+        raise
+    callbacks = [*builtin_callbacks(config), *user, *ambient_callbacks()]
+    hooks = {name: bound_hooks(callbacks, name) for name in ("on_train_begin", "on_train_end")}
+    try:
+        for hook in hooks["on_train_begin"]:
+            hook(state)
+        _loop(state, loss_fn, inputs, targets, callbacks)
+    except BaseException as exc:
+        state.error = exc
+        raise
+    finally:
+        try:
+            for hook in hooks["on_train_end"]:
+                hook(state)
+        finally:
+            flat.release()
+    return state.history
+
+
+def _loop(state: TrainState, loss_fn, inputs, targets, callbacks) -> None:
+    """The hot loop: only the hooks some callback overrides are called."""
+    epoch_begin = bound_hooks(callbacks, "on_epoch_begin")
+    batch_begin = bound_hooks(callbacks, "on_batch_begin")
+    after_backward = bound_hooks(callbacks, "after_backward")
+    after_step = bound_hooks(callbacks, "after_step")
+    epoch_end = bound_hooks(callbacks, "on_epoch_end")
+    module, flat, kernel, generator = state.module, state.flat, state.kernel, state.generator
+    n_samples, batch_size, steps = state.n_samples, state.batch_size, state.steps_per_epoch
+    n = state.n
+    lr = state.config.lr
+    n_epochs = state.config.n_epochs
+    desc = state.config.desc
+    device = inputs.device
+    for epoch in range(n_epochs):
+        state.epoch = epoch
+        for hook in epoch_begin:
+            hook(state)
+        perm = torch.randperm(n_samples, generator=generator, device=device)
+        loss_sum = torch.zeros((), device=device, dtype=flat.data.dtype)
+        for i in range(steps):
+            state.step = i
+            for hook in batch_begin:
+                hook(state)
+            idx = perm[i * batch_size : (i + 1) * batch_size]
+            flat.zero_grad()
+            loss = loss_fn(module, inputs[idx], targets[idx])
+            loss.backward()
+            batch_loss = state.batch_loss = loss.detach()
+            # weight each batch mean by its size: the epoch loss is the mean over samples
+            loss_sum += batch_loss * idx.numel()
+            for hook in after_backward:
+                hook(state)
+            kernel.step(lr, state.schedule_state.temperature * state.noise_var, n)
+            state.global_step += 1
+            for hook in after_step:
+                hook(state)
+        epoch_loss = state.epoch_loss = float(loss_sum) / n_samples
+        if not math.isfinite(epoch_loss) or not bool(torch.isfinite(flat.data).all()):
+            raise TrainingDivergedError(
+                f"{desc}: the loss became {epoch_loss} at epoch {epoch + 1}/{n_epochs}. "
+                "Try a smaller lr, optimizer='adam', or check the inputs' scale."
+            )
+        for hook in epoch_end:
+            hook(state)
+        if state.stop_training:
+            break

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 from torch import nn
 
-from bsdl.inference import ConstantSchedule, train
+from bsdl.inference import ConstantSchedule, TrainConfig, train
 from bsdl.nn import reset_parameters, unpenalized_names
 from bsdl.sparsify import apply_masks, count_nonzero, flat_mask, threshold_masks
 
@@ -42,27 +42,20 @@ def run_restart(spec, seed: int) -> RestartResult:
     if spec.init_module is not None:
         spec.init_module(module)
     module.to(device)
-    common = dict(
+    config = TrainConfig(
         n_epochs=spec.n_epochs,
         batch_size=spec.batch_size,
         lr=spec.lr,
-        generator=gen,
+        prior=spec.prior,
+        schedule=spec.schedule,
         optimizer=spec.optimizer,
         optimizer_options=spec.optimizer_options,
         estimate_noise=spec.estimate_noise,
         verbose=spec.verbose,
         n_obs=spec.n_obs,
-    )
-    history = train(
-        module,
-        spec.loss_fn,
-        spec.inputs,
-        spec.targets,
-        prior=spec.prior,
-        schedule=spec.schedule,
         desc=f"seed {seed}: anneal",
-        **common,
     )
+    history = train(module, spec.loss_fn, spec.inputs, spec.targets, config, generator=gen)
     free = unpenalized_names(module)
     with torch.no_grad():
         inclusion = {
@@ -78,20 +71,17 @@ def run_restart(spec, seed: int) -> RestartResult:
         masks = spec.simplify(module, masks)
     apply_masks(module, masks, warn=False)
     if spec.refit_epochs > 0 and count_nonzero(module) > 0:
-        common["n_epochs"] = spec.refit_epochs
-        common["optimizer"] = spec.refit_optimizer
-        common["optimizer_options"] = None
-        refit = train(
-            module,
-            spec.loss_fn,
-            spec.inputs,
-            spec.targets,
+        refit_config = replace(
+            config,
+            n_epochs=spec.refit_epochs,
             prior=None,
             schedule=ConstantSchedule(prior_weight=0.0),
+            optimizer=spec.refit_optimizer,
+            optimizer_options=None,
             mask=flat_mask(module),
             desc=f"seed {seed}: refit",
-            **common,
         )
+        refit = train(module, spec.loss_fn, spec.inputs, spec.targets, refit_config, generator=gen)
         for row in refit:
             row["epoch"] += len(history)
             row["phase"] = "refit"
