@@ -33,3 +33,22 @@ def test_overhead_quick_runs(tmp_path):
         }
         assert all(v > 0 for v in row["seconds_per_epoch"].values())
     assert result["predict_interval"]["fit_seconds"] > 0
+
+
+def test_scale_quick_runs(tmp_path):
+    stdout, result = run_quick("scale.py", tmp_path)
+    assert "| model | data | n | rows | epochs (train + refit) |" in stdout
+    for label in ("SparseMLPRegressor", "SparseRNN"):
+        assert f"slope {label}:" in stdout, stdout
+    assert "summary: " in stdout
+    assert set(result["runs"]) == {"mlp", "rnn"}
+    for kind, sizes in (("mlp", [200, 400]), ("rnn", [300, 600])):
+        rows = result["runs"][kind]
+        assert [r["n"] for r in rows] == sizes
+        for r in rows:
+            if kind == "mlp":
+                assert r["rows"] == r["n"]  # one epoch goes through every sample
+            # the steps column is epochs x ceil(rows / batch), as the defaults define it
+            assert r["steps"] == r["epochs"] * -(-r["rows"] // r["batch_size"])
+            assert all(s > 0 for s in r["seconds"]) and r["median_seconds"] > 0
+    assert set(result["slopes"]) == {"SparseMLPRegressor", "SparseRNN"}
