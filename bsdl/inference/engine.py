@@ -254,7 +254,7 @@ def _loop(state: TrainState, loss_fn, inputs, targets, callbacks) -> None:
     desc = state.config.desc
     device = inputs.device
     for epoch in range(n_epochs):
-        state.epoch = epoch
+        state.epoch, state.step = epoch, 0
         for hook in epoch_begin:
             hook(state)
         perm = torch.randperm(n_samples, generator=generator, device=device)
