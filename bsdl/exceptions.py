@@ -10,6 +10,7 @@ __all__ = [
     "ConvergenceWarning",
     "SparsityWarning",
     "SingularFisherWarning",
+    "SmallSampleWarning",
     "ModelFileError",
 ]
 
@@ -39,4 +40,12 @@ class SingularFisherWarning(UserWarning):
 
     A pseudo-inverse is used instead of the inverse; standard errors along the
     null directions are then underestimated.
+    """
+
+
+class SmallSampleWarning(UserWarning):
+    """Few residual degrees of freedom ``n - k``: the noise variance is poorly determined.
+
+    With ``n - k <= 0`` the selected network can interpolate the data; the residual sd is
+    then undefined and prediction intervals are refused.
     """

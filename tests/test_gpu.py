@@ -23,6 +23,12 @@ def test_regressor_on_cuda_selects_and_covers(tmp_path):
     path = m.save(tmp_path / "gpu.safetensors")
     m2 = bsdl.load(path)  # reloads on the device stored in the params ("cuda")
     np.testing.assert_allclose(m2.predict(Xt), m.predict(Xt), rtol=1e-6)
+    # the selected-weight index and covariance follow the network to its device
+    pi2 = m2.predict_interval(Xt)
+    np.testing.assert_allclose(pi2.se, pi.se, rtol=1e-5)
+    m3 = bsdl.load(path, device="cpu")  # a GPU-fitted model mapped to the CPU
+    assert not next(m3.module_.parameters()).is_cuda
+    np.testing.assert_allclose(m3.predict_interval(Xt).se, pi.se, rtol=1e-4)
 
 
 def test_same_seed_same_result_on_cuda():
@@ -51,6 +57,10 @@ def test_sparse_rnn_on_cuda_selects_lags_and_covers(tmp_path):
     path = m.save(tmp_path / "rnn_gpu.safetensors")
     m2 = bsdl.load(path)
     np.testing.assert_allclose(m2.predict(series=y), m.predict(series=y), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m2.predict_interval(series=y).se, pi.se, rtol=1e-5)
+    m3 = bsdl.load(path, device="cpu")
+    np.testing.assert_allclose(m3.predict_interval(steps=3).se, m.predict_interval(steps=3).se,
+                               rtol=1e-4)
 
 
 def test_compare_intervals_on_cuda():

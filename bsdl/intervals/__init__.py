@@ -1,4 +1,4 @@
-"""Delta-method uncertainty on the selected subnetwork (layer L3)."""
+"""Delta-method uncertainty and the Laplace approximation on the selected subnetwork (L3)."""
 
 from bsdl.intervals.delta import (
     SubnetworkCovariance,
@@ -6,12 +6,18 @@ from bsdl.intervals.delta import (
     per_sample_jacobian,
     selected_index,
     selected_parameters,
+    warn_if_singular,
 )
+from bsdl.intervals.laplace import SubnetworkLaplace, bic, structure_log_prior
 
 __all__ = [
     "SubnetworkCovariance",
+    "SubnetworkLaplace",
+    "bic",
     "delta_variance",
     "per_sample_jacobian",
     "selected_index",
     "selected_parameters",
+    "structure_log_prior",
+    "warn_if_singular",
 ]

@@ -32,7 +32,19 @@ __all__ = [
     "per_sample_jacobian",
     "delta_variance",
     "SubnetworkCovariance",
+    "warn_if_singular",
 ]
+
+
+def warn_if_singular(rank: int, dim: int, *, stacklevel: int = 2) -> None:
+    """Warn (:class:`~bsdl.exceptions.SingularFisherWarning`) when ``rank < dim``."""
+    if rank < dim:
+        warnings.warn(
+            f"the Fisher information of the {dim} selected weights has rank {rank}; "
+            "using its pseudo-inverse (standard errors ignore the null directions)",
+            SingularFisherWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def selected_index(module: nn.Module, masks: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -59,6 +71,8 @@ def selected_parameters(
     """
     base = {name: p.detach() for name, p in module.named_parameters()}
     base.update({name: b for name, b in module.named_buffers()})
+    # the index may come from elsewhere (e.g. a file loaded on another device)
+    index = {name: ix.to(base[name].device) for name, ix in index.items()}
     names = list(index)
     sizes = [int(index[n].numel()) for n in names]
     theta = (
@@ -151,13 +165,8 @@ class SubnetworkCovariance:
         )
         self.rank = int(keep.sum())
         self.dim = int(evals.numel())
-        if warn and self.rank < self.dim:
-            warnings.warn(
-                f"the Fisher information of the {self.dim} selected weights has rank {self.rank}; "
-                "using its pseudo-inverse (standard errors ignore the null directions)",
-                SingularFisherWarning,
-                stacklevel=3,
-            )
+        if warn:
+            warn_if_singular(self.rank, self.dim, stacklevel=4)
         inv = torch.where(keep, 1.0 / torch.where(keep, evals, torch.ones_like(evals)), 0.0)
         self.covariance = (evecs * inv) @ evecs.T
         self.logdet = float(torch.log(evals[keep]).sum()) if self.rank else 0.0

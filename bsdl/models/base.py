@@ -28,20 +28,24 @@ from bsdl._validation import (
     check_positive_int,
     check_random_state,
 )
-from bsdl.exceptions import SparsityWarning
+from bsdl.exceptions import SmallSampleWarning, SparsityWarning
 from bsdl.inference import ConstantSchedule, PriorAnnealing
 from bsdl.inference.kernels import KERNELS
 from bsdl.intervals import (
-    SubnetworkCovariance,
+    SubnetworkLaplace,
+    bic,
     delta_variance,
     per_sample_jacobian,
     selected_index,
+    selected_parameters,
+    structure_log_prior,
+    warn_if_singular,
 )
 from bsdl.models._restarts import RestartResult, run_restart
 from bsdl.models.io import save_estimator
-from bsdl.nn import penalized_flat
+from bsdl.nn import unpenalized_names
 from bsdl.priors import MixtureGaussianPrior
-from bsdl.sparsify import flat_mask, get_masks
+from bsdl.sparsify import get_masks
 
 __all__ = ["SparseEstimatorBase", "GaussianLikelihoodMixin", "default_prior"]
 
@@ -231,9 +235,11 @@ class SparseEstimatorBase(BaseEstimator):
         results = self._run_restarts(spec, checked["n_restarts"], seed, checked["priors"])
         n = spec.n
         rows = []
+        laplaces = []
         for r in results:
             module = self._module_from_state(r.state_dict, spec)
-            r.criteria = self._criteria(module, r, replace(spec, prior=r.prior), n)
+            r.criteria, laplace = self._criteria(module, r, replace(spec, prior=r.prior), n)
+            laplaces.append(laplace)
             rows.append(
                 {
                     "seed": r.seed,
@@ -274,7 +280,7 @@ class SparseEstimatorBase(BaseEstimator):
                 SparsityWarning,
                 stacklevel=3,
             )
-        self._set_covariance(self.module_, spec, n)
+        self._set_covariance(self.module_, spec, n, laplaces[best])
 
     def _module_from_state(self, state: dict, spec: _TrainSpec) -> nn.Module:
         return _load_masked_state(spec.build_module(), state).to(spec.device).eval()
@@ -283,47 +289,49 @@ class SparseEstimatorBase(BaseEstimator):
         raise NotImplementedError
 
     # ---------------------------------------------------------------- information criteria
-    def _information(self, module: nn.Module, spec: _TrainSpec, n: int, *, warn: bool):
+    def _laplace(
+        self, module: nn.Module, spec: _TrainSpec
+    ) -> tuple[dict, SubnetworkLaplace | None]:
+        """Selected-weight index and the Laplace approximation on those weights.
+
+        The output Hessian is the estimator's ``_output_hessian``: for a Gaussian
+        likelihood it is taken at the maximum-likelihood noise variance ``RSS/n``, the one
+        the log evidence needs (see :mod:`bsdl.intervals.laplace`).
+        """
         index = selected_index(module, get_masks(module))
         if not index:
             return index, None
         jac = per_sample_jacobian(module, spec.inputs, index, output_fn=self._output_fn())
         hess = self._output_hessian(module, spec)
-        return index, SubnetworkCovariance.from_jacobian(jac, hess, warn=warn)
+        return index, SubnetworkLaplace.from_jacobian(jac, hess, warn=False)
 
-    def _criteria(self, module: nn.Module, r: RestartResult, spec: _TrainSpec, n: int) -> dict:
-        # k counts every estimated parameter (BIC, Laplace volume); the prior terms of the
-        # evidence count only the k_pen selected weights under the prior. Unpenalised
-        # parameters get a flat (improper) prior: the same in every restart, so its
-        # constant is left out.
+    def _criteria(
+        self, module: nn.Module, r: RestartResult, spec: _TrainSpec, n: int
+    ) -> tuple[dict, tuple[dict, SubnetworkLaplace | None]]:
+        """BIC and the negative Laplace log evidence of one restart (and its Laplace object).
+
+        ``k`` counts every estimated parameter (BIC, Laplace volume); the prior terms of
+        the evidence count only the selected weights under the prior. Both criteria are
+        computed for every restart (one Jacobian pass each, small next to training), so
+        ``restarts_`` can show them side by side.
+        """
         k = r.n_nonzero
-        k_pen = k - r.n_free
         loglik = self._log_likelihood(r.loss, n, k)
-        bic = -2.0 * loglik + math.log(n) * k
-        prior = spec.prior
-        log_prior_model = k_pen * math.log(prior.lambda_) + (
-            r.n_params - r.n_free - k_pen
-        ) * math.log1p(-prior.lambda_)
-        if k == 0:
-            return {"bic": bic, "neg_log_evidence": -(loglik + log_prior_model)}
-        _, cov = self._information(module, spec, n, warn=False)
-        keep = flat_mask(module).bool()
-        theta = torch.cat([p.detach().reshape(-1) for p in module.parameters()])[keep].double()
-        on_prior = penalized_flat(module)
-        penalized = torch.ones_like(keep) if on_prior is None else on_prior.to(keep.device)
-        penalized = penalized[keep]
-        slab_var = prior.sigma1**2
-        log_slab = float((-0.5 * theta[penalized] ** 2 / slab_var).sum()) - k_pen * 0.5 * (
-            math.log(2 * math.pi * slab_var)
-        )
-        info = cov.information + torch.diag(
-            penalized.to(dtype=torch.float64, device=cov.information.device) / slab_var
-        )
-        logdet = float(torch.linalg.slogdet(info)[1])
-        log_ev = (
-            loglik + log_slab + log_prior_model + 0.5 * k * math.log(2 * math.pi) - 0.5 * logdet
-        )
-        return {"bic": bic, "neg_log_evidence": -log_ev}
+        n_prior = r.n_params - r.n_free
+        index, laplace = self._laplace(module, spec)
+        if laplace is None:
+            log_ev = loglik + structure_log_prior(spec.prior, 0, n_prior)
+        else:
+            theta, _ = selected_parameters(module, index)
+            free = unpenalized_names(module)
+            penalized = torch.cat(
+                [
+                    torch.full((int(ix.numel()),), name not in free, dtype=torch.bool)
+                    for name, ix in index.items()
+                ]
+            )
+            log_ev = laplace.log_evidence(loglik, theta, penalized, spec.prior, n_prior)
+        return {"bic": bic(loglik, n, k), "neg_log_evidence": -log_ev}, (index, laplace)
 
     # ---------------------------------------------------------------- hooks for subclasses
     def _describe_restart(self, module: nn.Module) -> dict:
@@ -342,10 +350,16 @@ class SparseEstimatorBase(BaseEstimator):
     def _log_likelihood(self, mean_loss: float, n: int, k: int) -> float:
         raise NotImplementedError
 
-    def _set_covariance(self, module: nn.Module, spec: _TrainSpec, n: int) -> None:
-        index, cov = self._information(module, spec, n, warn=True)
+    def _set_covariance(
+        self, module: nn.Module, spec: _TrainSpec, n: int, laplace: tuple
+    ) -> None:
+        """Store the selected-weight index and covariance of the chosen restart."""
+        index, lap = laplace
         self._selected_index = index
-        self._covariance = cov.covariance if cov is not None else None
+        self._covariance = None
+        if lap is not None:
+            warn_if_singular(lap.rank, len(lap.information), stacklevel=4)
+            self._covariance = lap.covariance()
 
     # ---------------------------------------------------------------- shared read-outs
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
@@ -360,6 +374,12 @@ class SparseEstimatorBase(BaseEstimator):
         ``output_fn`` maps one sample's network output to the quantity of interest
         (default: the estimator's ``_output_fn()``, e.g. the output itself).
         """
+        if self._estimate_noise and not math.isfinite(getattr(self, "_sigma_std", 0.0)):
+            raise ValueError(
+                "prediction intervals are undefined for this fit: it has "
+                f"n - k = {getattr(self, 'df_resid_', 0)} residual degrees of freedom, so the "
+                "noise variance cannot be estimated (see the SmallSampleWarning at fit)"
+            )
         if self._covariance is None:
             return np.zeros(
                 (
@@ -376,27 +396,67 @@ class SparseEstimatorBase(BaseEstimator):
 class GaussianLikelihoodMixin:
     """Gaussian likelihood on the standardised scale (the loss is ``0.5 * MSE``).
 
-    ``-2 loglik = n log(RSS/n) + const``; the residual sd ``sqrt(RSS / (n - k))`` (``k``
-    non-zero weights) sets the output Hessian ``1/sigma^2`` of the Fisher information.
+    Two noise estimates, each where it belongs:
+
+    * the criteria (BIC and the Laplace evidence) use the maximum-likelihood variance
+      ``RSS/n``, both in the log-likelihood and in the Hessian of the evidence;
+    * the fitted residual sd ``sigma_`` and the delta-method covariance use the unbiased
+      ``RSS/(n - k)``, with ``df_resid_ = n - k`` residual degrees of freedom (``k``
+      non-zero weights, the level included); intervals then use Student-t critical values
+      with ``df_resid_`` degrees of freedom, as ordinary least squares does.
+
+    The log-likelihood is reported on the original scale of the response
+    (``-n log s_y`` added to the standardised one), so ``bic_`` and ``log_evidence_`` are
+    those of a Gaussian model of ``y`` itself.
     """
 
     _estimate_noise = True
+    # fewer residual degrees of freedom than this: sigma is poorly determined, warn
+    _MIN_DF_RESID = 10
 
     def _log_likelihood(self, mean_loss: float, n: int, k: int) -> float:
         rss = 2.0 * mean_loss * n
-        return -0.5 * n * (math.log(2 * math.pi * max(rss, 1e-300) / n) + 1.0)
+        std_scale = -0.5 * n * (math.log(2 * math.pi * max(rss, 1e-300) / n) + 1.0)
+        return std_scale - n * math.log(self.y_scale_)
 
-    def _residual_sd(self, module: nn.Module, spec: _TrainSpec) -> float:
+    def _rss(self, module: nn.Module, spec: _TrainSpec) -> float:
         with torch.no_grad():
-            rss = 2.0 * float(spec.full_loss(module)) * spec.n
-        k = sum(int(m.sum()) for m in get_masks(module).values())
-        n = spec.n
-        return math.sqrt(rss / (n - k)) if n > k else math.sqrt(rss / n)
+            return 2.0 * float(spec.full_loss(module)) * spec.n
 
     def _output_hessian(self, module: nn.Module, spec: _TrainSpec):
-        self._sigma_std = self._residual_sd(module, spec)
-        return 1.0 / max(self._sigma_std**2, 1e-12)
+        """``1 / sigma^2`` at the maximum-likelihood variance ``RSS/n`` (no side effects)."""
+        return 1.0 / max(self._rss(module, spec) / spec.n, 1e-12)
 
-    def _set_covariance(self, module: nn.Module, spec: _TrainSpec, n: int) -> None:
-        self._sigma_std = self._residual_sd(module, spec)  # also when nothing is selected
-        super()._set_covariance(module, spec, n)
+    def _set_covariance(
+        self, module: nn.Module, spec: _TrainSpec, n: int, laplace: tuple
+    ) -> None:
+        k = sum(int(m.sum()) for m in get_masks(module).values())
+        df = n - k
+        self.df_resid_ = int(df)
+        self._selected_index = laplace[0]
+        self._covariance = None
+        if df <= 0:
+            self._sigma_std = math.nan
+            warnings.warn(
+                f"the selected network has k={k} non-zero weights for n={n} observations "
+                f"(n - k = {df} residual degrees of freedom): it can interpolate the data, "
+                "so sigma_ is undefined (NaN) and predict_interval will raise. Use a "
+                "stronger prior, a smaller network or more data.",
+                SmallSampleWarning,
+                stacklevel=4,
+            )
+            return
+        if df < self._MIN_DF_RESID:
+            warnings.warn(
+                f"only n - k = {df} residual degrees of freedom (n={n}, k={k} non-zero "
+                "weights): sigma_ is poorly determined and the intervals use Student-t "
+                f"quantiles with {df} degrees of freedom.",
+                SmallSampleWarning,
+                stacklevel=4,
+            )
+        self._sigma_std = math.sqrt(self._rss(module, spec) / df)
+        index, lap = laplace
+        if lap is not None:
+            warn_if_singular(lap.rank, len(lap.information), stacklevel=4)
+            # the information was built at RSS/n; the covariance uses RSS/(n - k)
+            self._covariance = lap.covariance(scale=n / df)

@@ -192,8 +192,17 @@ def save_estimator(est, path: str | os.PathLike) -> Path:
 
 
 # ----------------------------------------------------------------------------- decoding
-def load(path: str | os.PathLike):
+def load(path: str | os.PathLike, device: str | None = None):
     """Load an estimator saved with ``est.save(path)``.
+
+    Parameters
+    ----------
+    path : str or path-like
+    device : str, optional
+        Where to put the network and every fitted tensor, e.g. ``"cpu"`` for a model
+        fitted on a GPU. Default: the device the model was fitted on (its ``device``
+        parameter); a CUDA model on a machine without CUDA raises a ``ValueError``
+        that suggests ``device="cpu"``.
 
     Raises
     ------
@@ -248,6 +257,15 @@ def load(path: str | os.PathLike):
         attrs = json.loads(meta["attrs"])
     except (KeyError, json.JSONDecodeError, TypeError) as exc:
         raise ModelFileError(f"{str(path)!r} has malformed metadata: {exc}") from None
+    if device is not None:
+        params["device"] = _check_device(device, "device")
+    elif "device" in params:
+        saved = _check_device(params["device"], "the saved device")
+        if torch.device(saved).type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"{str(path)!r} holds a model fitted on {saved!r}, but CUDA is not available "
+                "here: pass device='cpu' to bsdl.load to map it to the CPU"
+            )
     est = cls(**params)
     for name, info in attrs.items():
         kind = info["kind"]
@@ -272,9 +290,28 @@ def load(path: str | os.PathLike):
         else:
             raise ModelFileError(f"unknown attribute kind {kind!r} in model file")
         setattr(est, name, value)
+    target = None
     for name, info in attrs.items():
         if info["kind"] == "module":
             prefix = f"{name}/"
             state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-            setattr(est, name, est._restore_module(state))
+            module = est._restore_module(state)
+            setattr(est, name, module)
+            target = next(module.parameters()).device
+    if target is not None:  # fitted tensors go where the network is
+        for name, info in attrs.items():
+            if info["kind"] == "tensor":
+                setattr(est, name, getattr(est, name).to(target))
+            elif info["kind"] == "dict_tensor":
+                setattr(est, name, {k: v.to(target) for k, v in getattr(est, name).items()})
     return est
+
+
+def _check_device(value, name: str) -> str:
+    try:
+        torch.device(value)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"{name} must name a torch device such as 'cpu' or 'cuda', got {value!r}"
+        ) from None
+    return str(value)

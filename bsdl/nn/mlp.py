@@ -22,7 +22,8 @@ class MLP(nn.Module):
     """Fully connected network ``in -> hidden... -> out`` with one activation throughout.
 
     The layers are plain ``nn.Linear`` modules kept in ``self.linears`` (input layer first),
-    so pruning masks can be attached to them as buffers by :mod:`bsdl.sparsify`.
+    so pruning masks can be attached to them as buffers by :mod:`bsdl.sparsify`. The
+    read-out bias is listed in ``unpenalized``: the prior never prunes it.
 
     Parameters
     ----------
@@ -55,6 +56,12 @@ class MLP(nn.Module):
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.activation = ACTIVATIONS[activation]()
         self.activation_name = activation
+
+    @property
+    def unpenalized(self) -> tuple[str, ...]:
+        """The read-out bias (the level of each output) is outside the prior: never pruned,
+        estimated freely, and part of the Fisher information (see :mod:`bsdl.nn.penalty`)."""
+        return (f"linears.{len(self.linears) - 1}.bias",)
 
     @property
     def in_features(self) -> int:

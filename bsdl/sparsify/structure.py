@@ -81,6 +81,9 @@ def simplify_chain(
             if outgoing.any():
                 const = activation(linears[l].bias * masks[bkey[l]])[no_input]
                 w_next = linears[l + 1].weight * masks[wkey[l + 1]]
+                # a pruned next-layer bias may still hold its old value (masks are applied
+                # after simplification): zero it before the fold switches its mask on
+                linears[l + 1].bias.mul_(masks[bkey[l + 1]])
                 linears[l + 1].bias += w_next[:, no_input] @ const
                 masks[bkey[l + 1]] |= outgoing.any(dim=1)
                 masks[wkey[l + 1]][:, no_input] = False
