@@ -186,8 +186,12 @@ def _interpolating_fit(n: int):
     X = rng.standard_normal((n, 3))
     y = X[:, 0] + 0.1 * rng.standard_normal(n)
     weak = MixtureGaussianPrior(lambda_=0.5, sigma0=1e-7, sigma1=1.0)
-    return X, y, SparseMLPRegressor(
-        (6,), prior=weak, annealing=ConstantSchedule(), n_epochs=30, random_state=0
+    return (
+        X,
+        y,
+        SparseMLPRegressor(
+            (6,), prior=weak, annealing=ConstantSchedule(), n_epochs=30, random_state=0
+        ),
     )
 
 

@@ -59,8 +59,9 @@ def test_sparse_rnn_on_cuda_selects_lags_and_covers(tmp_path):
     np.testing.assert_allclose(m2.predict(series=y), m.predict(series=y), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(m2.predict_interval(series=y).se, pi.se, rtol=1e-5)
     m3 = bsdl.load(path, device="cpu")
-    np.testing.assert_allclose(m3.predict_interval(steps=3).se, m.predict_interval(steps=3).se,
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        m3.predict_interval(steps=3).se, m.predict_interval(steps=3).se, rtol=1e-4
+    )
 
 
 def test_compare_intervals_on_cuda():

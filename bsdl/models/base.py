@@ -350,9 +350,7 @@ class SparseEstimatorBase(BaseEstimator):
     def _log_likelihood(self, mean_loss: float, n: int, k: int) -> float:
         raise NotImplementedError
 
-    def _set_covariance(
-        self, module: nn.Module, spec: _TrainSpec, n: int, laplace: tuple
-    ) -> None:
+    def _set_covariance(self, module: nn.Module, spec: _TrainSpec, n: int, laplace: tuple) -> None:
         """Store the selected-weight index and covariance of the chosen restart."""
         index, lap = laplace
         self._selected_index = index
@@ -427,9 +425,7 @@ class GaussianLikelihoodMixin:
         """``1 / sigma^2`` at the maximum-likelihood variance ``RSS/n`` (no side effects)."""
         return 1.0 / max(self._rss(module, spec) / spec.n, 1e-12)
 
-    def _set_covariance(
-        self, module: nn.Module, spec: _TrainSpec, n: int, laplace: tuple
-    ) -> None:
+    def _set_covariance(self, module: nn.Module, spec: _TrainSpec, n: int, laplace: tuple) -> None:
         k = sum(int(m.sum()) for m in get_masks(module).values())
         df = n - k
         self.df_resid_ = int(df)
