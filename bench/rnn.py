@@ -23,10 +23,11 @@ on the same data:
    (recursive forecast with delta-method and propagated-innovation variance), in seconds
    and relative to the fit.
 
-The annealing/refit split of the fit comes from a timing wrapper around the
-``bsdl.inference.train`` calls made by a restart (``bsdl.models._restarts.train``); the
-rest of the fit ("other") is standardisation, windows, pruning, Fisher information,
-covariance and information criteria. A tiny fit and interval call first take one-time
+The annealing/refit split of the fit comes from a timing callback that
+``bsdl.inference.training_callbacks`` adds to every ``bsdl.inference.train`` run of the
+fit (from ``on_train_begin`` to ``on_train_end``); the rest of the fit ("other") is
+standardisation, windows, pruning, Fisher information, covariance and information
+criteria. A tiny fit and interval call first take one-time
 costs (lazy imports such as ``torch.func``) out of the timings. Timed runs rotate their
 order every repetition; tables give medians over ``--repeats``.
 
@@ -42,7 +43,6 @@ import statistics
 import sys
 import time
 import warnings
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -50,9 +50,9 @@ import torch
 from _machine import loadavg, machine
 from torch import nn
 
-import bsdl.models._restarts as _restarts
 from bsdl import SparseRNN
 from bsdl.datasets import load_sunspots, make_ar
+from bsdl.inference import Callback, training_callbacks
 from bsdl.inference.engine import auto_threads
 from bsdl.models._windows import lag_windows, training_ends
 from bsdl.nn import LagRNN
@@ -145,31 +145,28 @@ def run_plain(
     }
 
 
-@contextmanager
-def train_timer(records: list):
-    """Record (description, seconds, epochs) of every ``train`` call a restart makes."""
-    original = _restarts.train
+class TrainTimer(Callback):
+    """Record (description, seconds, epochs) of every ``train`` run a fit makes."""
 
-    def timed(*args, **kwargs):
-        start = time.perf_counter()
-        history = original(*args, **kwargs)
-        records.append((kwargs.get("desc", ""), time.perf_counter() - start, len(history)))
-        return history
+    def __init__(self) -> None:
+        self.records: list[tuple[str, float, int]] = []
 
-    _restarts.train = timed
-    try:
-        yield
-    finally:
-        _restarts.train = original
+    def on_train_begin(self, state) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_end(self, state) -> None:
+        elapsed = time.perf_counter() - self._start
+        self.records.append((state.config.desc, elapsed, len(state.history)))
 
 
 def run_bsdl(values, cell: str, n_epochs, seed: int, device: str = "cpu") -> tuple[SparseRNN, dict]:
     model = SparseRNN(lags=LAGS, cell=cell, n_epochs=n_epochs, random_state=seed, device=device)
-    records: list = []
-    with train_timer(records):
+    timer = TrainTimer()
+    with training_callbacks(timer):
         start = time.perf_counter()
         model.fit(values)
         seconds = time.perf_counter() - start
+    records = timer.records
     anneal = sum(s for d, s, _ in records if d.endswith("anneal"))
     refit = sum(s for d, s, _ in records if d.endswith("refit"))
     return model, {"seconds": seconds, "anneal": anneal, "refit": refit}
