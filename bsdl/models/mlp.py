@@ -4,23 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
 from torch import nn
 
 from bsdl._validation import (
     check_alpha,
-    check_array,
     check_in_options,
     check_is_fitted,
-    check_X_y,
+    validate_estimator_data,
 )
 from bsdl.inference import ConstantSchedule, PriorAnnealing
-from bsdl.models.base import GaussianLikelihoodMixin, SparseEstimatorBase
+from bsdl.inference.kernels import KERNELS
+from bsdl.models.base import RESTART_CRITERIA, GaussianLikelihoodMixin, SparseEstimatorBase
 from bsdl.models.io import register
 from bsdl.nn import MLP
 from bsdl.nn.mlp import ACTIVATIONS
@@ -63,6 +66,32 @@ def _build_mlp(n_in: int, hidden: tuple, n_out: int, activation: str) -> nn.Modu
 
 
 class _SparseMLPBase(SparseEstimatorBase):
+    # scikit-learn's declarative checks of the constructor arguments (run first in fit;
+    # the error names the argument); what they cannot express (the entries of
+    # hidden_layer_sizes, bools where ints are due, finiteness) is checked after them
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "prior": [MixtureGaussianPrior, None],
+        "annealing": [PriorAnnealing, ConstantSchedule, None],
+        "optimizer": [StrOptions(set(KERNELS))],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "n_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "refit_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "n_restarts": [Interval(Integral, 1, None, closed="left")],
+        "restart_criterion": [StrOptions(set(RESTART_CRITERIA))],
+        "n_jobs": [Integral, None],
+        "random_state": [
+            Interval(Integral, 0, 2**64 - 1, closed="both"),
+            np.random.RandomState,
+            np.random.Generator,
+            None,
+        ],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+    }
+
     def __init__(
         self,
         hidden_layer_sizes: Sequence[int] = (16, 8),
@@ -120,36 +149,63 @@ class _SparseMLPBase(SparseEstimatorBase):
 
     def _check_X(self, X, method: str) -> np.ndarray:
         check_is_fitted(self, "module_", method=method)
-        Xa, names = check_array(X, "X")
-        if Xa.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {Xa.shape[1]} features, but {type(self).__name__} was fitted with "
-                f"{self.n_features_in_} features"
-            )
-        if hasattr(self, "feature_names_in_") and names is not None:
-            if list(names) != list(self.feature_names_in_):
-                raise ValueError(
-                    "X has feature names that differ from those seen in fit: "
-                    f"expected {list(self.feature_names_in_)[:5]}..., got {list(names)[:5]}..."
-                )
-        return Xa
+        return validate_estimator_data(self, X, reset=False)[0]
 
     def _prepare_fit(self, X, y, *, y_numeric: bool):
+        """Check the arguments and the data; store the structure and the input scaling."""
+        self._validate_params()
         hidden = self._check_hidden()
-        Xa, ya, names = check_X_y(X, y, y_numeric=y_numeric, min_samples=2)
-        self.n_features_in_ = Xa.shape[1]
-        if names is not None:
-            self.feature_names_in_ = np.asarray(names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        Xa, ya = validate_estimator_data(self, X, y, reset=True, y_numeric=y_numeric, min_samples=2)
+        if not y_numeric:
+            check_classification_targets(ya)
+        # the fitted structure: predict, summary and load read these, never the
+        # constructor arguments (set_params after fit must not change the fitted model)
+        self.hidden_layer_sizes_ = np.asarray(hidden, dtype=np.int64)
+        self.activation_ = str(self.activation)
         self.x_mean_ = Xa.mean(axis=0)
         scale = Xa.std(axis=0)
         self.x_scale_ = np.where(scale > 0, scale, 1.0)
-        return hidden, (Xa - self.x_mean_) / self.x_scale_, ya
+        return (Xa - self.x_mean_) / self.x_scale_, ya
+
+    def _spec(self, Xs: np.ndarray, targets: np.ndarray, n_out: int, loss_fn, checked) -> dict:
+        """What the shared pipeline trains on; ``targets`` on the network's scale.
+
+        ``fit`` passes it to ``_fit_pipeline`` itself, so that the pipeline's warnings
+        point at the caller of ``fit``.
+        """
+        inputs = torch.as_tensor(Xs, dtype=torch.float32, device=checked["device"])
+        targets = torch.as_tensor(targets, device=checked["device"])
+        self.n_obs_ = Xs.shape[0]
+        self.optimizer_ = checked["optimizer"]
+        hidden = tuple(int(h) for h in self.hidden_layer_sizes_)
+        return dict(
+            build_module=partial(_build_mlp, Xs.shape[1], hidden, n_out, self.activation_),
+            loss_fn=loss_fn,
+            simplify=_simplify_mlp,
+            full_loss=partial(_full_loss, loss_fn, inputs, targets),
+            inputs=inputs,
+            targets=targets,
+        )
 
     def _make_module(self) -> nn.Module:
         n_out = 1 if not hasattr(self, "classes_") else len(self.classes_) - 1
-        return _build_mlp(self.n_features_in_, self._check_hidden(), n_out, self.activation)
+        hidden = tuple(int(h) for h in self.hidden_layer_sizes_)
+        return _build_mlp(self.n_features_in_, hidden, n_out, self.activation_)
+
+    def _restore_module(self, state: dict) -> nn.Module:
+        # files saved before the structure was stored at fit: it is read off the weights
+        # (the hidden sizes) and the saved parameters (activation, optimizer)
+        if not hasattr(self, "hidden_layer_sizes_"):
+            n_layers = sum(1 for key in state if key.endswith(".weight"))
+            self.hidden_layer_sizes_ = np.asarray(
+                [state[f"linears.{i}.weight"].shape[0] for i in range(n_layers - 1)],
+                dtype=np.int64,
+            )
+        if not hasattr(self, "activation_"):
+            self.activation_ = str(self.activation)
+        if not hasattr(self, "optimizer_"):
+            self.optimizer_ = str(self.optimizer)
+        return super()._restore_module(state)
 
     def _standardize(self, Xa: np.ndarray) -> torch.Tensor:
         return self._tensor((Xa - self.x_mean_) / self.x_scale_)
@@ -171,12 +227,12 @@ class _SparseMLPBase(SparseEstimatorBase):
 
     def _summary_common(self, title: str, extra: list) -> Summary:
         check_is_fitted(self, "module_", method="summary")
-        sizes = [self.n_features_in_, *self._check_hidden(), self.module_.out_features]
+        sizes = [self.n_features_in_, *self.hidden_layer_sizes_.tolist(), self.module_.out_features]
         prior = self.prior_
         sel = self._feature_labels(self.selected_features_)
         left = [
             ("Model:", type(self).__name__),
-            ("Architecture:", "-".join(map(str, sizes)) + f" ({self.activation})"),
+            ("Architecture:", "-".join(map(str, sizes)) + f" ({self.activation_})"),
             ("No. observations:", self.n_obs_),
             ("No. features:", self.n_features_in_),
             ("Selected features:", len(sel)),
@@ -188,7 +244,7 @@ class _SparseMLPBase(SparseEstimatorBase):
             ("Prior sigma0:", f"{prior.sigma0:.3g}"),
             ("Prior sigma1:", f"{prior.sigma1:.3g}"),
             ("Threshold:", f"{prior.threshold:.4g}"),
-            ("Optimizer:", f"{self.optimizer}, {self.n_epochs_} epochs"),
+            ("Optimizer:", f"{self.optimizer_}, {self.n_epochs_} epochs"),
             ("Restarts:", len(self.restarts_)),
             ("BIC:", f"{self.bic_:.2f}"),
         ]
@@ -257,8 +313,18 @@ class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, _SparseMLPBase
     sparsity_ : float
         Fraction of parameters pruned.
     sigma_ : float
-        Residual standard deviation on the original scale, ``sqrt(RSS / (n - k))``.
+        Residual standard deviation on the original scale, ``sqrt(RSS / (n - k))``
+        (NaN, with a :class:`~bsdl.exceptions.SmallSampleWarning`, when ``n <= k``).
+    df_resid_ : int
+        Residual degrees of freedom ``n - k``: the Student-t degrees of freedom of the
+        intervals.
     bic_ : float
+        ``-2 loglik + k log n`` with the Gaussian log-likelihood of ``y`` on its original
+        scale at the maximum-likelihood noise variance ``RSS/n`` (comparable with
+        statsmodels' OLS ``-2 llf + k log n`` for the same ``k``; ``sigma^2`` not counted).
+    log_evidence_ : float
+        Laplace log evidence of the selected subnetwork plus the log prior of its
+        structure, on the same scale (see :mod:`bsdl.intervals.laplace`).
     history_ : pandas.DataFrame
         Per epoch: phase, loss, prior weight, sigma0, temperature, sparsity.
     restarts_ : pandas.DataFrame
@@ -280,28 +346,13 @@ class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, _SparseMLPBase
 
     def fit(self, X, y) -> SparseMLPRegressor:
         """Fit the sparse network; ``X`` (n, p) array or DataFrame, ``y`` (n,). Returns self."""
-        hidden, Xs, ya = self._prepare_fit(X, y, y_numeric=True)
-        n = Xs.shape[0]
-        checked = self._check_common_params(n)
+        Xs, ya = self._prepare_fit(X, y, y_numeric=True)
+        checked = self._check_common_params(Xs.shape[0])
         self.y_mean_ = float(ya.mean())
         ys = ya.std()
         self.y_scale_ = float(ys) if ys > 0 else 1.0
-        inputs = torch.as_tensor(Xs, dtype=torch.float32, device=checked["device"])
-        targets = torch.as_tensor(
-            (ya - self.y_mean_) / self.y_scale_, dtype=torch.float32, device=checked["device"]
-        )
-        self.n_obs_ = n
-        self._fit_pipeline(
-            dict(
-                build_module=partial(_build_mlp, Xs.shape[1], hidden, 1, self.activation),
-                loss_fn=_mse_half,
-                simplify=_simplify_mlp,
-                full_loss=partial(_full_loss, _mse_half, inputs, targets),
-                inputs=inputs,
-                targets=targets,
-            ),
-            checked,
-        )
+        targets = ((ya - self.y_mean_) / self.y_scale_).astype(np.float32)
+        self._fit_pipeline(self._spec(Xs, targets, 1, _mse_half, checked), checked)
         self._set_selection()
         self.sigma_ = self._sigma_std * self.y_scale_
         return self
@@ -321,7 +372,10 @@ class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, _SparseMLPBase
         ``kind="prediction"``: ``f(x) +- z sqrt(sigma^2 + Var f(x))`` for a new response;
         ``kind="confidence"``: ``f(x) +- z sqrt(Var f(x))`` for the regression function.
         ``Var f(x) = g(x)^T (n I)^{-1} g(x)``, ``I`` the Fisher information of the
-        non-zero weights. The returned object gives intervals at any other alpha.
+        non-zero weights. The critical value ``z`` is Student-t's with ``df_resid_ = n - k``
+        degrees of freedom (``k`` non-zero weights), as for ordinary least squares; it tends
+        to the normal quantile as ``n`` grows. The returned object gives intervals at any
+        other alpha.
         """
         alpha = check_alpha(alpha)
         kind = check_in_options(kind, "kind", ("prediction", "confidence"))
@@ -339,6 +393,7 @@ class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, _SparseMLPBase
             alpha,
             index=index,
             kind=kind,
+            df=self._interval_df(),
         )
 
     def summary(self) -> Summary:
@@ -371,29 +426,14 @@ class SparseMLPClassifier(ClassifierMixin, _SparseMLPBase):
 
     def fit(self, X, y) -> SparseMLPClassifier:
         """Fit on ``X`` (n, p) and class labels ``y`` (n,). Returns self."""
-        hidden, Xs, ya = self._prepare_fit(X, y, y_numeric=False)
+        Xs, ya = self._prepare_fit(X, y, y_numeric=False)
         classes, codes = np.unique(ya, return_inverse=True)
         if classes.size < 2:
             raise ValueError(f"y must contain at least 2 classes, got {classes.size}")
         self.classes_ = classes
-        n = Xs.shape[0]
-        checked = self._check_common_params(n)
-        inputs = torch.as_tensor(Xs, dtype=torch.float32, device=checked["device"])
-        targets = torch.as_tensor(codes, dtype=torch.long, device=checked["device"])
-        self.n_obs_ = n
-        self._fit_pipeline(
-            dict(
-                build_module=partial(
-                    _build_mlp, Xs.shape[1], hidden, classes.size - 1, self.activation
-                ),
-                loss_fn=_cross_entropy,
-                simplify=_simplify_mlp,
-                full_loss=partial(_full_loss, _cross_entropy, inputs, targets),
-                inputs=inputs,
-                targets=targets,
-            ),
-            checked,
-        )
+        checked = self._check_common_params(Xs.shape[0])
+        spec = self._spec(Xs, codes.astype(np.int64), classes.size - 1, _cross_entropy, checked)
+        self._fit_pipeline(spec, checked)
         self._set_selection()
         return self
 
