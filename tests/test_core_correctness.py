@@ -327,3 +327,15 @@ def test_load_maps_the_model_and_its_fitted_tensors_to_the_requested_device(tmp_
     np.testing.assert_allclose(got.mean, expected.mean, rtol=1e-6)
     with pytest.raises(ValueError, match="device"):
         bsdl.load(path, device="nonsense")
+
+
+# ----------------------------------------------------------------------------- t quantiles
+def test_regression_intervals_use_student_t_with_the_residual_df():
+    from scipy import stats
+
+    X, y = _linear_problem(60, 3, seed=8)
+    m = SparseMLPRegressor((3,), n_epochs=60, random_state=0).fit(X, y)
+    assert m.df_resid_ == 60 - m.n_nonzero_
+    pi = m.predict_interval(X[:4], alpha=0.1)
+    assert pi.z == pytest.approx(stats.t.ppf(0.95, m.df_resid_), rel=1e-12)
+    np.testing.assert_allclose(pi.upper - pi.mean, pi.z * pi.se, rtol=1e-12)

@@ -366,18 +366,28 @@ class SparseEstimatorBase(BaseEstimator):
     def _device(self) -> torch.device:
         return next(self.module_.parameters()).device
 
-    def _delta_var(self, inputs: torch.Tensor, output_fn=None) -> np.ndarray:
-        """Delta-method variance of each output, ``(N, k)``, on the network's scale.
-
-        ``output_fn`` maps one sample's network output to the quantity of interest
-        (default: the estimator's ``_output_fn()``, e.g. the output itself).
-        """
+    def _check_intervals_defined(self) -> None:
+        """Raise ValueError when the fit left no residual degrees of freedom."""
         if self._estimate_noise and not math.isfinite(getattr(self, "_sigma_std", 0.0)):
             raise ValueError(
                 "prediction intervals are undefined for this fit: it has "
                 f"n - k = {getattr(self, 'df_resid_', 0)} residual degrees of freedom, so the "
                 "noise variance cannot be estimated (see the SmallSampleWarning at fit)"
             )
+
+    def _interval_df(self) -> float | None:
+        """Degrees of freedom of the intervals' critical values (None: normal quantiles).
+
+        Gaussian-likelihood estimators use Student-t with ``df_resid_ = n - k``."""
+        return None
+
+    def _delta_var(self, inputs: torch.Tensor, output_fn=None) -> np.ndarray:
+        """Delta-method variance of each output, ``(N, k)``, on the network's scale.
+
+        ``output_fn`` maps one sample's network output to the quantity of interest
+        (default: the estimator's ``_output_fn()``, e.g. the output itself).
+        """
+        self._check_intervals_defined()
         if self._covariance is None:
             return np.zeros(
                 (
@@ -416,6 +426,10 @@ class GaussianLikelihoodMixin:
         rss = 2.0 * mean_loss * n
         std_scale = -0.5 * n * (math.log(2 * math.pi * max(rss, 1e-300) / n) + 1.0)
         return std_scale - n * math.log(self.y_scale_)
+
+    def _interval_df(self) -> float | None:
+        df = getattr(self, "df_resid_", None)  # absent from files saved before it existed
+        return float(df) if df is not None and df > 0 else None
 
     def _rss(self, module: nn.Module, spec: _TrainSpec) -> float:
         with torch.no_grad():
