@@ -256,6 +256,7 @@ class RecurrentForecastMixin:
         kind = check_in_options(kind, "kind", ("prediction", "confidence"))
         if joint is not None and not isinstance(joint, bool | np.bool_):
             raise TypeError(f"joint must be True, False or None, got {joint!r}")
+        self._check_intervals_defined()
         sigma2 = self._sigma_std**2
         if series is not None:
             mean, var, labels = self._one_step(series, exog, with_var=True)
@@ -274,4 +275,5 @@ class RecurrentForecastMixin:
             index=labels,
             joint=joint and len(mean) > 1,
             kind=kind,
+            df=self._interval_df(),
         )
