@@ -66,11 +66,23 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from _common import (  # noqa: E402
+    announce,
     apply_grid_overrides,
-    environment,
-    grid_deviations,
+    deviation_notes,
+    dodged_errorbar,
+    kwargs_text,
+    log_n_axis,
+    mean_sd,
+    method_styles,
+    note_lines,
     out_dir,
+    panels,
     quick_mode,
+    save_figure,
+    selected_sets,
+    share_with,
+    show,
+    write_report,
 )
 from sklearn.compose import TransformedTargetRegressor  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
@@ -79,7 +91,6 @@ from sklearn.neural_network import MLPRegressor  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-import bsdl  # noqa: E402
 from bsdl import SparseMLPRegressor  # noqa: E402
 from bsdl.datasets import make_sparse_regression  # noqa: E402
 
@@ -101,8 +112,7 @@ METHODS = ["bsdl", "Lasso", "dense MLP"]
 
 
 OUT = out_dir(NAME, HERE)
-print(f"bsdl {bsdl.__version__}; mode: {'quick' if QUICK else 'full'}; output: {OUT}")
-print(f"config: {CONFIG}")
+announce(OUT, CONFIG)
 
 # %% [markdown]
 # ## Data and seeds
@@ -254,38 +264,18 @@ METRICS = [
 ]
 
 
-def _cell(values: pd.Series, digits: int) -> str:
-    values = values.dropna()
-    if values.empty:
-        return "NA"
-    sd = values.std(ddof=1) if len(values) > 1 else 0.0
-    return f"{values.mean():.{digits}f} ± {sd:.{digits}f}"
-
-
 def summary_table(results: pd.DataFrame) -> pd.DataFrame:
     out = []
     for n in CONFIG["ns"]:
         for method in METHODS:
             sub = results[(results.n == n) & (results.method == method)]
             row = {"n": n, "method": method}
-            row.update({label: _cell(sub[key], d) for key, label, d in METRICS})
+            row.update({label: mean_sd(sub[key], d) for key, label, d in METRICS})
             out.append(row)
     return pd.DataFrame(out)
 
 
-def to_markdown(frame: pd.DataFrame) -> str:
-    """A GitHub-flavoured markdown table (no dependency on tabulate)."""
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for values in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v) for v in values) + " |")
-    return "\n".join(lines)
-
-
-table = summary_table(results)
-table_md = to_markdown(table)
-print()
-print(table_md)
+table_md = show(summary_table(results))
 
 # %% [markdown]
 # How often each true input is selected (fraction of replicates), and the mean number of
@@ -298,18 +288,16 @@ def selection_frequencies(results: pd.DataFrame) -> pd.DataFrame:
     for n in CONFIG["ns"]:
         for method in ("bsdl", "Lasso"):
             sub = results[(results.n == n) & (results.method == method)]
-            sets = [set(map(int, s.split())) if s else set() for s in sub["selected"]]
+            sets = selected_sets(sub["selected"])
             row = {"n": n, "method": method}
             for j in TRUE:
-                row[f"x{j}"] = f"{np.mean([j in s for s in sets]):.2f}"
+                row[f"x{j}"] = f"{share_with(sets, j):.2f}"
             row["noise inputs"] = f"{np.mean([len(s - set(TRUE.tolist())) for s in sets]):.1f}"
             out.append(row)
     return pd.DataFrame(out)
 
 
-freq_md = to_markdown(selection_frequencies(results))
-print()
-print(freq_md)
+freq_md = show(selection_frequencies(results))
 
 # %% [markdown]
 # ## Figures
@@ -321,11 +309,7 @@ print(freq_md)
 
 # %%
 DODGE = {"bsdl": 0.97, "Lasso": 1.0, "dense MLP": 1.03}  # horizontal offsets on the log axis
-STYLE = {
-    "bsdl": dict(color="C0", marker="o"),
-    "Lasso": dict(color="C1", marker="s"),
-    "dense MLP": dict(color="C2", marker="^"),
-}
+STYLE = method_styles(METHODS)
 
 
 def _mean_sd(key: str, method: str):
@@ -334,9 +318,9 @@ def _mean_sd(key: str, method: str):
 
 
 def plot_selection() -> Path:
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), constrained_layout=True)
+    fig, axes = panels(1, 3, 4, 3.6)
     for ax, (key, label) in zip(
-        axes,
+        axes[0],
         [
             ("FSR", "false-selection rate"),
             ("NSR", "negative-selection rate"),
@@ -345,36 +329,23 @@ def plot_selection() -> Path:
     ):
         for method in ("bsdl", "Lasso"):
             mean, sd = _mean_sd(key, method)
-            ax.errorbar(
-                mean.index * DODGE[method],
-                mean.values,
-                yerr=sd.values,
-                capsize=3,
-                label=method,
-                **STYLE[method],
-            )
-        ax.set_xscale("log")
-        ax.set_xticks(CONFIG["ns"], [str(n) for n in CONFIG["ns"]])
-        ax.minorticks_off()
+            dodged_errorbar(ax, mean.index, mean.values, sd.values, method, DODGE, STYLE)
+        log_n_axis(ax, CONFIG["ns"], "n (training size)")
         ax.set_ylim(-0.05, 1.05)
-        ax.set_xlabel("n (training size)")
         ax.set_title(label)
-    axes[0].legend(title="dense MLP: NA", fontsize=8, title_fontsize=8)
+    axes[0, 0].legend(title="dense MLP: NA", fontsize=8, title_fontsize=8)
     fig.suptitle(
         f"Variable selection, p = {CONFIG['p']} (mean ± sd over {CONFIG['n_reps']} replicates)"
     )
-    path = OUT / "selection.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, OUT / "selection.png")
 
 
 def plot_coverage() -> Path:
     m, level = CONFIG["n_test"], 1 - ALPHA
     half = 1.959964 * np.sqrt(level * (1 - level) / m)
     sub = results[results.method == "bsdl"]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
-    ax = axes[0]
+    fig, axes = panels(1, 2, 5, 3.6)
+    ax = axes[0, 0]
     ax.axhspan(level - half, level + half, color="0.85", label=f"binomial 95% band (m={m})")
     ax.axhline(level, color="k", lw=1, ls="--")
     jitter = np.random.default_rng(0).uniform(-0.06, 0.06, len(sub))
@@ -383,55 +354,33 @@ def plot_coverage() -> Path:
     )
     mean, _ = _mean_sd("coverage", "bsdl")
     ax.plot(mean.index, mean.values, label="mean", **STYLE["bsdl"])
-    ax.set_xscale("log")
-    ax.set_xticks(CONFIG["ns"], [str(n) for n in CONFIG["ns"]])
-    ax.minorticks_off()
-    ax.set_xlabel("n (training size)")
+    log_n_axis(ax, CONFIG["ns"], "n (training size)")
     ax.set_ylabel("empirical coverage")
     ax.set_title("bsdl 95% prediction intervals: coverage")
     ax.legend(fontsize=8)
-    ax = axes[1]
+    ax = axes[0, 1]
     mean, sd = _mean_sd("width", "bsdl")
     ax.errorbar(mean.index, mean.values, yerr=sd.values, capsize=3, **STYLE["bsdl"])
     ax.axhline(2 * 1.959964, color="k", lw=1, ls="--", label="oracle width (noise sd 1)")
-    ax.set_xscale("log")
-    ax.set_xticks(CONFIG["ns"], [str(n) for n in CONFIG["ns"]])
-    ax.minorticks_off()
-    ax.set_xlabel("n (training size)")
+    log_n_axis(ax, CONFIG["ns"], "n (training size)")
     ax.set_ylabel("mean interval width")
     ax.set_title("bsdl 95% prediction intervals: width")
     ax.legend(fontsize=8)
-    path = OUT / "coverage.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, OUT / "coverage.png")
 
 
 def plot_mse() -> Path:
     fig, ax = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
     for method in METHODS:
         mean, sd = _mean_sd("MSE", method)
-        ax.errorbar(
-            mean.index * DODGE[method],
-            mean.values,
-            yerr=sd.values,
-            capsize=3,
-            label=method,
-            **STYLE[method],
-        )
+        dodged_errorbar(ax, mean.index, mean.values, sd.values, method, DODGE, STYLE)
     ax.axhline(1.0, color="k", lw=1, ls="--", label="noise variance")
-    ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xticks(CONFIG["ns"], [str(n) for n in CONFIG["ns"]])
-    ax.minorticks_off()
-    ax.set_xlabel("n (training size)")
+    log_n_axis(ax, CONFIG["ns"], "n (training size)")
     ax.set_ylabel(f"test MSE ({CONFIG['n_test']} points)")
     ax.set_title(f"Prediction error, p = {CONFIG['p']}")
     ax.legend(fontsize=8)
-    path = OUT / "mse.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, OUT / "mse.png")
 
 
 figures = [plot_selection(), plot_coverage(), plot_mse()]
@@ -444,16 +393,12 @@ figures = [plot_selection(), plot_coverage(), plot_mse()]
 
 # %%
 def deviations() -> list[str]:
-    notes = []
-    if QUICK:
-        notes.append(
-            "Quick mode (`BSDL_QUICK=1`): p = 50, 2 replicates, 60 epochs for bsdl and "
-            f"{CONFIG['n_test']} test points. A smoke test, not the study: do not read the numbers "
-            "as evidence either way."
-        )
-        return notes
-    notes += grid_deviations(CONFIG["ns"], PAPER_NS, CONFIG["n_reps"], 10)
-    return notes
+    return deviation_notes(
+        f"p = 50, 2 replicates, 60 epochs for bsdl and {CONFIG['n_test']} test points",
+        CONFIG,
+        PAPER_NS,
+        10,
+    )
 
 
 band = 1.959964 * np.sqrt(0.95 * 0.05 / CONFIG["n_test"])
@@ -468,16 +413,13 @@ lines = [
     "`default_rng([r, n, 1])`; estimators use `random_state=r`.",
     "",
     "Methods: **bsdl** = `SparseMLPRegressor(random_state=r"
-    + "".join(f", {k}={v!r}" for k, v in CONFIG["bsdl_kwargs"].items())
+    + kwargs_text(CONFIG["bsdl_kwargs"])
     + ")` (defaults: hidden 16-8, tanh); **Lasso** = `LassoCV(cv=5, selection='random')`, "
     "selected = non-zero coefficients; **dense MLP** = `MLPRegressor(hidden_layer_sizes=(16, 8), "
     "activation='tanh', early_stopping=True)` on standardised inputs and response (selects "
     "nothing: NA).",
     "",
-]
-for note in deviations():
-    lines += [f"> **Note.** {note}", ""]
-lines += [
+    *note_lines(deviations()),
     "## Results (mean ± sd over replicates)",
     "",
     "FSR = |S \\ T| / |S| (0 if S is empty), NSR = |T \\ S| / |T|, exact recovery = 1{S = T}; "
@@ -494,19 +436,5 @@ lines += [
     "",
     freq_md,
     "",
-    "## Figures",
-    "",
 ]
-lines += [f"![{p.stem}]({p.name})" for p in figures]
-lines += [
-    "",
-    "## Run",
-    "",
-    f"Total time {total_seconds / 60:.1f} min; " + environment(),
-    "Per-fit results: `results.csv`.",
-    "",
-]
-(OUT / "report.md").write_text("\n".join(lines), encoding="utf-8")
-print(
-    f"\nwrote {OUT / 'report.md'} and {', '.join(p.name for p in figures)} in {total_seconds:.1f} s"
-)
+write_report(OUT, lines, figures, total_seconds)

@@ -71,23 +71,36 @@ matplotlib.use("Agg")
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 sys.path.insert(0, str(HERE))
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import statsmodels  # noqa: E402
 from _common import (  # noqa: E402
     FitCache,
+    announce,
     apply_grid_overrides,
-    environment,
-    grid_deviations,
+    bsdl_warning_names,
+    deviation_notes,
+    dodged_errorbar,
+    failed_fit_lines,
+    kwargs_text,
+    log_n_axis,
+    mean_sd,
+    method_styles,
     n_jobs,
+    note_lines,
     out_dir,
+    panels,
     quick_mode,
+    save_figure,
+    selected_sets,
+    share_with,
+    show,
+    to_markdown,
+    write_report,
 )
 from joblib import Parallel, delayed  # noqa: E402
 from statsmodels.tsa.ar_model import ar_select_order  # noqa: E402
 
-import bsdl  # noqa: E402
 from bsdl.datasets import (  # noqa: E402
     NONLINEAR_AR_LAGS,
     load_elnino,
@@ -136,8 +149,7 @@ METHODS = ["bsdl", "AIC", "BIC"]
 
 
 OUT = out_dir(NAME, HERE)
-print(f"bsdl {bsdl.__version__}; mode: {'quick' if QUICK else 'full'}; output: {OUT}")
-print(f"config: {CONFIG}; n_jobs: {N_JOBS}")
+announce(OUT, CONFIG, N_JOBS)
 
 # %% [markdown]
 # ## Data and seeds
@@ -199,9 +211,7 @@ def run_one(design: str, n: int, rep: int) -> list[dict]:
         except Exception as exc:  # recorded and reported, see above
             res, error = None, f"{type(exc).__name__}: {exc}"
     seconds = time.perf_counter() - t0
-    notes = sorted(
-        {w.category.__name__ for w in caught if w.category.__module__.startswith("bsdl")}
-    )
+    notes = bsdl_warning_names(caught)
     base = dict(design=design, n=n, rep=rep)
     if res is None:
         rows.append(
@@ -215,7 +225,7 @@ def run_one(design: str, n: int, rep: int) -> list[dict]:
                 correct_order=0.0,
                 seconds=seconds,
                 error=error,
-                warnings=" ".join(notes),
+                warnings=notes,
             )
         )
     else:
@@ -226,7 +236,7 @@ def run_one(design: str, n: int, rep: int) -> list[dict]:
                 **lag_metrics(res.selected_lags, true),
                 seconds=seconds,
                 error="",
-                warnings=" ".join(notes),
+                warnings=notes,
             )
         )
     for ic in ("aic", "bic"):
@@ -303,14 +313,6 @@ def _rate(values: pd.Series) -> str:
     return f"{p:.2f} ± {np.sqrt(p * (1 - p) / r):.2f}"
 
 
-def _mean_sd(values: pd.Series, digits: int) -> str:
-    values = values.dropna()
-    if values.empty:
-        return "NA"
-    sd = values.std(ddof=1) if len(values) > 1 else 0.0
-    return f"{values.mean():.{digits}f} ± {sd:.{digits}f}"
-
-
 def summary_table(results: pd.DataFrame) -> pd.DataFrame:
     out = []
     for design in DESIGNS:
@@ -326,8 +328,8 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
                         "method": method,
                         "exact lag set": _rate(sub["exact"]),
                         "correct order": _rate(sub["correct_order"]),
-                        "mean order": _mean_sd(sub["order"], 2),
-                        "no. lags": _mean_sd(sub["n_lags"], 2),
+                        "mean order": mean_sd(sub["order"], 2),
+                        "no. lags": mean_sd(sub["n_lags"], 2),
                         "mean time (s)": f"{sub['seconds'].mean():.3g}",
                         "failed fits": int((sub["error"] != "").sum()),
                     }
@@ -335,19 +337,7 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def to_markdown(frame: pd.DataFrame) -> str:
-    """A GitHub-flavoured markdown table (no dependency on tabulate)."""
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for values in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v) for v in values) + " |")
-    return "\n".join(lines)
-
-
-table = summary_table(results)
-table_md = to_markdown(table)
-print()
-print(table_md)
+table_md = show(summary_table(results))
 
 # %% [markdown]
 # How often each candidate lag is selected by bsdl (fraction of replicates); `*` marks the true
@@ -363,19 +353,16 @@ def lag_frequencies(results: pd.DataFrame) -> pd.DataFrame:
             sub = results[
                 (results.design == design) & (results.n == n) & (results.method == "bsdl")
             ]
-            sets = [set(map(int, s.split())) if s else set() for s in sub["lags"]]
+            sets = selected_sets(sub["lags"])
             row = {"design": design, "n": n}
             for j in range(1, CONFIG["max_lag"] + 1):
                 star = "*" if j in true else ""
-                row[f"lag {j}"] = f"{np.mean([j in s for s in sets]):.2f}{star}"
+                row[f"lag {j}"] = f"{share_with(sets, j):.2f}{star}"
             out.append(row)
     return pd.DataFrame(out)
 
 
-freq = lag_frequencies(results)
-freq_md = to_markdown(freq)
-print()
-print(freq_md)
+freq_md = show(lag_frequencies(results))
 
 # %% [markdown]
 # ## Real series
@@ -445,9 +432,7 @@ for item in real:
                 "order": frame.loc[label, "order"],
             }
         )
-real_md = to_markdown(pd.DataFrame(real_rows))
-print()
-print(real_md)
+real_md = show(pd.DataFrame(real_rows))
 
 # %% [markdown]
 # With the default prior, restart i of `SparseRNN` uses the spike scale
@@ -487,17 +472,11 @@ print(restarts_md)
 
 # %%
 DODGE = {"bsdl": 0.96, "AIC": 1.0, "BIC": 1.04}  # horizontal offsets on the log axis
-STYLE = {
-    "bsdl": dict(color="C0", marker="o"),
-    "AIC": dict(color="C1", marker="s"),
-    "BIC": dict(color="C2", marker="^"),
-}
+STYLE = method_styles(METHODS)
 
 
 def plot_recovery() -> Path:
-    fig, axes = plt.subplots(
-        2, len(DESIGNS), figsize=(5 * len(DESIGNS), 7), constrained_layout=True, squeeze=False
-    )
+    fig, axes = panels(2, len(DESIGNS), 5, 7)
     for col, (design, true) in enumerate(DESIGNS.items()):
         for row, (key, label) in enumerate(
             [("exact", "exact lag set"), ("correct_order", "correct order")]
@@ -508,20 +487,10 @@ def plot_recovery() -> Path:
                 p = sub.groupby("n")[key].mean().reindex(CONFIG["ns"])
                 r = sub.groupby("n")[key].size().reindex(CONFIG["ns"])
                 se = np.sqrt(p * (1 - p) / r)
-                ax.errorbar(
-                    p.index * DODGE[method],
-                    p.values,
-                    yerr=se.values,
-                    capsize=3,
-                    label=method,
-                    **STYLE[method],
-                )
-            ax.set_xscale("log")
-            ax.set_xticks(CONFIG["ns"], [str(n) for n in CONFIG["ns"]])
-            ax.minorticks_off()
+                dodged_errorbar(ax, p.index, p.values, se.values, method, DODGE, STYLE)
+            log_n_axis(ax, CONFIG["ns"], "n (series length)")
             ax.set_xlim(min(CONFIG["ns"]) / 1.25, max(CONFIG["ns"]) * 1.25)
             ax.set_ylim(-0.05, 1.05)
-            ax.set_xlabel("n (series length)")
             ax.set_ylabel(f"{label} rate")
             ax.set_title(f"{design}, true lags {set(true)}: {label}")
     axes[0, 0].legend(fontsize=8)
@@ -529,25 +498,20 @@ def plot_recovery() -> Path:
         f"Lag selection, candidate lags 1..{CONFIG['max_lag']} "
         f"({CONFIG['n_reps']} replicates, ± binomial se)"
     )
-    path = OUT / "recovery.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, OUT / "recovery.png")
 
 
 def plot_frequencies() -> Path:
     n = max(CONFIG["ns"])
     lags = np.arange(1, CONFIG["max_lag"] + 1)
-    fig, axes = plt.subplots(
-        1, len(DESIGNS), figsize=(5 * len(DESIGNS), 3.6), constrained_layout=True, squeeze=False
-    )
+    fig, axes = panels(1, len(DESIGNS), 5, 3.6)
     for ax, (design, true) in zip(axes[0], DESIGNS.items()):
         for k, method in enumerate(METHODS):
             sub = results[
                 (results.design == design) & (results.n == n) & (results.method == method)
             ]
-            sets = [set(map(int, s.split())) if s else set() for s in sub["lags"]]
-            share = [np.mean([j in s for s in sets]) for j in lags]
+            sets = selected_sets(sub["lags"])
+            share = [share_with(sets, j) for j in lags]
             ax.bar(lags + (k - 1) * 0.27, share, width=0.27, label=method, color=f"C{k}")
         for j in true:
             ax.axvspan(j - 0.45, j + 0.45, color="0.9", zorder=0)
@@ -557,19 +521,13 @@ def plot_frequencies() -> Path:
         ax.set_ylabel("selection frequency")
         ax.set_title(f"{design}, n = {n}")
     axes[0, 0].legend(fontsize=8)
-    path = OUT / "lag_frequency.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, OUT / "lag_frequency.png")
 
 
 def plot_real() -> Path:
     ok = [item for item in real if item["result"] is not None]
-    fig, axes = plt.subplots(
-        1, max(1, len(ok)), figsize=(4 * max(1, len(ok)), 3.4), constrained_layout=True
-    )
-    axes = np.atleast_1d(axes)
-    for ax, item in zip(axes, ok):
+    fig, axes = panels(1, max(1, len(ok)), 4, 3.4)
+    for ax, item in zip(axes[0], ok):
         res = item["result"]
         q = res.inclusion_probabilities
         colors = ["C0" if j in set(res.selected_lags.tolist()) else "0.7" for j in q.index]
@@ -587,10 +545,7 @@ def plot_real() -> Path:
         ax.set_ylabel("inclusion probability")
         ax.set_title(f"{item['name']} (n = {item['n']})")
         ax.legend(fontsize=7)
-    path = OUT / "real_series.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, OUT / "real_series.png")
 
 
 figures = [plot_recovery(), plot_frequencies(), plot_real()]
@@ -604,16 +559,15 @@ total_seconds = time.perf_counter() - t_start
 
 # %%
 def deviations() -> list[str]:
-    notes = CACHE.note()
-    if QUICK:
-        notes.append(
-            "Quick mode (`BSDL_QUICK=1`): n = 300, 2 replicates, candidate lags 1..8, "
-            f"{CONFIG['bsdl_kwargs']['n_epochs']} epochs and 1 restart for bsdl, sunspots only. "
-            "A smoke test, not the study: do not read the numbers as evidence either way."
-        )
-        return notes
-    notes += grid_deviations(CONFIG["ns"], FULL_NS, CONFIG["n_reps"], FULL_REPS)
-    if SIM_RESTARTS != CONFIG["n_restarts"]:
+    notes = deviation_notes(
+        "n = 300, 2 replicates, candidate lags 1..8, "
+        f"{CONFIG['bsdl_kwargs']['n_epochs']} epochs and 1 restart for bsdl, sunspots only",
+        CONFIG,
+        FULL_NS,
+        FULL_REPS,
+        CACHE,
+    )
+    if not QUICK and SIM_RESTARTS != CONFIG["n_restarts"]:
         notes.append(
             f"Simulation study with n_restarts={SIM_RESTARTS} per fit instead of "
             f"{CONFIG['n_restarts']} (`BSDL_VIGNETTE_RESTARTS`), to fit the run on two cores; "
@@ -636,15 +590,12 @@ lines = [
     "",
     "Methods: **bsdl** = `select_ar_order(y, max_lag="
     f"{CONFIG['max_lag']}, n_restarts={SIM_RESTARTS}, random_state=r"
-    + "".join(f", {k}={v!r}" for k, v in CONFIG["bsdl_kwargs"].items())
+    + kwargs_text(CONFIG["bsdl_kwargs"])
     + ")`, i.e. a `SparseRNN` with its default cell, hidden size, window and prior; "
     "**AIC** / **BIC** = `statsmodels.tsa.ar_model.ar_select_order(y, maxlag="
     f"{CONFIG['max_lag']}, ic='aic' / 'bic', trend='c')` (lags 1..p).",
     "",
-]
-for note in deviations():
-    lines += [f"> **Note.** {note}", ""]
-lines += [
+    *note_lines(deviations()),
     "## Results",
     "",
     "Rates ± binomial standard error sqrt(p(1 - p) / R) over the R replicates; order and number "
@@ -668,7 +619,7 @@ lines += [
     "",
     f"`select_ar_order(y, max_lag={CONFIG['max_lag']}, n_restarts={CONFIG['n_restarts']}, "
     "random_state=0"
-    + "".join(f", {k}={v!r}" for k, v in CONFIG["bsdl_kwargs"].items())
+    + kwargs_text(CONFIG["bsdl_kwargs"])
     + f")`; {real_seconds:.1f} s for all series. The true lags are unknown.",
     "",
     real_md,
@@ -678,26 +629,13 @@ lines += [
     "",
     restarts_md,
     "",
+    *failed_fit_lines(failures),
 ]
-if not failures.empty:
-    lines += ["## Failed fits", ""]
-    lines += [
-        f"* {r.design}, n = {r.n}, replicate {r.rep}: `{r.error}`"
-        for r in failures.itertuples(index=False)
-    ]
-    lines += [""]
-lines += ["## Figures", ""]
-lines += [f"![{p.stem}]({p.name})" for p in figures]
-lines += [
-    "",
-    "## Run",
-    "",
-    f"Total time {total_seconds / 60:.1f} min (simulations {sim_seconds / 60:.1f} min); "
-    + environment(f"statsmodels {statsmodels.__version__}"),
-    "Per-fit results: `results.csv`.",
-    "",
-]
-(OUT / "report.md").write_text("\n".join(lines), encoding="utf-8")
-print(
-    f"\nwrote {OUT / 'report.md'} and {', '.join(p.name for p in figures)} in {total_seconds:.1f} s"
+write_report(
+    OUT,
+    lines,
+    figures,
+    total_seconds,
+    time_detail=f" (simulations {sim_seconds / 60:.1f} min)",
+    environment_extra=(f"statsmodels {statsmodels.__version__}",),
 )

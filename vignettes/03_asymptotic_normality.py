@@ -66,21 +66,28 @@ matplotlib.use("Agg")
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 sys.path.insert(0, str(HERE))
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from _common import (  # noqa: E402
     FitCache,
+    announce,
     apply_grid_overrides,
-    environment,
-    grid_deviations,
+    bsdl_warning_names,
+    deviation_notes,
+    failed_fit_lines,
+    kwargs_text,
+    log_n_axis,
     n_jobs,
+    note_lines,
     out_dir,
+    panels,
     quick_mode,
+    save_figure,
+    show,
+    write_report,
 )
 from scipy import stats  # noqa: E402
 
-import bsdl  # noqa: E402
 from bsdl import SparseRNN  # noqa: E402
 from bsdl.datasets import make_ar, make_nonlinear_ar  # noqa: E402
 
@@ -105,8 +112,7 @@ STEPS = 5  # horizons of the joint multi-step intervals
 
 
 OUT = out_dir(NAME, HERE)
-print(f"bsdl {bsdl.__version__}; mode: {'quick' if QUICK else 'full'}; output: {OUT}")
-print(f"config: {CONFIG}; n_jobs: {N_JOBS}")
+announce(OUT, CONFIG, N_JOBS)
 
 # %% [markdown]
 # ## Data and seeds
@@ -157,14 +163,11 @@ def run_one(design: str, n: int, rep: int) -> tuple[dict, np.ndarray]:
             error = f"{type(exc).__name__}: {exc}"
             return dict(base, seconds=time.perf_counter() - t0, error=error), np.empty(0)
     seconds = time.perf_counter() - t0
-    notes = sorted(
-        {w.category.__name__ for w in caught if w.category.__module__.startswith("bsdl")}
-    )
     held_out = y[n:]
     # one-step-ahead prediction intervals along the whole series; keep the held-out rows
     pi = model.predict_interval(series=y, alpha=0.05)
     mean, se = pi.mean[-m:], pi.se[-m:]
-    row = dict(base, seconds=seconds, error="", warnings=" ".join(notes))
+    row = dict(base, seconds=seconds, error="", warnings=bsdl_warning_names(caught))
     for level in LEVELS:
         ci = np.asarray(pi.conf_int(alpha=1 - level))[-m:]
         row[f"cov{level:.2f}"] = float(np.mean((held_out >= ci[:, 0]) & (held_out <= ci[:, 1])))
@@ -254,15 +257,6 @@ ok = results[results.error == ""]
 
 
 # %%
-def to_markdown(frame: pd.DataFrame) -> str:
-    """A GitHub-flavoured markdown table (no dependency on tabulate)."""
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for values in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v) for v in values) + " |")
-    return "\n".join(lines)
-
-
 def _fmt(value: float, digits: int = 3) -> str:
     return "NA" if not np.isfinite(value) else f"{value:.{digits}f}"
 
@@ -300,7 +294,6 @@ def coverage_table() -> pd.DataFrame:
 
 
 table = coverage_table()
-table_md = to_markdown(table)
 
 # %% [markdown]
 # ## Confidence part and standardised errors
@@ -359,14 +352,9 @@ def slope_table() -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-conf_md = to_markdown(confidence_table())
-slope_md = to_markdown(slope_table())
-print()
-print(conf_md)
-print()
-print(slope_md)
-print()
-print(table_md)
+conf_md = show(confidence_table())
+slope_md = show(slope_table())
+table_md = show(table)
 
 # %% [markdown]
 # ## Figures
@@ -381,16 +369,11 @@ LEVEL_COLORS = {0.80: "C0", 0.90: "C1", 0.95: "C2"}
 
 
 def _n_axis(ax) -> None:
-    ax.set_xscale("log")
-    ax.set_xticks(CONFIG["ns"], [str(n) for n in CONFIG["ns"]])
-    ax.minorticks_off()
-    ax.set_xlabel("n (training length)")
+    log_n_axis(ax, CONFIG["ns"], "n (training length)")
 
 
 def plot_coverage() -> Path:
-    fig, axes = plt.subplots(
-        2, len(DESIGNS), figsize=(5 * len(DESIGNS), 7), constrained_layout=True
-    )
+    fig, axes = panels(2, len(DESIGNS), 5, 7)
     for col, design in enumerate(DESIGNS):
         sub = ok[ok.design == design]
         reps = sub.groupby("n").size().reindex(CONFIG["ns"]).fillna(0).to_numpy()
@@ -413,17 +396,12 @@ def plot_coverage() -> Path:
             ax.set_ylim(0.5, 1.02)
         axes[0, col].legend(title="level", fontsize=8)
     fig.suptitle("Coverage (shaded: level ± 2 binomial se)")
-    path = OUT / "coverage.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, OUT / "coverage.png")
 
 
 def plot_confidence() -> Path:
-    fig, axes = plt.subplots(
-        1, len(DESIGNS), figsize=(5 * len(DESIGNS), 3.8), constrained_layout=True
-    )
-    for ax, design in zip(axes, DESIGNS):
+    fig, axes = panels(1, len(DESIGNS), 5, 3.8)
+    for ax, design in zip(axes[0], DESIGNS):
         sub = ok[ok.design == design]
         for key, label, marker in [
             ("conf_se", "mean confidence se", "o"),
@@ -445,19 +423,14 @@ def plot_confidence() -> Path:
             ax.set_yscale("log")
         ax.set_title(design)
         ax.legend(fontsize=8)
-    path = OUT / "confidence_se.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, OUT / "confidence_se.png")
 
 
 def plot_qq() -> Path:
-    fig, axes = plt.subplots(
-        1, len(DESIGNS), figsize=(4.5 * len(DESIGNS), 4.2), constrained_layout=True
-    )
+    fig, axes = panels(1, len(DESIGNS), 4.5, 4.2)
     probs = np.linspace(0.005, 0.995, 199)
     theory = stats.norm.ppf(probs)
-    for ax, design in zip(axes, DESIGNS):
+    for ax, design in zip(axes[0], DESIGNS):
         for k, n in enumerate(CONFIG["ns"]):
             pooled = np.concatenate(
                 [zs[(design, n, r)] for r in range(CONFIG["n_reps"])] + [np.empty(0)]
@@ -469,10 +442,7 @@ def plot_qq() -> Path:
         ax.set_ylabel("quantile of (y - mean) / se")
         ax.set_title(f"{design}: standardised one-step errors")
         ax.legend(fontsize=8)
-    path = OUT / "qq.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, OUT / "qq.png")
 
 
 figures = [plot_coverage(), plot_confidence(), plot_qq()]
@@ -486,17 +456,14 @@ total_seconds = time.perf_counter() - t_start
 
 # %%
 def deviations() -> list[str]:
-    notes = CACHE.note()
-    if QUICK:
-        notes.append(
-            "Quick mode (`BSDL_QUICK=1`): n in {300, 600}, 2 replicates, "
-            f"{CONFIG['bsdl_kwargs']['n_epochs']} epochs and "
-            f"{CONFIG['n_test']} held-out points. A smoke test, not the study: do not read the "
-            "numbers as evidence either way."
-        )
-        return notes
-    notes += grid_deviations(CONFIG["ns"], FULL_NS, CONFIG["n_reps"], FULL_REPS)
-    return notes
+    return deviation_notes(
+        f"n in {{300, 600}}, 2 replicates, {CONFIG['bsdl_kwargs']['n_epochs']} epochs and "
+        f"{CONFIG['n_test']} held-out points",
+        CONFIG,
+        FULL_NS,
+        FULL_REPS,
+        CACHE,
+    )
 
 
 failures = results[results.error != ""]
@@ -512,17 +479,14 @@ lines = [
     "`random_state=r`.",
     "",
     "Model: `SparseRNN(random_state=r"
-    + "".join(f", {k}={v!r}" for k, v in CONFIG["bsdl_kwargs"].items())
+    + kwargs_text(CONFIG["bsdl_kwargs"])
     + ")` (default lags, cell, hidden size, window and prior), fitted to `y[:n]`. One-step "
     "intervals: `predict_interval(series=y, alpha=0.05)` read at each level with "
     "`conf_int(alpha=1 - level)`; joint intervals: `predict_interval(steps="
     f"{STEPS}, joint=True)` (Bonferroni over the {STEPS} horizons); confidence part: "
     "`predict_interval(series=y, kind='confidence')`.",
     "",
-]
-for note in deviations():
-    lines += [f"> **Note.** {note}", ""]
-lines += [
+    *note_lines(deviations()),
     "## Coverage",
     "",
     "One-step coverage: share of the held-out points of all replicates inside the interval; "
@@ -549,25 +513,6 @@ lines += [
     "",
     slope_md,
     "",
+    *failed_fit_lines(failures),
 ]
-if not failures.empty:
-    lines += ["## Failed fits", ""]
-    lines += [
-        f"* {r.design}, n = {r.n}, replicate {r.rep}: `{r.error}`"
-        for r in failures.itertuples(index=False)
-    ]
-    lines += [""]
-lines += ["## Figures", ""]
-lines += [f"![{p.stem}]({p.name})" for p in figures]
-lines += [
-    "",
-    "## Run",
-    "",
-    f"Total time {total_seconds / 60:.1f} min; " + environment(),
-    "Per-fit results: `results.csv`.",
-    "",
-]
-(OUT / "report.md").write_text("\n".join(lines), encoding="utf-8")
-print(
-    f"\nwrote {OUT / 'report.md'} and {', '.join(p.name for p in figures)} in {total_seconds:.1f} s"
-)
+write_report(OUT, lines, figures, total_seconds)

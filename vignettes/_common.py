@@ -1,4 +1,5 @@
-"""Helpers shared by the vignettes: mode, output folder, environment line, deviations.
+"""Helpers shared by the vignettes: mode, output folder, environment line, deviations,
+report tables and sections, and figure axes.
 
 A vignette imports this module from its own folder (``vignettes/``), so it runs as a
 script from any working directory.
@@ -14,6 +15,8 @@ import platform
 from pathlib import Path
 
 import joblib
+import numpy as np
+import pandas as pd
 import torch
 from joblib import Parallel, delayed
 
@@ -188,3 +191,171 @@ class FitCache:
             f"{self.folder.name}); their seconds are those of that run, and the total run "
             "time covers only this run."
         ]
+
+
+# ----------------------------------------------------------------------------- run and report
+
+
+def announce(out: Path, config: dict, jobs: int | None = None) -> None:
+    """Print the first lines of a run: bsdl's version, the mode, the output folder, the config."""
+    print(f"bsdl {bsdl.__version__}; mode: {'quick' if quick_mode() else 'full'}; output: {out}")
+    print(f"config: {config}" + ("" if jobs is None else f"; n_jobs: {jobs}"))
+
+
+def quick_note(settings: str) -> str:
+    """The report's note for a quick-mode run with the given reduced ``settings``."""
+    return (
+        f"Quick mode (`BSDL_QUICK=1`): {settings}. A smoke test, not the study: do not read "
+        "the numbers as evidence either way."
+    )
+
+
+def deviation_notes(
+    quick_settings: str,
+    config: dict,
+    full_ns: list[int],
+    full_reps: int,
+    cache: FitCache | None = None,
+) -> list[str]:
+    """The report's notes on how this run departs from the full study: reused fits,
+    quick mode (with its ``quick_settings``) or a reduced grid."""
+    notes = cache.note() if cache is not None else []
+    if quick_mode():
+        return [*notes, quick_note(quick_settings)]
+    return notes + grid_deviations(config["ns"], full_ns, config["n_reps"], full_reps)
+
+
+def note_lines(notes: list[str]) -> list[str]:
+    """Report lines: each note as a block quote."""
+    lines: list[str] = []
+    for note in notes:
+        lines += [f"> **Note.** {note}", ""]
+    return lines
+
+
+def kwargs_text(kwargs: dict) -> str:
+    """``", k=v"`` for each keyword argument, to complete a call shown in the report."""
+    return "".join(f", {k}={v!r}" for k, v in kwargs.items())
+
+
+def bsdl_warning_names(caught) -> str:
+    """Space-separated names of the bsdl warning classes among the ``caught`` warnings."""
+    return " ".join(
+        sorted({w.category.__name__ for w in caught if w.category.__module__.startswith("bsdl")})
+    )
+
+
+def to_markdown(frame: pd.DataFrame) -> str:
+    """A GitHub-flavoured markdown table (no dependency on tabulate)."""
+    cols = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for values in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(str(v) for v in values) + " |")
+    return "\n".join(lines)
+
+
+def show(frame: pd.DataFrame) -> str:
+    """Print ``frame`` as a markdown table (after a blank line) and return the table."""
+    table = to_markdown(frame)
+    print()
+    print(table)
+    return table
+
+
+def mean_sd(values: pd.Series, digits: int) -> str:
+    """``"mean ± sd"`` of the non-missing values (sd 0 for one value), ``"NA"`` for none."""
+    values = values.dropna()
+    if values.empty:
+        return "NA"
+    sd = values.std(ddof=1) if len(values) > 1 else 0.0
+    return f"{values.mean():.{digits}f} ± {sd:.{digits}f}"
+
+
+def selected_sets(column: pd.Series) -> list[set[int]]:
+    """The space-separated selections of a results column (``"1 3 7"``) as sets of ints."""
+    return [set(map(int, s.split())) if s else set() for s in column]
+
+
+def share_with(sets: list[set[int]], j: int) -> float:
+    """Share of the selections that contain ``j``."""
+    return float(np.mean([j in s for s in sets]))
+
+
+def failed_fit_lines(failures: pd.DataFrame) -> list[str]:
+    """The report's "Failed fits" section (nothing when no fit failed)."""
+    if failures.empty:
+        return []
+    lines = ["## Failed fits", ""]
+    lines += [
+        f"* {r.design}, n = {r.n}, replicate {r.rep}: `{r.error}`"
+        for r in failures.itertuples(index=False)
+    ]
+    return lines + [""]
+
+
+def write_report(
+    out: Path,
+    lines: list[str],
+    figures: list[Path],
+    seconds: float,
+    *,
+    time_detail: str = "",
+    environment_extra: tuple[str, ...] = (),
+) -> Path:
+    """Add the figures and the run line to ``lines``, write ``out/report.md`` and say so."""
+    lines = [*lines, "## Figures", ""]
+    lines += [f"![{p.stem}]({p.name})" for p in figures]
+    lines += [
+        "",
+        "## Run",
+        "",
+        f"Total time {seconds / 60:.1f} min{time_detail}; " + environment(*environment_extra),
+        "Per-fit results: `results.csv`.",
+        "",
+    ]
+    path = out / "report.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    print(f"\nwrote {path} and {', '.join(p.name for p in figures)} in {seconds:.1f} s")
+    return path
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def method_styles(methods: list[str]) -> dict[str, dict]:
+    """Colour and marker per method, in the order given (C0 o, C1 s, C2 ^, ...)."""
+    markers = "os^Dv"
+    return {m: dict(color=f"C{i}", marker=markers[i % len(markers)]) for i, m in enumerate(methods)}
+
+
+def panels(nrows: int, ncols: int, panel_width: float, height: float):
+    """``(fig, axes)`` with ``axes`` always 2-D, ``panel_width`` inches per column."""
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(
+        nrows, ncols, figsize=(panel_width * ncols, height), constrained_layout=True, squeeze=False
+    )
+
+
+def log_n_axis(ax, ns: list[int], label: str) -> None:
+    """A log x axis with a tick at each n of the design and no minor ticks."""
+    ax.set_xscale("log")
+    ax.set_xticks(ns, [str(n) for n in ns])
+    ax.minorticks_off()
+    ax.set_xlabel(label)
+
+
+def dodged_errorbar(ax, x, mean, sd, method: str, dodge: dict, style: dict) -> None:
+    """Mean ± sd of one method against n, shifted by ``dodge[method]`` on the log axis."""
+    ax.errorbar(
+        np.asarray(x) * dodge[method], mean, yerr=sd, capsize=3, label=method, **style[method]
+    )
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Write ``fig`` to ``path`` (PNG, 120 dpi), close it and return the path."""
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
