@@ -5,15 +5,15 @@ train / calibration / test split per series, the same base forecaster
 (:class:`~bsdl.SparseRNN`, one fit per series and seed, shared by every method that
 wraps a model; EnbPI refits it on block-bootstrap series), one-step-ahead intervals
 along the test span with each value revealed after its interval, and the same
-metrics (:mod:`bsdl.conformal.metrics`). ``bsdl compare`` is its command line.
+metrics, read from the :class:`~bsdl.results.Intervals` every method returns
+(``coverage``, ``width``, ``interval_score``: the rules of :mod:`bsdl.conformal.metrics`).
+``bsdl compare`` is its command line.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -29,11 +29,11 @@ from bsdl.conformal import (
     ConformalizedAsymptotic,
     EnbPI,
     SplitConformal,
-    interval_metrics,
     min_calibration_size,
 )
 from bsdl.datasets import REAL_SERIES, load_series
 from bsdl.models.rnn import SparseRNN
+from bsdl.results import Intervals, PredictionIntervals
 
 __all__ = ["METHODS", "OneStepForecaster", "compare_intervals", "comparison_table"]
 
@@ -120,17 +120,22 @@ class OneStepForecaster:
         path = self.model_.predict(series=self._along(pos)).to_numpy()
         return path[pos - (int(pos.max()) + 1 - path.size)]
 
-    def predict_interval(self, X, alpha: float = 0.05):
+    def predict_interval(self, X, alpha: float = 0.05) -> PredictionIntervals:
+        """The model's one-step prediction intervals at the positions ``X`` (the index).
+
+        The rows of the model's :class:`~bsdl.results.PredictionIntervals` at those
+        positions, with its settings (critical value, link, bounds); a model that
+        returns another object with ``mean`` and ``se`` gets normal intervals.
+        """
+        alpha = check_alpha(alpha)
         pos = self._positions(X)
         pi = self.model_.predict_interval(series=self._along(pos), alpha=alpha)
-        idx = pos - (int(pos.max()) + 1 - pi.mean.size)
-        return _Rows(pi.mean[idx], pi.se[idx])
-
-
-@dataclass(frozen=True)
-class _Rows:
-    mean: np.ndarray
-    se: np.ndarray
+        mean, se = np.asarray(pi.mean, dtype=float), np.asarray(pi.se, dtype=float)
+        idx = pos - (int(pos.max()) + 1 - mean.size)
+        opts = {}
+        if isinstance(pi, PredictionIntervals):
+            opts = dict(bounds=pi.bounds, kind=pi.kind, df=pi.df, link=pi.link)
+        return PredictionIntervals(mean[idx], se[idx], alpha, index=pos, **opts)
 
 
 def _split_sizes(n: int, train: float, calibration: float, first: int) -> tuple[int, int]:
@@ -179,13 +184,18 @@ def _run_one(
     n_full = n_train + n_cal
     rows, intervals = [], {}
 
-    def record(method, alpha, lower, upper, seconds, mean, n_fit, n_calibration, note=""):
-        if lower is None:
+    def record(method, alpha, iv: Intervals | None, seconds, n_fit, n_calibration, note=""):
+        if iv is None:
             m = dict(coverage=np.nan, width=np.nan, interval_score=np.nan)
         else:
-            m = interval_metrics(y[test], lower, upper, alpha)
+            m = dict(
+                coverage=iv.coverage(y[test]),
+                width=float(np.mean(iv.width)),
+                interval_score=iv.interval_score(y[test]),
+            )
             intervals[(name, seed, alpha, method)] = pd.DataFrame(
-                {"y": y[test], "mean": mean, "lower": lower, "upper": upper}, index=index[test]
+                {"y": y[test], "mean": iv.mean, "lower": iv.lower, "upper": iv.upper},
+                index=index[test],
             )
         rows.append(
             dict(
@@ -212,10 +222,8 @@ def _run_one(
         for alpha in alphas:
             t0 = time.perf_counter()
             pi = full.predict_interval(test, alpha=alpha)
-            z = NormalDist().inv_cdf(1 - alpha / 2)
-            lo, up = pi.mean - z * pi.se, pi.mean + z * pi.se
             seconds = full_seconds + time.perf_counter() - t0
-            record("bsdl", alpha, lo, up, seconds, pi.mean, n_full, 0)
+            record("bsdl", alpha, pi, seconds, n_full, 0)
 
     # the calibration-based methods share one fit on the training span
     if wrappers:
@@ -234,7 +242,7 @@ def _run_one(
                 t0 = time.perf_counter()
                 ci = make[method]().calibrate(cal, y[cal]).predict_online(test, y[test], alpha)
                 seconds = fit_seconds + time.perf_counter() - t0
-                record(method, alpha, ci.lower, ci.upper, seconds, ci.mean, n_train, n_cal)
+                record(method, alpha, ci, seconds, n_train, n_cal)
 
     # EnbPI needs no calibration set either: bootstrap refits on train + calibration
     if "enbpi" in methods:
@@ -246,7 +254,7 @@ def _run_one(
                 f"{block} (lags + window); EnbPI needs at least {MIN_BLOCKS}"
             )
             for alpha in alphas:
-                record("enbpi", alpha, None, None, np.nan, None, n_full, 0, note)
+                record("enbpi", alpha, None, np.nan, n_full, 0, note)
             return rows, intervals
         t0 = time.perf_counter()
         enb = EnbPI(
@@ -260,7 +268,7 @@ def _run_one(
             t1 = time.perf_counter()
             ci = enb.predict_online(test, y[test], alpha=alpha)
             seconds = fit_enb + time.perf_counter() - t1
-            record("enbpi", alpha, ci.lower, ci.upper, seconds, ci.mean, n_full, 0)
+            record("enbpi", alpha, ci, seconds, n_full, 0)
     return rows, intervals
 
 

@@ -197,3 +197,39 @@ def test_intervals_bench_quick_runs(tmp_path):
     assert "| data | n (test) |" in stdout
     rows = result["rows"]
     assert rows[0]["bootstraps"] == 3 and rows[0]["ratio"] > 0
+
+
+def test_metrics_are_read_from_the_intervals(compared):
+    # each row's numbers equal the metric functions applied to the stored bounds
+    from bsdl.conformal.metrics import interval_metrics
+
+    frame, intervals = compared
+    for row in frame.itertuples():
+        iv = intervals[(row.series, row.seed, row.alpha, row.method)]
+        m = interval_metrics(iv["y"], iv["lower"], iv["upper"], row.alpha)
+        assert row.coverage == m["coverage"]
+        assert row.width == pytest.approx(m["width"], rel=1e-12)
+        assert row.interval_score == pytest.approx(m["interval_score"], rel=1e-12)
+
+
+def test_one_step_forecaster_gives_prediction_intervals(series):
+    from scipy.stats import norm, t
+
+    from bsdl.results import Intervals, PredictionIntervals
+
+    y = np.asarray(series)
+    f = OneStepForecaster(SparseRNN(random_state=0, **QUICK), y).fit(np.arange(200), y[:200])
+    pos = np.arange(250, 260)
+    pi = f.predict_interval(pos, alpha=0.1)
+    assert isinstance(pi, PredictionIntervals) and isinstance(pi, Intervals)
+    assert list(pi.index) == list(pos) and pi.alpha == 0.1
+    direct = f.model_.predict_interval(series=y, alpha=0.1)
+    np.testing.assert_allclose(pi.mean, direct.mean[250 - 7 : 260 - 7], rtol=1e-6)
+    np.testing.assert_allclose(pi.se, direct.se[250 - 7 : 260 - 7], rtol=1e-6)
+    # the model's critical value is kept: Student-t with its residual df, or the normal
+    assert pi.df == direct.df and pi.link == direct.link == "identity"
+    z = norm.ppf(0.95) if pi.df is None else t.ppf(0.95, pi.df)
+    np.testing.assert_allclose(pi.lower, pi.mean - z * pi.se, rtol=1e-12)
+    np.testing.assert_allclose(pi.upper, pi.mean + z * pi.se, rtol=1e-12)
+    with pytest.raises(ValueError, match="alpha"):
+        f.predict_interval(pos, alpha=1.5)

@@ -23,6 +23,7 @@ from bsdl.conformal import (
     ACI,
     SPCI,
     AgACI,
+    ConformalIntervals,
     ConformalizedAsymptotic,
     EnbPI,
     ScaledScore,
@@ -31,6 +32,7 @@ from bsdl.conformal import (
     conformal_quantile,
     lag_matrix,
     linear_quantile_regression,
+    metrics,
     min_calibration_size,
 )
 
@@ -651,3 +653,41 @@ def test_conformal_intervals_to_frame_columns():
     assert fa["alpha"].iloc[0] == 0.1
     assert len(pi) == len(Xt) and pi.method == "ACI"
     np.testing.assert_allclose(pi.width, pi.upper - pi.lower)
+
+
+def test_conformal_and_prediction_intervals_share_the_base():
+    from bsdl.results import Intervals, PredictionIntervals
+
+    objs, Xt, yt = _online_objects()
+    ci = objs["split"].predict_interval(Xt, 0.1)
+    aci = objs["aci"].predict_online(Xt, yt, 0.1)
+    assert isinstance(ci, Intervals) and isinstance(aci, Intervals)
+    # the same bounds give the same frame columns, coverage and interval score in either kind
+    se = (ci.upper - ci.mean) / NormalDist().inv_cdf(0.95)  # PI ends = ci's up to rounding
+    pi = PredictionIntervals(ci.mean, se, 0.1)
+    np.testing.assert_allclose(pi.lower, ci.lower, rtol=0, atol=1e-12)
+    same = ConformalIntervals(pi.mean, pi.lower, pi.upper, 0.1, "copy")
+    assert same.coverage(yt) == pi.coverage(yt) == metrics.coverage(yt, pi.lower, pi.upper)
+    assert same.interval_score(yt) == pi.interval_score(yt)
+    assert same.interval_score(yt) == pytest.approx(
+        metrics.interval_score(yt, pi.lower, pi.upper, 0.1), rel=1e-12
+    )
+    cols = ["mean", "lower", "upper"]
+    pd.testing.assert_frame_equal(same.to_frame(), pi.to_frame()[cols])
+    assert aci.interval_score(yt) == pytest.approx(
+        metrics.interval_score(yt, aci.lower, aci.upper, 0.1), rel=1e-12
+    )
+    # intervals are read-only, and the adaptive levels too
+    for arr in (ci.mean, ci.lower, aci.alphas):
+        with pytest.raises(ValueError):
+            arr[0] = 0.0
+    assert "method='ACI'" in repr(aci)
+
+
+def test_conformal_intervals_checks():
+    with pytest.raises(ValueError, match="alphas has 2 values but mean has 3"):
+        ConformalIntervals(np.zeros(3), -np.ones(3), np.ones(3), 0.1, "m", np.ones(2))
+    with pytest.raises(TypeError, match="method must be a str"):
+        ConformalIntervals(np.zeros(3), -np.ones(3), np.ones(3), 0.1, method=3)
+    with pytest.raises(ValueError, match="lower must be <= upper"):
+        ConformalIntervals(np.zeros(2), np.ones(2), -np.ones(2), 0.1)

@@ -343,3 +343,64 @@ def test_bad_link():
     # a logit mean must be a probability
     with pytest.raises(ValueError, match="mean must be a probability.*link='logit'"):
         PredictionIntervals([0.5, 1.2], [1.0, 1.0], link="logit")
+
+
+# ------------------------------------------------------------ the Intervals base
+def test_intervals_base_by_hand():
+    from bsdl.results import Intervals
+
+    iv = Intervals([0.0, 1.0, 2.0], [-1.0, 0.5, 2.0], [1.0, 3.0, 2.0], alpha=0.2)
+    np.testing.assert_array_equal(iv.width, [2.0, 2.5, 0.0])
+    assert iv.alpha == 0.2 and iv.level == pytest.approx(0.8) and len(iv) == 3
+    y = [1.0, 0.0, 2.5]  # on the upper end (covered), 0.5 below, 0.5 above
+    assert iv.coverage(y) == pytest.approx(1 / 3)
+    # Winkler: width + (2 / 0.2) * distance outside = 2, 2.5 + 5, 0 + 5
+    assert iv.interval_score(y) == pytest.approx((2.0 + 7.5 + 5.0) / 3)
+    frame = iv.to_frame()
+    assert list(frame.columns) == ["mean", "lower", "upper"]
+    np.testing.assert_array_equal(frame["upper"], [1.0, 3.0, 2.0])
+    assert repr(iv).startswith("Intervals(n=3, alpha=0.2 (80%))")
+    assert "<table" in iv._repr_html_()
+
+
+def test_prediction_intervals_are_intervals_with_the_same_metrics():
+    from bsdl.conformal.metrics import coverage, interval_score
+    from bsdl.results import Intervals
+
+    rng = np.random.default_rng(1)
+    mean, se = rng.normal(size=50), rng.uniform(0.5, 2.0, 50)
+    y = mean + rng.normal(size=50) * 1.5
+    pi = PredictionIntervals(mean, se, alpha=0.1, df=8)
+    assert isinstance(pi, Intervals)
+    plain = Intervals(pi.mean, pi.lower, pi.upper, pi.alpha)
+    assert pi.coverage(y) == plain.coverage(y) == coverage(y, pi.lower, pi.upper)
+    assert pi.interval_score(y) == pytest.approx(interval_score(y, pi.lower, pi.upper, 0.1))
+    assert plain.interval_score(y) == pi.interval_score(y)
+    pd.testing.assert_frame_equal(pi.to_frame()[["mean", "lower", "upper"]], plain.to_frame())
+
+
+def test_intervals_base_checks_and_copies():
+    from bsdl.results import Intervals
+
+    lo, hi = np.array([-1.0, 0.0]), np.array([1.0, 2.0])
+    iv = Intervals(np.zeros(2), lo, hi, index=["a", "b"])
+    assert lo.flags.writeable and not iv.lower.flags.writeable  # the user's array untouched
+    lo[0] = -50.0
+    assert iv.lower[0] == -1.0
+    assert list(iv.to_frame().index) == ["a", "b"]
+    with pytest.raises(ValueError, match="lower must be <= upper.*the first at 1"):
+        Intervals([0.0, 0.0], [-1.0, 1.0], [1.0, 0.5])
+    with pytest.raises(ValueError, match="upper must have the same shape as mean"):
+        Intervals([0.0, 0.0], [-1.0, -1.0], [1.0])
+    with pytest.raises(ValueError, match="lower contains 1 non-finite"):
+        Intervals([0.0], [np.nan], [1.0])
+    with pytest.raises(ValueError, match="alpha"):
+        Intervals([0.0], [-1.0], [1.0], alpha=2.0)
+    with pytest.raises(ValueError, match="index has length 1"):
+        Intervals([0.0, 0.0], lo, hi, index=["a"])
+    with pytest.raises(ValueError, match="y has 3 values but lower has 2"):
+        iv.interval_score([0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="1-D"):
+        Intervals(np.zeros((2, 2)), -np.ones((2, 2)), np.ones((2, 2))).interval_score([0, 0])
+    with pytest.raises(AttributeError):
+        iv.alpha = 0.5

@@ -2,7 +2,10 @@
 
 Every method wraps any model with ``fit(X, y)`` and ``predict(X)`` (bsdl models,
 scikit-learn regressors on a :func:`lag_matrix`, or forecaster adapters) and returns
-:class:`ConformalIntervals`. None of them imports torch or bsdl's models.
+:class:`ConformalIntervals`, a :class:`bsdl.results.Intervals` like bsdl's own
+:class:`~bsdl.results.PredictionIntervals`: both give ``mean``, ``lower``, ``upper``,
+``alpha``, ``width``, ``to_frame``, ``coverage`` and ``interval_score``. None of them
+imports torch or bsdl's models.
 
 - :class:`SplitConformal`: split conformal (Lei et al. 2018), optionally with a
   sliding window of recent scores online;

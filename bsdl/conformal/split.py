@@ -207,7 +207,7 @@ class ConformalizedAsymptotic(SplitConformal):
     shape (wider where the network is uncertain), while ``q``, the conformal quantile of
     the calibration scores, replaces the normal ``z_{1-alpha/2}``: if the asymptotic
     intervals are calibrated, ``q`` is close to ``z``; if not, ``q`` corrects them and
-    the split-conformal guarantee holds. :attr:`z_ratio_` reports ``q / z``.
+    the split-conformal guarantee holds. :meth:`z_ratio` reports ``q / z``.
 
     Parameters
     ----------
