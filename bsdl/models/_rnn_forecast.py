@@ -28,8 +28,8 @@ __all__ = ["RecurrentForecastMixin"]
 class RecurrentForecastMixin:
     """Alignment, one-step predictions and recursive forecasts of a fitted SparseRNN.
 
-    Expects the estimator's fitted state: ``module_``, ``n_obs_``, ``missing``, the
-    training series ``_y`` / ``_x``, ``_index_json``, ``_k`` (lags, window),
+    Expects the estimator's fitted state: ``module_``, ``n_obs_``, ``missing_``, the
+    training series ``_y`` / ``_x``, ``_index_json``, ``_k`` (``lags_``, ``window_``),
     ``_scaled``, ``_delta_var``, ``_selected_index``, ``_covariance``, ``_sigma_std``,
     ``y_mean_``, ``y_scale_`` and ``exog_names_``.
     """
@@ -55,7 +55,7 @@ class RecurrentForecastMixin:
             default = pd.RangeIndex(steps)
             positional = self._time_index.kind == "range" and exog.index.equals(default)
             index = None if positional else labels
-        x, names = check_exog(exog, steps, "exog", index=index, missing=self.missing)
+        x, names = check_exog(exog, steps, "exog", index=index, missing=self.missing_)
         self._check_exog_columns(exog, x, names)
         return x
 
@@ -76,7 +76,7 @@ class RecurrentForecastMixin:
         """Place ``series`` on the training time grid: combined history, its offset."""
         train_ti = self._time_index
         hint = train_ti.freq if train_ti.kind == "datetime" else None
-        s, ti_s, _ = check_series(series, "series", missing=self.missing, freq=hint)
+        s, ti_s, _ = check_series(series, "series", missing=self.missing_, freq=hint)
         offset = 0
         if ti_s is not None:
             if not train_ti.same_frequency(ti_s):
@@ -108,7 +108,7 @@ class RecurrentForecastMixin:
                 s.size,
                 "exog",
                 index=series.index if isinstance(series, pd.Series) else None,
-                missing=self.missing,
+                missing=self.missing_,
             )
             self._check_exog_columns(exog, xs, names)
             x = np.concatenate([self._x[:offset], xs])

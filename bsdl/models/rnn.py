@@ -236,7 +236,20 @@ class SparseRNN(RecurrentForecastMixin, GaussianLikelihoodMixin, SparseEstimator
 
     @property
     def _k(self) -> tuple[int, int]:
-        return int(self.lags), int(self.window)
+        return self.lags_, self.window_
+
+    def _store_structure(self, lags: int, window: int, burn_in: int, optimizer: str) -> None:
+        """The fitted structure: prediction, summary and load read these attributes, never
+        the constructor arguments (``set_params`` after fit leaves the fitted model as is)."""
+        self.lags_ = int(lags)
+        self.window_ = int(window)
+        self.burn_in_ = int(burn_in)
+        self.cell_ = str(self.cell)
+        self.hidden_size_ = int(self.hidden_size)
+        self.num_layers_ = int(self.num_layers)
+        self.skip_ = bool(self.skip)
+        self.missing_ = str(self.missing)
+        self.optimizer_ = str(optimizer)
 
     # ---------------------------------------------------------------- fit
     def fit(self, series, exog=None) -> SparseRNN:
@@ -286,6 +299,7 @@ class SparseRNN(RecurrentForecastMixin, GaussianLikelihoodMixin, SparseEstimator
         )
         checked = self._check_common_params(int(ends.numel()))
         device = checked["device"]
+        self._store_structure(lags, window, burn_in, checked["optimizer"])
 
         self.y_mean_ = float(y.mean())
         self.y_scale_ = float(y.std()) if y.std() > 0 else 1.0
@@ -305,20 +319,19 @@ class SparseRNN(RecurrentForecastMixin, GaussianLikelihoodMixin, SparseEstimator
         self.n_features_in_ = int(inputs.shape[-1])
         self.n_obs_ = n
         self.n_scored_ = int(targets.numel())
-        self.burn_in_ = burn_in
         self._fit_pipeline(
             dict(
                 build_module=partial(
                     _build_rnn,
                     self.n_features_in_,
-                    int(self.hidden_size),
-                    int(self.num_layers),
-                    self.cell,
-                    bool(self.skip),
+                    self.hidden_size_,
+                    self.num_layers_,
+                    self.cell_,
+                    self.skip_,
                 ),
                 init_module=(
                     partial(_start_skip, least_squares_start(inputs, targets, burn_in))
-                    if self.skip
+                    if self.skip_
                     else None
                 ),
                 loss_fn=window_loss,
@@ -376,20 +389,24 @@ class SparseRNN(RecurrentForecastMixin, GaussianLikelihoodMixin, SparseEstimator
 
     def _make_module(self) -> nn.Module:
         return _build_rnn(
-            self.n_features_in_,
-            int(self.hidden_size),
-            int(self.num_layers),
-            self.cell,
-            bool(self.skip),
+            self.n_features_in_, self.hidden_size_, self.num_layers_, self.cell_, self.skip_
         )
+
+    def _restore_module(self, state: dict) -> nn.Module:
+        # a file saved before the structure was stored at fit: its saved parameters are
+        # the ones it was fitted with
+        if not hasattr(self, "lags_"):
+            lags, window, burn_in = self._check_structure()
+            self._store_structure(lags, window, getattr(self, "burn_in_", burn_in), self.optimizer)
+        return super()._restore_module(state)
 
     def _output_fn(self):
         # Fisher information: the scored steps of each training window
-        return partial(last_steps, count=int(self.window) - self.burn_in_)
+        return partial(last_steps, count=self.window_ - self.burn_in_)
 
     def _describe_restart(self, module: nn.Module) -> dict:
         keep = recurrent_connected_inputs(module, get_masks(module)).cpu().numpy()
-        return {"lags": ", ".join(map(str, np.flatnonzero(keep[: int(self.lags)]) + 1))}
+        return {"lags": ", ".join(map(str, np.flatnonzero(keep[: self.lags_]) + 1))}
 
     def _set_selection(self, lags: int, exog_names: list[str]) -> None:
         masks = get_masks(self.module_)
@@ -427,11 +444,11 @@ class SparseRNN(RecurrentForecastMixin, GaussianLikelihoodMixin, SparseEstimator
         lags = ", ".join(map(str, self.selected_lags_)) or "none"
         left = [
             ("Model:", "SparseRNN"),
-            ("Cell:", f"{self.cell} ({self.num_layers} x {self.hidden_size})"),
+            ("Cell:", f"{self.cell_} ({self.num_layers_} x {self.hidden_size_})"),
             ("No. observations:", self.n_obs_),
             ("Scored time points:", self.n_scored_),
-            ("Window / burn-in:", f"{self.window} / {self.burn_in_}"),
-            ("Candidate lags:", f"1..{self.lags}"),
+            ("Window / burn-in:", f"{self.window_} / {self.burn_in_}"),
+            ("Candidate lags:", f"1..{self.lags_}"),
             ("Selected lags:", lags),
             ("AR order:", self.ar_order_),
         ]
@@ -442,11 +459,11 @@ class SparseRNN(RecurrentForecastMixin, GaussianLikelihoodMixin, SparseEstimator
             ("BIC:", f"{self.bic_:.2f}"),
             ("Prior lambda:", f"{prior.lambda_:.3g}"),
             ("Prior sigma0 / sigma1:", f"{prior.sigma0:.3g} / {prior.sigma1:.3g}"),
-            ("Optimizer:", f"{self.optimizer}, {self.n_epochs_} epochs"),
+            ("Optimizer:", f"{self.optimizer_}, {self.n_epochs_} epochs"),
             ("Restarts:", len(self.restarts_)),
         ]
         summary = Summary("Sparse RNN Autoregression Results", [left + right])
-        lag_ids = np.arange(1, int(self.lags) + 1)
+        lag_ids = np.arange(1, self.lags_ + 1)
         frame = pd.DataFrame(
             {
                 "inclusion prob.": self.inclusion_probabilities_,
