@@ -279,7 +279,8 @@ def make_sparse_classification(
 
         t = e^{x_1} + x_2^2 + 5 \sin(x_3 x_4) - 3, \qquad y = 1\{t > 0\}.
 
-    About 49 % of unconstrained draws are positive (at ``correlation=0.5``).
+    Roughly half of the unconstrained draws are positive (at ``correlation=0.5``;
+    ``tests/test_datasets.py`` checks the share).
     With ``balanced=True`` rows are rejected and redrawn, as in the reference
     code, until exactly ``n_samples // 2`` rows are positive and the rest
     negative; the rows are then returned in random order.
