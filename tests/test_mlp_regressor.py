@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy import stats
 from sklearn.base import clone
 
 import bsdl
@@ -110,7 +111,9 @@ def test_predict_interval_object(fitted_regressor, reg_data):
     assert pi.mean.shape == pi.se.shape == (len(X_new),)
     np.testing.assert_allclose(pi.mean, fitted_regressor.predict(X_new), rtol=1e-12)
     assert np.all(pi.lower < pi.mean) and np.all(pi.mean < pi.upper)
-    np.testing.assert_allclose(pi.upper - pi.mean, 1.959963984540054 * pi.se)
+    # Student-t critical value with the residual degrees of freedom n - k (as for OLS)
+    t975 = stats.t.ppf(0.975, fitted_regressor.df_resid_)
+    np.testing.assert_allclose(pi.upper - pi.mean, t975 * pi.se)
     # conf_int at another level equals with_alpha at that level
     ci = pi.conf_int(alpha=0.1)
     other = pi.with_alpha(0.1)
