@@ -141,11 +141,14 @@ class RecurrentForecastMixin:
         z, xz = self._scaled(self._y, x)
         index = self._selected_index if self._covariance is not None else {}
         mean, jac_theta, jac_shock = forecast_jacobians(
-            self.module_, index, z, xz, lags, window, steps
+            self.module_, index, z, xz, lags, window, steps, jacobians=with_var
         )
         mean = mean.cpu().numpy().astype(np.float64)
         conf = np.zeros(steps)
-        if self._covariance is not None and with_var:
+        propagated = np.zeros(steps)
+        if not with_var:  # point forecasts only: no Jacobian is computed
+            return mean, conf, propagated, self._time_index.labels(self.n_obs_, self.n_obs_ + steps)
+        if self._covariance is not None:
             cov = self._covariance.to(jac_theta.device)
             conf = delta_variance(jac_theta.unsqueeze(1), cov).cpu().numpy()[:, 0]
         # innovations fed back through the recursion (MA(infinity)-type weights)

@@ -103,9 +103,12 @@ def forecast_jacobians(
     lags: int,
     window: int,
     steps: int,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    *,
+    jacobians: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """Forecast path ``(h,)``, its Jacobian in the selected weights ``(h, d)`` and in the
-    future innovations ``(h, h)`` (strictly lower triangular)."""
+    future innovations ``(h, h)`` (strictly lower triangular). With ``jacobians=False``
+    only the path is computed (both Jacobians are None)."""
     theta, params_of = selected_parameters(module, index)
     history = z[-(lags + window - 1) :]
     xs = None if x is None else x[-(lags + window - 1 + steps) :]
@@ -121,6 +124,8 @@ def forecast_jacobians(
     shocks = torch.zeros(steps, device=z.device, dtype=z.dtype)
     with torch.no_grad():
         mean = path(theta, shocks)
+    if not jacobians:
+        return mean, None, None
     jac_theta, jac_shock = jacrev(path, argnums=(0, 1))(theta, shocks)
     return mean, jac_theta.detach(), jac_shock.detach()
 
