@@ -61,10 +61,7 @@ NO_TORCH = ("bsdl.conformal", "bsdl.datasets")
 
 # Known violations of today's code, each named as (importing module, imported module), with the
 # reason. Issue 13 removes them; when one is fixed, the test asks for its entry to be deleted.
-KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
-    # save_estimator reads the version from the package top instead of bsdl._version.
-    ("bsdl.models.io", "bsdl"): "from bsdl import __version__ (use bsdl._version)",
-}
+KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

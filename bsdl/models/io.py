@@ -174,7 +174,7 @@ def _checksum(tensors: dict[str, torch.Tensor], meta: dict[str, str]) -> str:
 
 def save_estimator(est, path: str | os.PathLike) -> Path:
     """Write a fitted estimator to ``path`` (safetensors + JSON metadata; no pickle)."""
-    from bsdl import __version__
+    from bsdl._version import __version__
 
     tensors, attrs = _split_state(est)
     meta = {

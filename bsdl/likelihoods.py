@@ -1,0 +1,116 @@
+"""Likelihoods of network outputs as strategy objects (layer L1).
+
+A likelihood knows three things about the response given the network output ``f``:
+
+* ``loss(out, target)``: the mean training loss the engine minimises (for a Gaussian,
+  ``0.5 * MSE``: the negative log-likelihood times the noise variance, so the learning
+  rate does not depend on the noise; the engine rescales the prior term accordingly);
+* ``log_likelihood(mean_loss, n)``: the maximised log-likelihood of ``n`` observations
+  whose mean loss is ``mean_loss`` (the noise variance profiled out where there is one);
+* ``output_hessian(out, mean_loss)``: the Hessian of the negative log-likelihood of one
+  observation in the outputs, at the same (maximum-likelihood) noise estimate: the
+  ``Lambda_i`` of the Fisher information ``sum_i J_i^T Lambda_i J_i``.
+
+They hold no state and have no side effects; an estimator owns one and its fitted
+attributes. Adding a likelihood (e.g. Student-t or Poisson) means one more class here and an
+estimator that names it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["Likelihood", "Gaussian", "Categorical", "reference_logits"]
+
+
+class Likelihood:
+    """Base class: see the module docstring for the three methods."""
+
+    #: the loss is a noise variance times the NLL: the engine estimates that variance
+    estimate_noise = False
+
+    def loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def log_likelihood(self, mean_loss: float, n: int) -> float:  # pragma: no cover
+        raise NotImplementedError
+
+    def output_hessian(
+        self, out: torch.Tensor, mean_loss: float
+    ) -> torch.Tensor | float:  # pragma: no cover
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Gaussian(Likelihood):
+    """Gaussian noise with unknown variance; ``loss = 0.5 * mean((out - y)^2)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> g = Gaussian()
+    >>> float(g.loss(torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0])))
+    2.5
+    >>> round(g.log_likelihood(mean_loss=0.5, n=10), 4)  # RSS/n = 1
+    -14.1894
+    >>> g.output_hessian(torch.zeros(3), mean_loss=2.0)  # 1 / (RSS/n)
+    0.25
+    """
+
+    estimate_noise = True
+
+    def loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (out - target).pow(2).mean()
+
+    def log_likelihood(self, mean_loss: float, n: int) -> float:
+        """``-n/2 (log(2 pi RSS/n) + 1)`` with ``RSS/n = 2 * mean_loss``."""
+        var = max(2.0 * float(mean_loss), 1e-300)
+        return -0.5 * n * (math.log(2 * math.pi * var) + 1.0)
+
+    def output_hessian(self, out: torch.Tensor, mean_loss: float) -> float:
+        """``1 / sigma^2`` at the maximum-likelihood variance ``RSS/n``."""
+        return 1.0 / max(2.0 * float(mean_loss), 1e-12)
+
+
+def reference_logits(out: torch.Tensor) -> torch.Tensor:
+    """``C - 1`` free outputs -> ``C`` logits with class 0 fixed at 0 (identifiable)."""
+    return torch.cat([torch.zeros_like(out[..., :1]), out], dim=-1)
+
+
+class Categorical(Likelihood):
+    """Softmax over ``C`` classes with the reference-class parametrisation.
+
+    The network has ``C - 1`` outputs, the free logits of classes ``1..C-1`` (class 0 has
+    logit 0), so the Fisher information of the weights is not singular by construction.
+
+    Examples
+    --------
+    >>> import torch
+    >>> c = Categorical()
+    >>> out = torch.zeros(2, 1)  # two classes, equal logits
+    >>> round(float(c.loss(out, torch.tensor([0, 1]))), 4)  # log 2
+    0.6931
+    >>> c.output_hessian(out, 0.0)[0].tolist()  # p (1 - p) for the free logit
+    [[0.25]]
+    """
+
+    def loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(reference_logits(out), target)
+
+    def log_likelihood(self, mean_loss: float, n: int) -> float:
+        return -float(mean_loss) * n
+
+    def probabilities(self, out: torch.Tensor) -> torch.Tensor:
+        """Class probabilities ``(..., C)``."""
+        return torch.softmax(reference_logits(out), dim=-1)
+
+    def output_hessian(self, out: torch.Tensor, mean_loss: float) -> torch.Tensor:
+        """``diag(p) - p p^T`` over the free logits, per observation ``(N, C-1, C-1)``."""
+        with torch.no_grad():
+            p = self.probabilities(out)[..., 1:].double()
+        return torch.diag_embed(p) - p.unsqueeze(-1) * p.unsqueeze(-2)
