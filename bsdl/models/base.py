@@ -1,7 +1,7 @@
 """Shared machinery of the sparse estimators (layer L4): restarts, selection, intervals.
 
 Subclasses provide the network (``_build_module``), the loss and how the data become
-tensors; this base runs the pipeline of DESIGN.md: prior annealing, pruning at the prior
+tensors; this base runs the pipeline of docs/ARCHITECTURE.md: prior annealing, pruning at the prior
 threshold, refit with the mask fixed, restarts chosen by BIC or Laplace evidence, and
 the delta-method covariance of the selected weights.
 """
