@@ -147,3 +147,74 @@ def test_classifier_reproducible(clf_data, fast_params, fitted_classifier):
     np.testing.assert_array_equal(
         again.predict_proba(X_new), fitted_classifier.predict_proba(X_new)
     )
+
+
+# ============================================================================ logit-scale intervals
+# A well-specified, non-separable design: one tanh unit,
+#     p(x) = expit(C + V tanh(x . W)),  x ~ N(0, I_5),
+# inputs 3 and 4 are noise. The true log-odds lie in (C - V, C + V) = (-4.5, 1.5), so the
+# class-1 probability ranges over (0.011, 0.82): never 0 or 1, and near 0 in one direction.
+_W = np.array([1.0, -0.8, 0.6, 0.0, 0.0])
+_C, _V = -1.5, 3.0
+_N_FITS, _N_TRAIN, _N_TEST = 80, 2000, 200
+# small settings that still reach the maximum of the posterior on this design (the
+# network has 6 weights)
+_CALIBRATION = dict(hidden_layer_sizes=(1,), n_epochs=60, lr=0.03)
+
+
+def _p_true(X: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(_C + _V * np.tanh(X @ _W))))
+
+
+@pytest.fixture(scope="module")
+def calibration_fits():
+    """``_N_FITS`` independent data sets and fits; each with its own fresh test points."""
+    fits = []
+    for r in range(_N_FITS):
+        rng = np.random.default_rng(1000 + r)
+        X = rng.standard_normal((_N_TRAIN, 5))
+        y = (rng.random(_N_TRAIN) < _p_true(X)).astype(int)
+        model = _fit(SparseMLPClassifier(random_state=r, **_CALIBRATION), X, y)
+        fits.append((model, rng.standard_normal((_N_TEST, 5))))
+    return fits
+
+
+@pytest.mark.slow
+def test_logit_intervals_cover_the_true_probability(calibration_fits):
+    """95 % intervals of the true class-1 probability cover it 95 % of the time.
+
+    Per fit, ``C_r`` is the fraction of its 200 fresh test points whose true probability
+    lies in the interval. The ``C_r`` are independent, lie in [0, 1] and have mean ``c``
+    (the coverage), so ``Var(C_r) <= c (1 - c)``: the binomial se
+    ``sqrt(0.95 * 0.05 / 80) = 0.024`` bounds the se of their mean, and the mean must be
+    within 3 of those of 0.95.
+    """
+    covered = []
+    for model, X_test in calibration_fits:
+        p = _p_true(X_test)
+        pi = model.predict_interval(X_test, alpha=0.05)
+        covered.append(np.mean((pi.lower[:, 1] <= p) & (p <= pi.upper[:, 1])))
+    se = np.sqrt(0.95 * 0.05 / _N_FITS)
+    assert abs(np.mean(covered) - 0.95) <= 3 * se, (np.mean(covered), se)
+
+
+@pytest.mark.slow
+def test_logit_interval_near_zero_is_not_degenerate(calibration_fits):
+    """Where p is near 0 the interval keeps the log-odds' uncertainty: positive width,
+    strictly inside (0, 1), symmetric on the log-odds scale (half-width z * se there) and
+    so longer towards 1/2 than towards 0. A probability-scale interval would have a
+    half-width p (1 - p) z se instead, shrinking to nothing as p goes to 0."""
+    model, _ = calibration_fits[0]
+    x_far = -3.0 * _W[None, :]  # true log-odds C - V tanh(6) = -4.5: p = 0.011
+    pi = model.predict_interval(x_far, alpha=0.05)
+    p, lo, hi, se = pi.mean[0, 1], pi.lower[0, 1], pi.upper[0, 1], pi.se[0, 1]
+    assert p < 0.05
+    assert 0.0 < lo < p < hi < 1.0 and se > 0
+    z = 1.959963984540054
+    logit = lambda q: np.log(q) - np.log1p(-q)  # noqa: E731
+    np.testing.assert_allclose(logit(hi) - logit(p), z * se, rtol=1e-9)
+    np.testing.assert_allclose(logit(p) - logit(lo), z * se, rtol=1e-9)
+    assert hi - p > p - lo
+    # binary: class 0's log-odds are minus class 1's, with the same se
+    np.testing.assert_allclose(pi.se[0, 0], se, rtol=1e-6)
+    np.testing.assert_allclose(pi.lower[0, 0], 1.0 - hi, rtol=1e-9)

@@ -446,12 +446,16 @@ class SparseMLPClassifier(ClassifierMixin, _SparseMLPBase):
             p = torch.softmax(_logits(module(spec.inputs)), dim=-1)[:, 1:].double()
         return torch.diag_embed(p) - p.unsqueeze(-1) * p.unsqueeze(-2)
 
+    def _proba(self, inputs: torch.Tensor) -> np.ndarray:
+        # softmax in float64: a probability within 1e-8 of 1 is not rounded to 1 (its
+        # log-odds, and so its logit-scale interval, stay finite)
+        with torch.no_grad():
+            logits = _logits(self.module_(inputs)).double()
+        return torch.softmax(logits, dim=-1).cpu().numpy()
+
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, ``(n, n_classes)``, columns in ``classes_`` order."""
-        Xa = self._check_X(X, "predict_proba")
-        with torch.no_grad():
-            p = torch.softmax(_logits(self.module_(self._standardize(Xa))), dim=-1)
-        return p.cpu().numpy().astype(np.float64)
+        return self._proba(self._standardize(self._check_X(X, "predict_proba")))
 
     def predict(self, X) -> np.ndarray:
         """Most probable class label."""
@@ -460,25 +464,59 @@ class SparseMLPClassifier(ClassifierMixin, _SparseMLPBase):
         return self.classes_[proba.argmax(axis=1)]
 
     def predict_interval(self, X, alpha: float = 0.05) -> PredictionIntervals:
-        """Delta-method confidence intervals for the class probabilities (clipped to [0, 1])."""
+        """Confidence intervals for the class probabilities, built on the log-odds scale.
+
+        For each class ``c`` the interval is symmetric in the log-odds
+        ``eta_c = log p_c - log(1 - p_c)`` and mapped back:
+        ``expit(eta_c -+ z se(eta_c))``, with ``se(eta_c)^2 = g_c^T (n I)^{-1} g_c`` by
+        the delta method (``g_c`` the gradient of ``eta_c`` in the selected weights,
+        ``I`` their Fisher information), and ``z`` the normal quantile. The ends lie in
+        (0, 1) and are asymmetric around ``p_c``; as ``p_c`` approaches 0 or 1 they keep
+        the uncertainty of the log-odds, where a symmetric interval on the probability
+        scale would shrink to nothing (its se is ``p_c (1 - p_c) se(eta_c)``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        alpha : float, default 0.05
+            Significance level (0.05: 95 % intervals).
+
+        Returns
+        -------
+        PredictionIntervals
+            ``mean`` the probabilities ``(n_samples, n_classes)`` (as
+            :meth:`predict_proba`), ``se`` the standard errors of the log-odds,
+            ``link="logit"``, ``kind="confidence"``; one column per class.
+
+        Examples
+        --------
+        >>> from bsdl import SparseMLPClassifier
+        >>> from bsdl.datasets import make_sparse_classification
+        >>> X, y = make_sparse_classification(400, 6, random_state=0)
+        >>> clf = SparseMLPClassifier((4,), n_epochs=30, random_state=0).fit(X, y)
+        >>> pi = clf.predict_interval(X[:3])
+        >>> pi.link, pi.mean.shape
+        ('logit', (3, 2))
+        >>> bool(((pi.lower < pi.mean) & (pi.mean < pi.upper)).all())
+        True
+        """
         alpha = check_alpha(alpha)
-        Xa = self._check_X(X, "predict_interval")
-        inputs = self._standardize(Xa)
-        with torch.no_grad():
-            mean = torch.softmax(_logits(self.module_(inputs)), dim=-1).cpu().numpy()
-        if self._covariance is None:
+        inputs = self._standardize(self._check_X(X, "predict_interval"))
+        mean = self._proba(inputs)
+        if self._covariance is None:  # no weight selected: the fit has no free parameter
             var = np.zeros_like(mean)
         else:
-            var = self._delta_var(inputs, output_fn=_probs_single)
+            var = self._delta_var(inputs, output_fn=_log_odds_single)
         index = X.index if isinstance(X, pd.DataFrame) else None
         return PredictionIntervals(
-            mean.astype(np.float64),
+            mean,
             np.sqrt(var),
             alpha,
             index=index,
             columns=[str(c) for c in self.classes_],
             bounds=(0.0, 1.0),
             kind="confidence",
+            link="logit",
         )
 
     def summary(self) -> Summary:
@@ -489,5 +527,14 @@ class SparseMLPClassifier(ClassifierMixin, _SparseMLPBase):
         )
 
 
-def _probs_single(out: torch.Tensor) -> torch.Tensor:
-    return torch.softmax(_logits(out), dim=-1)
+def _log_odds_single(out: torch.Tensor) -> torch.Tensor:
+    """One sample's network output ``(C - 1,)`` -> the log-odds of every class ``(C,)``.
+
+    ``log p_c - log(1 - p_c) = l_c - logsumexp_{j != c} l_j`` (``l`` the logits), which
+    stays accurate where ``p_c`` is within rounding of 0 or 1.
+    """
+    logits = _logits(out)
+    n = logits.shape[-1]
+    own = torch.eye(n, dtype=torch.bool, device=logits.device)
+    others = logits.unsqueeze(-2).expand(n, n).masked_fill(own, float("-inf"))
+    return logits - torch.logsumexp(others, dim=-1)
