@@ -18,12 +18,11 @@ from torch import nn
 import bsdl
 from bsdl import MixtureGaussianPrior, SparseMLPRegressor
 from bsdl.exceptions import SingularFisherWarning, SmallSampleWarning
-from bsdl.inference import ConstantSchedule
+from bsdl.inference import ConstantSchedule, TrainConfig
 from bsdl.inference.flat import FlatParameters
 from bsdl.inference.kernels import SGHMC
+from bsdl.inference.pipeline import FitSpec, RestartResult
 from bsdl.intervals import SubnetworkCovariance, delta_variance, per_sample_jacobian
-from bsdl.models._restarts import RestartResult
-from bsdl.models.base import _TrainSpec
 from bsdl.nn import MLP
 from bsdl.sparsify import apply_masks, get_masks
 from bsdl.sparsify.structure import simplify_chain
@@ -58,24 +57,16 @@ def _linear_fit_state(X, y, prior):
     targets = torch.as_tensor(y, dtype=torch.float32)
     with torch.no_grad():
         loss = float(_mse_half(module, inputs, targets))
-    spec = _TrainSpec(
+    spec = FitSpec(
         build_module=lambda: None,
         loss_fn=_mse_half,
         full_loss=lambda m: _mse_half(m, inputs, targets),
         inputs=inputs,
         targets=targets,
-        prior=prior,
-        schedule=ConstantSchedule(),
-        n_epochs=1,
+        config=TrainConfig(n_epochs=1, batch_size=len(y), lr=1e-3, prior=prior),
         refit_epochs=0,
-        batch_size=len(y),
-        lr=1e-3,
-        optimizer="adam",
-        optimizer_options=None,
         refit_optimizer="adam",
-        estimate_noise=True,
         device=torch.device("cpu"),
-        verbose=False,
     )
     p = X.shape[1]
     r = RestartResult(

@@ -378,6 +378,7 @@ def test_conformal_layer_imports():
     import bsdl.conformal as pkg
 
     allowed = {"numpy", "pandas", "scipy", "joblib", "bsdl._validation", "bsdl.exceptions"}
+    allowed |= {"bsdl.results"}  # L0: the shared intervals base
     allowed |= set(sys.stdlib_module_names)
     found = _imported_roots(Path(pkg.__file__).parent)
     assert "split.py" in found and "enbpi.py" in found

@@ -11,6 +11,7 @@ from bsdl.inference.callbacks import Callback, TrainState, training_callbacks
 from bsdl.inference.config import TrainConfig
 from bsdl.inference.engine import train
 from bsdl.inference.kernels import KERNELS, SGD, SGHMC, Adam, make_kernel
+from bsdl.inference.pipeline import FitSpec, RestartResult, run_restart, run_restarts
 from bsdl.inference.prior_grad import PriorGradient, add_prior_grad_
 from bsdl.inference.schedules import ConstantSchedule, PriorAnnealing, ScheduleState
 
@@ -35,4 +36,8 @@ __all__ = [
     "ConstantSchedule",
     "PriorAnnealing",
     "ScheduleState",
+    "FitSpec",
+    "RestartResult",
+    "run_restart",
+    "run_restarts",
 ]

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
 from torch import nn
 
@@ -29,8 +26,9 @@ from bsdl._validation import (
     check_random_state,
 )
 from bsdl.exceptions import SmallSampleWarning, SparsityWarning
-from bsdl.inference import ConstantSchedule, PriorAnnealing
+from bsdl.inference import ConstantSchedule, PriorAnnealing, TrainConfig
 from bsdl.inference.kernels import KERNELS
+from bsdl.inference.pipeline import FitSpec, RestartResult, run_restarts
 from bsdl.intervals import (
     SubnetworkLaplace,
     bic,
@@ -41,7 +39,6 @@ from bsdl.intervals import (
     structure_log_prior,
     warn_if_singular,
 )
-from bsdl.models._restarts import RestartResult, run_restart
 from bsdl.models.io import save_estimator
 from bsdl.nn import unpenalized_names
 from bsdl.priors import MixtureGaussianPrior
@@ -66,36 +63,6 @@ def _load_masked_state(module: nn.Module, state: dict) -> nn.Module:
             owner.register_buffer(leaf, value.clone())
     module.load_state_dict(state)
     return module
-
-
-@dataclass
-class _TrainSpec:
-    """Everything :func:`run_restart` needs; picklable so joblib can ship it to workers."""
-
-    build_module: Any
-    loss_fn: Any
-    full_loss: Any
-    inputs: torch.Tensor
-    targets: torch.Tensor
-    prior: MixtureGaussianPrior
-    schedule: Any
-    n_epochs: int
-    refit_epochs: int
-    batch_size: int
-    lr: float
-    optimizer: str
-    optimizer_options: dict | None
-    refit_optimizer: str
-    estimate_noise: bool
-    device: torch.device
-    verbose: bool
-    simplify: Any = None
-    n_obs: int | None = None  # likelihood terms per full loss (default: len(inputs))
-    init_module: Any = None  # optional callable(module) run after the random initialisation
-
-    @property
-    def n(self) -> int:
-        return int(self.inputs.shape[0]) if self.n_obs is None else int(self.n_obs)
 
 
 class SparseEstimatorBase(BaseEstimator):
@@ -199,46 +166,39 @@ class SparseEstimatorBase(BaseEstimator):
         return _load_masked_state(self._make_module(), state).to(self.device).eval()
 
     # ---------------------------------------------------------------- the pipeline
-    def _run_restarts(
-        self, spec: _TrainSpec, n_restarts: int, seed: int, priors: list | None = None
-    ) -> list[RestartResult]:
-        """Fit ``n_restarts`` seeds; restart ``i`` uses ``priors[i % len(priors)]``."""
-        seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=n_restarts)
-        priors = [spec.prior] if not priors else priors
-        specs = [replace(spec, prior=priors[i % len(priors)]) for i in range(n_restarts)]
-        if n_restarts > 1:
-            # n_jobs=None defers to an active joblib.parallel_config (e.g. backend="dask"),
-            # as Parallel does; it resolves to 1 when no config asks for parallelism.
-            parallel = Parallel(n_jobs=self.n_jobs)
-            if parallel.n_jobs != 1:
-                return parallel(delayed(run_restart)(sp, int(s)) for sp, s in zip(specs, seeds))
-        return [run_restart(sp, int(s)) for sp, s in zip(specs, seeds)]
-
     def _fit_pipeline(self, spec_kwargs: dict, checked: dict) -> None:
         """Run restarts, choose one, and set the shared fitted attributes."""
         seed = check_random_state(self.random_state)
-        spec = _TrainSpec(
-            prior=checked["prior"],
-            schedule=checked["schedule"],
+        spec_kwargs = dict(spec_kwargs)
+        optimizer = checked["optimizer"]
+        config = TrainConfig(
             n_epochs=checked["n_epochs"],
-            refit_epochs=checked["refit_epochs"],
             batch_size=checked["batch_size"],
             lr=checked["lr"],
-            optimizer=checked["optimizer"],
-            optimizer_options=self._optimizer_options(checked["optimizer"]),
-            refit_optimizer="adam" if checked["optimizer"] == "adam" else "sgd",
+            prior=checked["prior"],
+            schedule=checked["schedule"],
+            optimizer=optimizer,
+            optimizer_options=self._optimizer_options(optimizer),
             estimate_noise=self._estimate_noise,
-            device=checked["device"],
+            n_obs=spec_kwargs.pop("n_obs", None),
             verbose=bool(self.verbose),
+        )
+        spec = FitSpec(
+            config=config,
+            refit_epochs=checked["refit_epochs"],
+            refit_optimizer="adam" if optimizer == "adam" else "sgd",
+            device=checked["device"],
             **spec_kwargs,
         )
-        results = self._run_restarts(spec, checked["n_restarts"], seed, checked["priors"])
+        results = run_restarts(
+            spec, seed, checked["n_restarts"], checked["priors"], n_jobs=self.n_jobs
+        )
         n = spec.n
         rows = []
         laplaces = []
         for r in results:
             module = self._module_from_state(r.state_dict, spec)
-            r.criteria, laplace = self._criteria(module, r, replace(spec, prior=r.prior), n)
+            r.criteria, laplace = self._criteria(module, r, spec.with_prior(r.prior), n)
             laplaces.append(laplace)
             rows.append(
                 {
@@ -257,8 +217,8 @@ class SparseEstimatorBase(BaseEstimator):
         self.restarts_ = pd.DataFrame(rows).assign(chosen=lambda d: d.index == best)
         self.module_ = self._module_from_state(chosen.state_dict, spec)
         self.prior_ = chosen.prior
-        self.n_epochs_ = spec.n_epochs
-        self.batch_size_ = spec.batch_size
+        self.n_epochs_ = config.n_epochs
+        self.batch_size_ = config.batch_size
         self.history_ = pd.DataFrame(chosen.history).set_index("epoch")
         self.n_nonzero_ = chosen.n_nonzero
         self.n_params_ = chosen.n_params
@@ -282,16 +242,14 @@ class SparseEstimatorBase(BaseEstimator):
             )
         self._set_covariance(self.module_, spec, n, laplaces[best])
 
-    def _module_from_state(self, state: dict, spec: _TrainSpec) -> nn.Module:
+    def _module_from_state(self, state: dict, spec: FitSpec) -> nn.Module:
         return _load_masked_state(spec.build_module(), state).to(spec.device).eval()
 
     def _make_module(self) -> nn.Module:  # pragma: no cover - subclasses
         raise NotImplementedError
 
     # ---------------------------------------------------------------- information criteria
-    def _laplace(
-        self, module: nn.Module, spec: _TrainSpec
-    ) -> tuple[dict, SubnetworkLaplace | None]:
+    def _laplace(self, module: nn.Module, spec: FitSpec) -> tuple[dict, SubnetworkLaplace | None]:
         """Selected-weight index and the Laplace approximation on those weights.
 
         The output Hessian is the estimator's ``_output_hessian``: for a Gaussian
@@ -306,7 +264,7 @@ class SparseEstimatorBase(BaseEstimator):
         return index, SubnetworkLaplace.from_jacobian(jac, hess, warn=False)
 
     def _criteria(
-        self, module: nn.Module, r: RestartResult, spec: _TrainSpec, n: int
+        self, module: nn.Module, r: RestartResult, spec: FitSpec, n: int
     ) -> tuple[dict, tuple[dict, SubnetworkLaplace | None]]:
         """BIC and the negative Laplace log evidence of one restart (and its Laplace object).
 
@@ -344,13 +302,13 @@ class SparseEstimatorBase(BaseEstimator):
     def _output_fn(self):
         return None
 
-    def _output_hessian(self, module: nn.Module, spec: _TrainSpec):
+    def _output_hessian(self, module: nn.Module, spec: FitSpec):
         raise NotImplementedError
 
     def _log_likelihood(self, mean_loss: float, n: int, k: int) -> float:
         raise NotImplementedError
 
-    def _set_covariance(self, module: nn.Module, spec: _TrainSpec, n: int, laplace: tuple) -> None:
+    def _set_covariance(self, module: nn.Module, spec: FitSpec, n: int, laplace: tuple) -> None:
         """Store the selected-weight index and covariance of the chosen restart."""
         index, lap = laplace
         self._selected_index = index
@@ -431,15 +389,15 @@ class GaussianLikelihoodMixin:
         df = getattr(self, "df_resid_", None)  # absent from files saved before it existed
         return float(df) if df is not None and df > 0 else None
 
-    def _rss(self, module: nn.Module, spec: _TrainSpec) -> float:
+    def _rss(self, module: nn.Module, spec: FitSpec) -> float:
         with torch.no_grad():
             return 2.0 * float(spec.full_loss(module)) * spec.n
 
-    def _output_hessian(self, module: nn.Module, spec: _TrainSpec):
+    def _output_hessian(self, module: nn.Module, spec: FitSpec):
         """``1 / sigma^2`` at the maximum-likelihood variance ``RSS/n`` (no side effects)."""
         return 1.0 / max(self._rss(module, spec) / spec.n, 1e-12)
 
-    def _set_covariance(self, module: nn.Module, spec: _TrainSpec, n: int, laplace: tuple) -> None:
+    def _set_covariance(self, module: nn.Module, spec: FitSpec, n: int, laplace: tuple) -> None:
         k = sum(int(m.sum()) for m in get_masks(module).values())
         df = n - k
         self.df_resid_ = int(df)

@@ -1,0 +1,191 @@
+"""The anneal -> prune -> refit pipeline and the restart runner (layer L2).
+
+:class:`FitSpec` holds everything one restart needs (picklable, so joblib can ship it to
+workers, also on a dask cluster); :func:`run_restart` fits one seed; :func:`run_restarts`
+fits several through joblib, so ``joblib.parallel_config(backend="dask")`` runs them on a
+cluster with the same numbers as ``n_jobs=1`` (each restart's seed is drawn before dispatch).
+Choosing among restarts (BIC or Laplace evidence) needs the likelihood and the Laplace
+approximation, so it happens one layer up, in the estimator.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+from joblib import Parallel, delayed
+from torch import nn
+
+from bsdl.inference.config import TrainConfig
+from bsdl.inference.engine import train
+from bsdl.inference.schedules import ConstantSchedule
+from bsdl.nn import reset_parameters, unpenalized_names
+from bsdl.sparsify import apply_masks, count_nonzero, flat_mask, threshold_masks
+
+__all__ = ["FitSpec", "RestartResult", "run_restart", "run_restarts"]
+
+
+@dataclass
+class FitSpec:
+    """Everything one restart needs.
+
+    Parameters
+    ----------
+    build_module : callable
+        ``build_module()`` -> a fresh network (its weights are re-drawn from the seed).
+    loss_fn : callable
+        ``loss_fn(module, x_batch, y_batch)`` -> mean loss (see :func:`~bsdl.inference.train`).
+    full_loss : callable
+        ``full_loss(module)`` -> mean loss over all the training data.
+    inputs, targets : Tensor
+        Training data on ``device``.
+    config : TrainConfig
+        The annealing run: prior, schedule, epochs, batch size, kernel, noise estimate,
+        ``n_obs``. The refit reuses it without the prior.
+    refit_epochs : int
+        Epochs of the refit with the mask fixed (0: no refit).
+    refit_optimizer : str
+        Kernel of the refit.
+    device : torch.device
+    simplify : callable, optional
+        ``simplify(module, masks)`` -> masks: structural clean-up after threshold pruning
+        (see the network's structure description).
+    init_module : callable, optional
+        ``init_module(module)`` run after the random initialisation (e.g. a least-squares
+        start).
+    """
+
+    build_module: Callable[[], nn.Module]
+    loss_fn: Callable
+    full_loss: Callable
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    config: TrainConfig
+    refit_epochs: int
+    refit_optimizer: str
+    device: torch.device
+    simplify: Callable | None = None
+    init_module: Callable | None = None
+
+    @property
+    def prior(self):
+        return self.config.prior
+
+    @property
+    def n(self) -> int:
+        """Likelihood terms in the full loss (``config.n_obs``, default the samples)."""
+        n_obs = self.config.n_obs
+        return int(self.inputs.shape[0]) if n_obs is None else int(n_obs)
+
+    def with_prior(self, prior) -> FitSpec:
+        """The same spec under another prior."""
+        return replace(self, config=replace(self.config, prior=prior))
+
+
+@dataclass
+class RestartResult:
+    """What one seed produced (plain tensors and numbers, picklable for joblib)."""
+
+    seed: int
+    state_dict: dict
+    inclusion: dict  # parameter name -> inclusion probabilities before pruning
+    history: list
+    loss: float  # mean training loss of the refitted network
+    n_nonzero: int
+    n_params: int
+    prior: Any = None  # the MixtureGaussianPrior this restart was trained under
+    n_free: int = 0  # parameters outside the prior (always kept; counted in n_nonzero/n_params)
+    criteria: dict = field(default_factory=dict)
+
+
+def run_restart(spec: FitSpec, seed: int) -> RestartResult:
+    """Fit one network from ``seed``: anneal under the prior, prune, refit with the mask.
+
+    The network is initialised on the CPU from ``seed`` (so a seed gives the same start on
+    any device), optionally adjusted by ``spec.init_module``, trained with ``spec.config``,
+    pruned at the prior threshold (``|w| > prior.threshold``; parameters outside the prior
+    are kept), simplified by ``spec.simplify`` and refitted with the mask fixed and no
+    prior for ``spec.refit_epochs`` epochs.
+    """
+    device = spec.device
+    gen = torch.Generator(device=device).manual_seed(int(seed))
+    module: nn.Module = spec.build_module()
+    # initialise on CPU from a CPU generator so a seed gives the same start on any device
+    reset_parameters(module, torch.Generator().manual_seed(int(seed)))
+    if spec.init_module is not None:
+        spec.init_module(module)
+    module.to(device)
+    config = replace(spec.config, desc=f"seed {seed}: anneal")
+    history = train(module, spec.loss_fn, spec.inputs, spec.targets, config, generator=gen)
+    free = unpenalized_names(module)
+    with torch.no_grad():
+        inclusion = {
+            name: (
+                torch.ones_like(p.detach())
+                if name in free
+                else spec.prior.inclusion_probability(p.detach())
+            ).cpu()
+            for name, p in module.named_parameters()
+        }
+    masks = threshold_masks(module, spec.prior)
+    if spec.simplify is not None:
+        masks = spec.simplify(module, masks)
+    apply_masks(module, masks, warn=False)
+    if spec.refit_epochs > 0 and count_nonzero(module) > 0:
+        refit_config = replace(
+            config,
+            n_epochs=spec.refit_epochs,
+            prior=None,
+            schedule=ConstantSchedule(prior_weight=0.0),
+            optimizer=spec.refit_optimizer,
+            optimizer_options=None,
+            mask=flat_mask(module),
+            desc=f"seed {seed}: refit",
+        )
+        refit = train(module, spec.loss_fn, spec.inputs, spec.targets, refit_config, generator=gen)
+        for row in refit:
+            row["epoch"] += len(history)
+            row["phase"] = "refit"
+        history += refit
+    with torch.no_grad():
+        loss = float(spec.full_loss(module))
+    if not math.isfinite(loss):
+        loss = math.inf
+    n_params = sum(p.numel() for p in module.parameters())
+    n_free = sum(p.numel() for name, p in module.named_parameters() if name in free)
+    return RestartResult(
+        seed=int(seed),
+        state_dict={k: v.detach().cpu().clone() for k, v in module.state_dict().items()},
+        inclusion=inclusion,
+        history=history,
+        loss=loss,
+        n_nonzero=count_nonzero(module),
+        n_params=n_params,
+        prior=spec.prior,
+        n_free=n_free,
+    )
+
+
+def run_restarts(
+    spec: FitSpec, seed: int, n_restarts: int, priors: list | None = None, n_jobs=None
+) -> list[RestartResult]:
+    """Fit ``n_restarts`` seeds drawn from ``seed``; restart ``i`` uses
+    ``priors[i % len(priors)]`` (default: the spec's prior).
+
+    ``n_jobs=None`` defers to an active :func:`joblib.parallel_config` (e.g. a dask
+    backend), as :class:`joblib.Parallel` does; it resolves to one process when no
+    configuration asks for parallelism. The seeds are drawn before dispatch, so the
+    results do not depend on ``n_jobs`` or the backend.
+    """
+    seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=n_restarts)
+    priors = [spec.prior] if not priors else priors
+    specs = [spec.with_prior(priors[i % len(priors)]) for i in range(n_restarts)]
+    if n_restarts > 1:
+        parallel = Parallel(n_jobs=n_jobs)
+        if parallel.n_jobs != 1:
+            return parallel(delayed(run_restart)(sp, int(s)) for sp, s in zip(specs, seeds))
+    return [run_restart(sp, int(s)) for sp, s in zip(specs, seeds)]
