@@ -39,6 +39,7 @@ from bsdl.intervals import (
     structure_log_prior,
     warn_if_singular,
 )
+from bsdl.likelihoods import Gaussian
 from bsdl.models.io import save_estimator
 from bsdl.nn import unpenalized_names
 from bsdl.priors import MixtureGaussianPrior
@@ -380,10 +381,11 @@ class GaussianLikelihoodMixin:
     # fewer residual degrees of freedom than this: sigma is poorly determined, warn
     _MIN_DF_RESID = 10
 
+    _likelihood = Gaussian()
+
     def _log_likelihood(self, mean_loss: float, n: int, k: int) -> float:
-        rss = 2.0 * mean_loss * n
-        std_scale = -0.5 * n * (math.log(2 * math.pi * max(rss, 1e-300) / n) + 1.0)
-        return std_scale - n * math.log(self.y_scale_)
+        # the standardised-scale log-likelihood, moved to the scale of y itself
+        return self._likelihood.log_likelihood(mean_loss, n) - n * math.log(self.y_scale_)
 
     def _interval_df(self) -> float | None:
         df = getattr(self, "df_resid_", None)  # absent from files saved before it existed
@@ -395,7 +397,7 @@ class GaussianLikelihoodMixin:
 
     def _output_hessian(self, module: nn.Module, spec: FitSpec):
         """``1 / sigma^2`` at the maximum-likelihood variance ``RSS/n`` (no side effects)."""
-        return 1.0 / max(self._rss(module, spec) / spec.n, 1e-12)
+        return self._likelihood.output_hessian(None, self._rss(module, spec) / (2.0 * spec.n))
 
     def _set_covariance(self, module: nn.Module, spec: FitSpec, n: int, laplace: tuple) -> None:
         k = sum(int(m.sum()) for m in get_masks(module).values())
