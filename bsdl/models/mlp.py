@@ -2,269 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import partial
-from numbers import Integral, Real
-
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from torch import nn
 
-from bsdl._validation import (
-    check_alpha,
-    check_in_options,
-    check_is_fitted,
-    validate_estimator_data,
-)
-from bsdl.inference import ConstantSchedule, PriorAnnealing
-from bsdl.inference.kernels import KERNELS
-from bsdl.models.base import RESTART_CRITERIA, GaussianLikelihoodMixin, SparseEstimatorBase
+from bsdl._validation import check_alpha, check_in_options, check_is_fitted
+from bsdl.models._mlp_base import SparseMLPBase, _cross_entropy, _logits, _mse_half
+from bsdl.models.base import GaussianLikelihoodMixin
 from bsdl.models.io import register
-from bsdl.nn import MLP
-from bsdl.nn.mlp import ACTIVATIONS
-from bsdl.priors import MixtureGaussianPrior
 from bsdl.results import PredictionIntervals
-from bsdl.sparsify import get_masks
-from bsdl.sparsify.structure import connected_inputs, simplify_chain
 from bsdl.summary import Summary
 
 __all__ = ["SparseMLPRegressor", "SparseMLPClassifier"]
 
 
-# ----------------------------------------------------------------------------- losses
-def _mse_half(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return 0.5 * (module(x).squeeze(-1) - y).pow(2).mean()
-
-
-def _cross_entropy(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return F.cross_entropy(_logits(module(x)), y)
-
-
-def _logits(out: torch.Tensor) -> torch.Tensor:
-    """Reference-class parametrisation: class 0 has logit 0, so the C-1 outputs are identifiable."""
-    return torch.cat([torch.zeros_like(out[..., :1]), out], dim=-1)
-
-
-def _full_loss(loss_fn, inputs, targets, module):
-    return loss_fn(module, inputs, targets)
-
-
-def _simplify_mlp(module: MLP, masks: dict) -> dict:
-    return simplify_chain(list(module.linears), masks, module.activation)
-
-
-def _build_mlp(n_in: int, hidden: tuple, n_out: int, activation: str) -> nn.Module:
-    # nn.Linear's own initialisation draws from the global RNG; the weights are re-drawn
-    # from a local generator anyway, so leave the global state exactly as it was
-    with torch.random.fork_rng(devices=[]):
-        return MLP(n_in, hidden, n_out, activation)
-
-
-class _SparseMLPBase(SparseEstimatorBase):
-    # scikit-learn's declarative checks of the constructor arguments (run first in fit;
-    # the error names the argument); what they cannot express (the entries of
-    # hidden_layer_sizes, bools where ints are due, finiteness) is checked after them
-    _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "prior": [MixtureGaussianPrior, None],
-        "annealing": [PriorAnnealing, ConstantSchedule, None],
-        "optimizer": [StrOptions(set(KERNELS))],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "n_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "refit_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
-        "n_restarts": [Interval(Integral, 1, None, closed="left")],
-        "restart_criterion": [StrOptions(set(RESTART_CRITERIA))],
-        "n_jobs": [Integral, None],
-        "random_state": [
-            Interval(Integral, 0, 2**64 - 1, closed="both"),
-            np.random.RandomState,
-            np.random.Generator,
-            None,
-        ],
-        "device": [str, torch.device],
-        "verbose": ["verbose"],
-    }
-
-    def __init__(
-        self,
-        hidden_layer_sizes: Sequence[int] = (16, 8),
-        *,
-        activation: str = "tanh",
-        prior: MixtureGaussianPrior | None = None,
-        annealing: PriorAnnealing | ConstantSchedule | None = None,
-        optimizer: str = "adam",
-        lr: float = 3e-3,
-        n_epochs: int | str = "auto",
-        batch_size: int | str = "auto",
-        refit_epochs: int | str = "auto",
-        n_restarts: int = 1,
-        restart_criterion: str = "bic",
-        n_jobs: int | None = None,
-        random_state=None,
-        device: str = "cpu",
-        verbose: bool = False,
-    ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.prior = prior
-        self.annealing = annealing
-        self.optimizer = optimizer
-        self.lr = lr
-        self.n_epochs = n_epochs
-        self.batch_size = batch_size
-        self.refit_epochs = refit_epochs
-        self.n_restarts = n_restarts
-        self.restart_criterion = restart_criterion
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-
-    # ---------------------------------------------------------------- checks
-    def _check_hidden(self) -> tuple[int, ...]:
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, int | np.integer):
-            sizes = (sizes,)
-        try:
-            sizes = tuple(sizes)
-        except TypeError:
-            raise TypeError(
-                f"hidden_layer_sizes must be a sequence of positive ints, got {sizes!r}"
-            ) from None
-        if not sizes or not all(
-            isinstance(h, int | np.integer) and not isinstance(h, bool) and h > 0 for h in sizes
-        ):
-            raise ValueError(
-                f"hidden_layer_sizes must be a non-empty sequence of positive ints, got {sizes!r}"
-            )
-        check_in_options(self.activation, "activation", sorted(ACTIVATIONS))
-        return tuple(int(h) for h in sizes)
-
-    def _check_X(self, X, method: str) -> np.ndarray:
-        check_is_fitted(self, "module_", method=method)
-        return validate_estimator_data(self, X, reset=False)[0]
-
-    def _prepare_fit(self, X, y, *, y_numeric: bool):
-        """Check the arguments and the data; store the structure and the input scaling."""
-        self._validate_params()
-        hidden = self._check_hidden()
-        Xa, ya = validate_estimator_data(self, X, y, reset=True, y_numeric=y_numeric, min_samples=2)
-        if not y_numeric:
-            check_classification_targets(ya)
-        # the fitted structure: predict, summary and load read these, never the
-        # constructor arguments (set_params after fit must not change the fitted model)
-        self.hidden_layer_sizes_ = np.asarray(hidden, dtype=np.int64)
-        self.activation_ = str(self.activation)
-        self.x_mean_ = Xa.mean(axis=0)
-        scale = Xa.std(axis=0)
-        self.x_scale_ = np.where(scale > 0, scale, 1.0)
-        return (Xa - self.x_mean_) / self.x_scale_, ya
-
-    def _spec(self, Xs: np.ndarray, targets: np.ndarray, n_out: int, loss_fn, checked) -> dict:
-        """What the shared pipeline trains on; ``targets`` on the network's scale.
-
-        ``fit`` passes it to ``_fit_pipeline`` itself, so that the pipeline's warnings
-        point at the caller of ``fit``.
-        """
-        inputs = torch.as_tensor(Xs, dtype=torch.float32, device=checked["device"])
-        targets = torch.as_tensor(targets, device=checked["device"])
-        self.n_obs_ = Xs.shape[0]
-        self.optimizer_ = checked["optimizer"]
-        hidden = tuple(int(h) for h in self.hidden_layer_sizes_)
-        return dict(
-            build_module=partial(_build_mlp, Xs.shape[1], hidden, n_out, self.activation_),
-            loss_fn=loss_fn,
-            simplify=_simplify_mlp,
-            full_loss=partial(_full_loss, loss_fn, inputs, targets),
-            inputs=inputs,
-            targets=targets,
-        )
-
-    def _make_module(self) -> nn.Module:
-        n_out = 1 if not hasattr(self, "classes_") else len(self.classes_) - 1
-        hidden = tuple(int(h) for h in self.hidden_layer_sizes_)
-        return _build_mlp(self.n_features_in_, hidden, n_out, self.activation_)
-
-    def _restore_module(self, state: dict) -> nn.Module:
-        # files saved before the structure was stored at fit: it is read off the weights
-        # (the hidden sizes) and the saved parameters (activation, optimizer)
-        if not hasattr(self, "hidden_layer_sizes_"):
-            n_layers = sum(1 for key in state if key.endswith(".weight"))
-            self.hidden_layer_sizes_ = np.asarray(
-                [state[f"linears.{i}.weight"].shape[0] for i in range(n_layers - 1)],
-                dtype=np.int64,
-            )
-        if not hasattr(self, "activation_"):
-            self.activation_ = str(self.activation)
-        if not hasattr(self, "optimizer_"):
-            self.optimizer_ = str(self.optimizer)
-        return super()._restore_module(state)
-
-    def _standardize(self, Xa: np.ndarray) -> torch.Tensor:
-        return self._tensor((Xa - self.x_mean_) / self.x_scale_)
-
-    def _set_selection(self) -> None:
-        masks = get_masks(self.module_)
-        weight_masks = [masks[f"linears.{i}.weight"] for i in range(len(self.module_.linears))]
-        keep = connected_inputs(weight_masks).cpu().numpy()
-        self.support_ = keep
-        self.selected_features_ = np.flatnonzero(keep)
-        q = self._inclusion["linears.0.weight"].numpy()  # (hidden, p) before pruning
-        self.inclusion_probabilities_ = q.max(axis=0)
-        self.mask_ = {k: v.cpu().numpy() for k, v in masks.items()}
-
-    def _feature_labels(self, idx) -> list[str]:
-        if hasattr(self, "feature_names_in_"):
-            return [str(self.feature_names_in_[i]) for i in idx]
-        return [f"x{i}" for i in idx]
-
-    def _summary_common(self, title: str, extra: list) -> Summary:
-        check_is_fitted(self, "module_", method="summary")
-        sizes = [self.n_features_in_, *self.hidden_layer_sizes_.tolist(), self.module_.out_features]
-        prior = self.prior_
-        sel = self._feature_labels(self.selected_features_)
-        left = [
-            ("Model:", type(self).__name__),
-            ("Architecture:", "-".join(map(str, sizes)) + f" ({self.activation_})"),
-            ("No. observations:", self.n_obs_),
-            ("No. features:", self.n_features_in_),
-            ("Selected features:", len(sel)),
-            ("Non-zero weights:", f"{self.n_nonzero_} / {self.n_params_}"),
-            ("Sparsity:", f"{self.sparsity_:.4f}"),
-        ]
-        right = [
-            ("Prior lambda:", f"{prior.lambda_:.3g}"),
-            ("Prior sigma0:", f"{prior.sigma0:.3g}"),
-            ("Prior sigma1:", f"{prior.sigma1:.3g}"),
-            ("Threshold:", f"{prior.threshold:.4g}"),
-            ("Optimizer:", f"{self.optimizer_}, {self.n_epochs_} epochs"),
-            ("Restarts:", len(self.restarts_)),
-            ("BIC:", f"{self.bic_:.2f}"),
-        ]
-        left += extra
-        right += [("", "")] * (len(left) - len(right))
-        summary = Summary(title, [left + right])
-        frame = pd.DataFrame(
-            {
-                "inclusion prob.": self.inclusion_probabilities_[self.selected_features_],
-                "connections": self.mask_["linears.0.weight"][:, self.selected_features_].sum(0),
-            },
-            index=sel,
-        )
-        if len(frame):
-            summary.add_table(frame, title="Selected inputs")
-        return summary
-
-
 @register
-class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, _SparseMLPBase):
+class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, SparseMLPBase):
     """Sparse MLP regression under a mixture-Gaussian spike-and-slab prior.
 
     Training follows Sun, Song & Liang (JASA 2022) and Sun, Xiong & Liang (NeurIPS 2021):
@@ -330,6 +84,11 @@ class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, _SparseMLPBase
     restarts_ : pandas.DataFrame
         Seed, spike scale sigma0, loss, non-zero count, BIC and evidence of every restart,
         and which was chosen.
+    hidden_layer_sizes_ : ndarray of int
+    activation_, optimizer_ : str
+        The structure and optimiser that were fitted. Prediction, ``summary`` and
+        ``save`` read these, never the constructor arguments, so ``set_params`` after
+        ``fit`` changes nothing until the next ``fit``.
 
     Examples
     --------
@@ -405,7 +164,7 @@ class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, _SparseMLPBase
 
 
 @register
-class SparseMLPClassifier(ClassifierMixin, _SparseMLPBase):
+class SparseMLPClassifier(ClassifierMixin, SparseMLPBase):
     """Sparse MLP classification (softmax / logistic) under the spike-and-slab prior.
 
     Same parameters and fitted attributes as :class:`SparseMLPRegressor` (no ``sigma_``),

@@ -142,6 +142,12 @@ class SparseRNN(RecurrentForecastMixin, GaussianLikelihoodMixin, SparseEstimator
         never pruned and enters the interval covariance.
     n_obs_ : int
         Length of the training series; ``n_scored_`` time points entered the loss.
+    lags_, window_, burn_in_, hidden_size_, num_layers_ : int
+    cell_, missing_, optimizer_ : str
+    skip_ : bool
+        The structure that was fitted (``burn_in_`` with ``"auto"`` resolved). Forecasts,
+        ``summary`` and ``save`` read these, never the constructor arguments, so
+        ``set_params`` after ``fit`` changes nothing until the next ``fit``.
 
     Examples
     --------
