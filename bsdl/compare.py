@@ -311,7 +311,7 @@ def compare_intervals(
     max_length: int | None = 2000,
     rnn_params: dict | None = None,
     n_bootstraps: int = 20,
-    n_jobs: int | None = 1,
+    n_jobs: int | None = None,
     random_state=0,
     return_intervals: bool = False,
     verbose: bool = False,
@@ -356,6 +356,9 @@ def compare_intervals(
     n_bootstraps : int, default 20
         EnbPI's number of refits.
     n_jobs : int, optional
+        joblib workers for the series x seed tasks. None: one process unless an active
+        ``joblib.parallel_config`` sets another (e.g. ``backend="dask"``: the cluster's
+        workers). Results do not depend on it (seeds are drawn before dispatch).
     random_state : int, default 0
         Seeds are drawn from it.
     return_intervals : bool, default False
