@@ -10,7 +10,7 @@ from bsdl.exceptions import NotFittedError
 from bsdl.models import SparseMLPClassifier, SparseMLPRegressor, SparseRNN
 from bsdl.models.io import load
 from bsdl.priors import MixtureGaussianPrior
-from bsdl.results import PredictionIntervals
+from bsdl.results import Intervals, PredictionIntervals
 
 __all__ = [
     "MixtureGaussianPrior",
@@ -18,6 +18,7 @@ __all__ = [
     "SparseMLPClassifier",
     "SparseRNN",
     "PredictionIntervals",
+    "Intervals",
     "NotFittedError",
     "load",
     "__version__",

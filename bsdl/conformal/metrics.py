@@ -19,7 +19,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from bsdl._validation import check_alpha, check_array, check_positive_int
-from bsdl.results import _covered, _interval_scores
+from bsdl.results._base import _covered, _interval_scores
 
 __all__ = [
     "coverage",
