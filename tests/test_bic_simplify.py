@@ -11,7 +11,7 @@ import torch
 from bsdl import SparseRNN
 from bsdl.datasets import make_ar
 from bsdl.nn import LagRNN
-from bsdl.sparsify import bic_simplify, recurrent_groups, simplify_recurrent_bic
+from bsdl.sparsify import bic_simplify, simplify_with_bic
 
 N = 4000
 
@@ -51,7 +51,7 @@ def test_unsupported_unit_and_input_are_removed():
     net, masks, mse = _net_and_data(nonlinear_signal=False)
     with torch.no_grad():
         before = float(mse(net))
-    masks, removed = bic_simplify(net, masks, recurrent_groups(net), mse, N)
+    masks, removed = bic_simplify(net, masks, net.prunable_groups(), mse, N)
     # the spurious unit (2 weights) and the 0.01 skip weight each gain less than
     # log(N)/2 = 4.1 nats per weight of likelihood, so BIC drops them; input 0 (t ~ 32) stays
     assert set(removed) == {"unit 0.0", "input 1"}
@@ -65,14 +65,14 @@ def test_unsupported_unit_and_input_are_removed():
 
 def test_supported_nonlinear_unit_is_kept():
     net, masks, mse = _net_and_data(nonlinear_signal=True)
-    masks, removed = bic_simplify(net, masks, recurrent_groups(net), mse, N)
+    masks, removed = bic_simplify(net, masks, net.prunable_groups(), mse, N)
     assert removed == []
     assert masks["head.weight"][0, 0] and masks["input_layers.0.weight"][0, 2]
 
 
 def test_groups_cover_units_and_inputs():
     net = LagRNN(4, hidden_size=3, num_layers=2, cell="lstm", skip=True)
-    groups = dict(recurrent_groups(net))
+    groups = dict(net.prunable_groups())
     assert len(groups) == 2 * 3 + 4
     unit = groups["unit 1.2"]
     assert unit["head.weight"][0, 2] and unit["input_layers.1.weight"][2::3].all()
@@ -82,9 +82,9 @@ def test_groups_cover_units_and_inputs():
     assert not lag["input_layers.0.weight"][:, :3].any()
 
 
-def test_simplify_recurrent_bic_returns_consistent_masks():
+def test_simplify_with_bic_returns_consistent_masks():
     net, masks, mse = _net_and_data(nonlinear_signal=False)
-    out = simplify_recurrent_bic(net, masks, mse=mse, n=N)
+    out = simplify_with_bic(net, masks, mse=mse, n=N)
     for name, p in net.named_parameters():
         assert torch.all(p[~out[name]] == 0)
 

@@ -25,7 +25,7 @@ from bsdl.inference.pipeline import FitSpec, RestartResult
 from bsdl.intervals import SubnetworkCovariance, delta_variance, per_sample_jacobian
 from bsdl.nn import MLP
 from bsdl.sparsify import apply_masks, get_masks
-from bsdl.sparsify.structure import simplify_chain
+from bsdl.nn.mlp import simplify_chain
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -24,8 +24,7 @@ from bsdl.models.base import RESTART_CRITERIA, SparseEstimatorBase
 from bsdl.nn import MLP
 from bsdl.nn.mlp import ACTIVATIONS
 from bsdl.priors import MixtureGaussianPrior
-from bsdl.sparsify import get_masks
-from bsdl.sparsify.structure import connected_inputs, simplify_chain
+from bsdl.sparsify import get_masks, input_inclusion, simplify_structure
 from bsdl.summary import Summary
 
 __all__ = ["SparseMLPBase"]
@@ -50,7 +49,7 @@ def _full_loss(loss_fn, inputs, targets, module):
 
 
 def _simplify_mlp(module: MLP, masks: dict) -> dict:
-    return simplify_chain(list(module.linears), masks, module.activation)
+    return simplify_structure(module, masks)  # MLP.simplify: dead units out, constants folded
 
 
 def _build_mlp(n_in: int, hidden: tuple, n_out: int, activation: str) -> nn.Module:
@@ -209,12 +208,11 @@ class SparseMLPBase(SparseEstimatorBase):
 
     def _set_selection(self) -> None:
         masks = get_masks(self.module_)
-        weight_masks = [masks[f"linears.{i}.weight"] for i in range(len(self.module_.linears))]
-        keep = connected_inputs(weight_masks).cpu().numpy()
+        keep = self.module_.connected_inputs(masks).cpu().numpy()
         self.support_ = keep
         self.selected_features_ = np.flatnonzero(keep)
-        q = self._inclusion["linears.0.weight"].numpy()  # (hidden, p) before pruning
-        self.inclusion_probabilities_ = q.max(axis=0)
+        # per input, the largest inclusion probability (before pruning) of its weights
+        self.inclusion_probabilities_ = input_inclusion(self.module_, self._inclusion).numpy()
         self.mask_ = {k: v.cpu().numpy() for k, v in masks.items()}
 
     def _feature_labels(self, idx) -> list[str]:

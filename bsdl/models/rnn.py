@@ -39,12 +39,7 @@ from bsdl.models.base import GaussianLikelihoodMixin, SparseEstimatorBase
 from bsdl.models.io import register
 from bsdl.nn import CELLS, LagRNN
 from bsdl.priors import MixtureGaussianPrior
-from bsdl.sparsify import (
-    get_masks,
-    recurrent_connected_inputs,
-    simplify_recurrent,
-    simplify_recurrent_bic,
-)
+from bsdl.sparsify import get_masks, input_inclusion, simplify_structure, simplify_with_bic
 from bsdl.summary import Summary
 
 __all__ = ["SparseRNN"]
@@ -343,12 +338,12 @@ class SparseRNN(RecurrentForecastMixin, GaussianLikelihoodMixin, SparseEstimator
                 loss_fn=window_loss,
                 simplify=(
                     partial(
-                        simplify_recurrent_bic,
+                        simplify_with_bic,
                         mse=partial(full_loss, inputs, targets),
                         n=self.n_scored_,
                     )
                     if self.prune == "bic"
-                    else simplify_recurrent
+                    else simplify_structure
                 ),
                 full_loss=partial(full_loss, inputs, targets),
                 inputs=inputs,
@@ -411,18 +406,17 @@ class SparseRNN(RecurrentForecastMixin, GaussianLikelihoodMixin, SparseEstimator
         return partial(last_steps, count=self.window_ - self.burn_in_)
 
     def _describe_restart(self, module: nn.Module) -> dict:
-        keep = recurrent_connected_inputs(module, get_masks(module)).cpu().numpy()
+        keep = module.connected_inputs(get_masks(module)).cpu().numpy()
         return {"lags": ", ".join(map(str, np.flatnonzero(keep[: self.lags_]) + 1))}
 
     def _set_selection(self, lags: int, exog_names: list[str]) -> None:
         masks = get_masks(self.module_)
-        keep = recurrent_connected_inputs(self.module_, masks).cpu().numpy()
+        keep = self.module_.connected_inputs(masks).cpu().numpy()
         self.support_ = keep
         self.selected_lags_ = np.flatnonzero(keep[:lags]) + 1
         self.ar_order_ = int(self.selected_lags_.max()) if self.selected_lags_.size else 0
-        q = self._inclusion["input_layers.0.weight"].numpy().max(axis=0)
-        if "skip.weight" in self._inclusion:  # the linear path is an input weight too
-            q = np.maximum(q, self._inclusion["skip.weight"].numpy().reshape(-1))
+        # per input, the largest inclusion probability of its weights (skip path included)
+        q = input_inclusion(self.module_, self._inclusion).numpy()
         self.inclusion_probabilities_ = q[:lags]
         if exog_names:
             self.exog_inclusion_probabilities_ = q[lags:].reshape(len(exog_names), lags)

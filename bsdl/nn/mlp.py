@@ -1,13 +1,15 @@
-"""Multilayer perceptron whose linear layers can carry pruning masks."""
+"""Multilayer perceptron whose linear layers can carry pruning masks, and its structure."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
-__all__ = ["MLP", "ACTIVATIONS"]
+from bsdl.nn.structure import Group, Masks, chain_connected_inputs, check_masks
+
+__all__ = ["MLP", "ACTIVATIONS", "simplify_chain"]
 
 ACTIVATIONS = {
     "tanh": nn.Tanh,
@@ -23,7 +25,9 @@ class MLP(nn.Module):
 
     The layers are plain ``nn.Linear`` modules kept in ``self.linears`` (input layer first),
     so pruning masks can be attached to them as buffers by :mod:`bsdl.sparsify`. The
-    read-out bias is listed in ``unpenalized``: the prior never prunes it.
+    read-out bias is listed in ``unpenalized``: the prior never prunes it. The network
+    describes its structure through :class:`~bsdl.nn.structure.StructuredNetwork`
+    (connected inputs, hidden units and inputs as prunable groups, :meth:`simplify`).
 
     Parameters
     ----------
@@ -40,6 +44,10 @@ class MLP(nn.Module):
     >>> net = MLP(5, (6, 4, 3))
     >>> net(torch.zeros(2, 5)).shape
     torch.Size([2, 1])
+    >>> masks = {name: torch.ones_like(p, dtype=torch.bool) for name, p in net.named_parameters()}
+    >>> masks["linears.0.weight"][:, 1] = False                  # input 1 read by no unit
+    >>> net.connected_inputs(masks).tolist()
+    [True, False, True, True, True]
     """
 
     def __init__(
@@ -78,3 +86,138 @@ class MLP(nn.Module):
             if i < last:
                 x = self.activation(x)
         return x
+
+    # ------------------------------------------------------------------ structure
+    def _keys(self, kind: str) -> list[str]:
+        return [f"linears.{i}.{kind}" for i in range(len(self.linears))]
+
+    def connected_inputs(self, masks: Masks) -> torch.Tensor:
+        """Boolean vector over the ``in_features`` inputs: True when a path of surviving
+        weights links the input to an output (see
+        :func:`~bsdl.nn.structure.chain_connected_inputs`)."""
+        check_masks(self, masks)
+        return chain_connected_inputs([masks[k] for k in self._keys("weight")])
+
+    def input_groups(self) -> list[Masks]:
+        """Per input, its column of the first layer's weight."""
+        weight = self.linears[0].weight
+        groups = []
+        for i in range(self.in_features):
+            column = torch.zeros_like(weight, dtype=torch.bool)
+            column[:, i] = True
+            groups.append({"linears.0.weight": column})
+        return groups
+
+    def prunable_groups(self) -> list[Group]:
+        """Every hidden unit (its incoming weights, its bias and its outgoing weights),
+        labelled ``"unit l.j"``, then every input (:meth:`input_groups`), ``"input i"``.
+
+        Examples
+        --------
+        >>> net = MLP(2, (3,))
+        >>> label, group = net.prunable_groups()[1]
+        >>> label, sorted(group), group["linears.1.weight"].tolist()
+        ('unit 0.1', ['linears.0.bias', 'linears.0.weight', 'linears.1.weight'], \
+[[False, True, False]])
+        """
+        weights, biases = self._keys("weight"), self._keys("bias")
+        groups: list[Group] = []
+        for layer in range(len(self.linears) - 1):
+            lin, nxt = self.linears[layer], self.linears[layer + 1]
+            for j in range(lin.out_features):
+                rows = torch.zeros_like(lin.weight, dtype=torch.bool)
+                rows[j] = True
+                bias = torch.zeros_like(lin.bias, dtype=torch.bool)
+                bias[j] = True
+                cols = torch.zeros_like(nxt.weight, dtype=torch.bool)
+                cols[:, j] = True
+                groups.append(
+                    (
+                        f"unit {layer}.{j}",
+                        {weights[layer]: rows, biases[layer]: bias, weights[layer + 1]: cols},
+                    )
+                )
+        groups += [(f"input {i}", g) for i, g in enumerate(self.input_groups())]
+        return groups
+
+    def simplify(self, masks: Masks) -> Masks:
+        """Drop hidden units that cannot reach the output and fold constant units into the
+        next layer's bias (:func:`simplify_chain`); the function is unchanged."""
+        check_masks(self, masks)
+        return simplify_chain(list(self.linears), masks, self.activation, prefix="linears")
+
+
+@torch.no_grad()
+def simplify_chain(
+    linears: list[nn.Linear],
+    masks: Masks,
+    activation: Callable[[torch.Tensor], torch.Tensor],
+    prefix: str = "linears",
+) -> Masks:
+    """Remove hidden units that cannot affect the output, keeping the function unchanged.
+
+    For a chain of ``nn.Linear`` layers ``linears`` separated by ``activation``, whose
+    parameters are named ``f"{prefix}.{i}.weight"`` and ``f"{prefix}.{i}.bias"``:
+
+    * a hidden unit with no path of surviving weights to the output is dropped (its
+      incoming weights and bias are masked);
+    * a hidden unit with no surviving incoming weight outputs the constant
+      ``activation(bias)``; that constant is folded into the next layer's bias and the
+      unit is dropped.
+
+    Both leave the network function unchanged and remove directions in which the
+    likelihood is flat, so the Fisher information of the remaining weights is not
+    singular for these structural reasons. Parameters are modified in place; the
+    updated masks are returned (``masks`` is not modified).
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = MLP(2, (2,))
+    >>> masks = {name: torch.ones_like(p, dtype=torch.bool) for name, p in net.named_parameters()}
+    >>> masks["linears.0.weight"][1] = False          # unit 1 reads no input: a constant
+    >>> x = torch.randn(4, 2, generator=torch.Generator().manual_seed(0))
+    >>> with torch.no_grad():
+    ...     _ = net.linears[0].weight[1].zero_()      # the pruned weights are zero
+    ...     before = net(x)
+    >>> new = simplify_chain(list(net.linears), masks, net.activation)
+    >>> new["linears.1.weight"].tolist(), torch.allclose(net(x), before)
+    ([[True, False]], True)
+    """
+    masks = {k: v.clone() for k, v in masks.items()}
+    n_layers = len(linears)
+    wkey = [f"{prefix}.{i}.weight" for i in range(n_layers)]
+    bkey = [f"{prefix}.{i}.bias" for i in range(n_layers)]
+    changed = True
+    while changed:
+        changed = False
+        # 1. units (outputs of layer l < L-1) without a path to the output
+        alive = torch.ones(
+            linears[-1].out_features, dtype=torch.bool, device=masks[wkey[-1]].device
+        )
+        for l in range(n_layers - 1, 0, -1):
+            alive = (masks[wkey[l]].float().T @ alive.float()) > 0
+            dead = ~alive
+            if dead.any() and (masks[wkey[l - 1]][dead].any() or masks[bkey[l - 1]][dead].any()):
+                masks[wkey[l - 1]][dead] = False
+                masks[bkey[l - 1]][dead] = False
+                changed = True
+        # 2. units without incoming weights: constant activation(bias), fold forward
+        for l in range(n_layers - 1):
+            no_input = ~masks[wkey[l]].any(dim=1)
+            outgoing = masks[wkey[l + 1]][:, no_input]
+            if outgoing.any():
+                const = activation(linears[l].bias * masks[bkey[l]])[no_input]
+                w_next = linears[l + 1].weight * masks[wkey[l + 1]]
+                # a pruned next-layer bias may still hold its old value (masks are applied
+                # after simplification): zero it before the fold switches its mask on
+                linears[l + 1].bias.mul_(masks[bkey[l + 1]])
+                linears[l + 1].bias += w_next[:, no_input] @ const
+                masks[bkey[l + 1]] |= outgoing.any(dim=1)
+                masks[wkey[l + 1]][:, no_input] = False
+                masks[bkey[l]][no_input] = False
+                changed = True
+    for i in range(n_layers):
+        linears[i].weight.mul_(masks[wkey[i]])
+        linears[i].bias.mul_(masks[bkey[i]])
+    return masks

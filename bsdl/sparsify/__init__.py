@@ -1,6 +1,11 @@
-"""Pruning rules, masks kept as buffers, and structure read-outs (layer L2)."""
+"""Generic pruning algorithms (layer L2): masks kept as buffers, threshold pruning, input
+read-outs and BIC elimination of the weight groups a network declares.
 
-from bsdl.sparsify.bic import bic_simplify, recurrent_groups, simplify_recurrent_bic
+Nothing here names a parameter of a particular network: a network describes its structure
+by implementing :class:`bsdl.nn.structure.StructuredNetwork`.
+"""
+
+from bsdl.sparsify.bic import bic_simplify, simplify_with_bic
 from bsdl.sparsify.masks import (
     apply_masks,
     count_nonzero,
@@ -8,8 +13,12 @@ from bsdl.sparsify.masks import (
     get_masks,
     threshold_masks,
 )
-from bsdl.sparsify.recurrent import recurrent_connected_inputs, simplify_recurrent
-from bsdl.sparsify.structure import connected_inputs
+from bsdl.sparsify.structure import (
+    connected_inputs,
+    input_inclusion,
+    reachable_units,
+    simplify_structure,
+)
 
 __all__ = [
     "apply_masks",
@@ -18,9 +27,9 @@ __all__ = [
     "get_masks",
     "threshold_masks",
     "connected_inputs",
-    "recurrent_connected_inputs",
-    "simplify_recurrent",
+    "reachable_units",
+    "input_inclusion",
+    "simplify_structure",
     "bic_simplify",
-    "recurrent_groups",
-    "simplify_recurrent_bic",
+    "simplify_with_bic",
 ]

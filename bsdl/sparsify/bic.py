@@ -14,66 +14,88 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from numbers import Integral
 
 import torch
+from torch import nn
 
-from .recurrent import simplify_recurrent, unit_weights
+from bsdl.nn.structure import Group, Masks, check_structured
 
-__all__ = ["bic_simplify", "recurrent_groups", "simplify_recurrent_bic"]
+__all__ = ["bic_simplify", "simplify_with_bic"]
 
 
-def recurrent_groups(module) -> list[tuple[str, dict[str, torch.Tensor]]]:
-    """Weight groups of a :class:`~bsdl.nn.LagRNN`: each hidden unit and each input.
-
-    A unit's group holds its gate rows (input weights, biases, recurrent weights), the
-    recurrent weights out of it and its read-out (or next-layer) weights; an input's group
-    holds its first-layer column and its skip weight.
-    """
-    hidden = module.hidden_size
-    shapes = {name: p.shape for name, p in module.named_parameters()}
-
-    def empty() -> dict[str, torch.Tensor]:
-        return {name: torch.zeros(shape, dtype=torch.bool) for name, shape in shapes.items()}
-
-    groups = []
-    for layer in range(module.num_layers):
-        for j in range(hidden):
-            unit = torch.zeros(hidden, dtype=torch.bool)
-            unit[j] = True
-            cut = unit_weights(module, layer, unit)
-            groups.append((f"unit {layer}.{j}", {k: v.cpu() for k, v in cut.items()}))
-    for i in range(shapes["input_layers.0.weight"][1]):
-        g = empty()
-        g["input_layers.0.weight"][:, i] = True
-        if "skip.weight" in g:
-            g["skip.weight"][:, i] = True
-        groups.append((f"input {i}", g))
-    return groups
+def _check_groups(groups: list[Group], masks: Masks) -> None:
+    if not isinstance(groups, (list, tuple)):
+        raise TypeError("groups must be a list of (label, dict of name -> bool tensor)")
+    for entry in groups:
+        if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], dict)):
+            raise TypeError(
+                f"groups must hold (label, dict of name -> bool tensor) pairs, got {entry!r}"
+            )
+        label, group = entry
+        unknown = sorted(set(group) - set(masks))
+        if unknown:
+            raise ValueError(f"group {label!r} names parameters without a mask: {unknown}")
 
 
 @torch.no_grad()
 def bic_simplify(
-    module,
-    masks: dict[str, torch.Tensor],
-    groups: list[tuple[str, dict[str, torch.Tensor]]],
-    mse: Callable[[torch.nn.Module], torch.Tensor],
+    module: nn.Module,
+    masks: Masks,
+    groups: list[Group],
+    mse: Callable[[nn.Module], torch.Tensor],
     n: int,
-) -> tuple[dict[str, torch.Tensor], list[str]]:
+) -> tuple[Masks, list[str]]:
     """Remove weight groups while that lowers BIC; returns the masks and the removed labels.
+
+    Works for any network and any groups: each round tries every group that still holds a
+    surviving weight, and removes the one whose removal lowers BIC the most (the first such
+    group in ``groups`` order on a tie).
 
     Parameters
     ----------
     module : torch.nn.Module
         Pruned network (``masks`` already applied); modified in place.
     masks : dict of name -> bool tensor
+        Not modified; the updated masks are returned.
     groups : list of (label, dict of name -> bool tensor)
-        Candidate groups (e.g. :func:`recurrent_groups`).
+        Candidate groups, each naming only the parameters it touches (e.g. a network's
+        ``prunable_groups()``, :class:`~bsdl.nn.structure.StructuredNetwork`).
     mse : callable
         ``mse(module)`` -> mean squared error over the ``n`` scored points (any positive
         multiple of it works: only ratios are used).
     n : int
         Number of scored points.
+
+    Returns
+    -------
+    masks : dict of name -> bool tensor
+    removed : list of str
+        Labels of the removed groups, in removal order.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x = torch.randn(500, 2, generator=g)
+    >>> y = 2 * x[:, 0] + torch.randn(500, generator=g)        # x1 plays no part
+    >>> lin = nn.Linear(2, 1)
+    >>> with torch.no_grad():
+    ...     _ = lin.weight.copy_(torch.tensor([[2.0, 0.01]])); _ = lin.bias.zero_()
+    >>> masks = {name: torch.ones_like(p, dtype=torch.bool) for name, p in lin.named_parameters()}
+    >>> groups = [(f"x{i}", {"weight": torch.arange(2).eq(i).reshape(1, 2)}) for i in range(2)]
+    >>> def mse(m):
+    ...     return (m(x).squeeze(-1) - y).pow(2).mean()
+    >>> new, removed = bic_simplify(lin, masks, groups, mse, n=500)
+    >>> removed, new["weight"].tolist()
+    (['x1'], [[True, False]])
     """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+        raise ValueError(f"n must be a positive integer (the number of scored points), got {n!r}")
+    _check_groups(groups, masks)
     masks = {k: v.clone() for k, v in masks.items()}
     params = dict(module.named_parameters())
     log_n = math.log(n)
@@ -106,11 +128,34 @@ def bic_simplify(
     return masks, removed
 
 
-def simplify_recurrent_bic(
-    module, masks: dict[str, torch.Tensor], mse: Callable, n: int
-) -> dict[str, torch.Tensor]:
-    """:func:`~bsdl.sparsify.simplify_recurrent`, then :func:`bic_simplify` over the
-    units and inputs of the :class:`~bsdl.nn.LagRNN`, then the dead-unit clean-up again."""
-    masks = simplify_recurrent(module, masks)
-    masks, _ = bic_simplify(module, masks, recurrent_groups(module), mse, n)
-    return simplify_recurrent(module, masks)
+def simplify_with_bic(
+    module: nn.Module, masks: Masks, mse: Callable[[nn.Module], torch.Tensor], n: int
+) -> Masks:
+    """Structure clean-up, BIC elimination of the network's groups, clean-up again.
+
+    ``module.simplify``, then :func:`bic_simplify` over ``module.prunable_groups()``, then
+    ``module.simplify`` once more (a removed group can leave units dead). Works for any
+    :class:`~bsdl.nn.structure.StructuredNetwork`; the network function changes only where
+    BIC removed a group. Parameters are modified in place; the new masks are returned.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from bsdl.nn import MLP
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x = torch.randn(400, 3, generator=g)
+    >>> y = torch.tanh(x[:, :1]) + 0.3 * torch.randn(400, 1, generator=g)
+    >>> net = MLP(3, (2,))
+    >>> masks = {name: torch.ones_like(p, dtype=torch.bool) for name, p in net.named_parameters()}
+    >>> for p in net.parameters():
+    ...     _ = p.requires_grad_(False).zero_()
+    >>> first, _, readout, _ = net.parameters()
+    >>> first[0, 0], readout[0, 0], first[1, 2], readout[0, 1] = 1.0, 1.0, 0.05, 0.05
+    >>> new = simplify_with_bic(net, masks, lambda m: (m(x) - y).pow(2).mean(), n=400)
+    >>> net.connected_inputs(new).tolist()              # the weak unit on x2 is gone
+    [True, False, False]
+    """
+    check_structured(module)
+    masks = module.simplify(masks)
+    masks, _ = bic_simplify(module, masks, module.prunable_groups(), mse, n)
+    return module.simplify(masks)

@@ -1,30 +1,32 @@
-"""Which inputs stay connected to the output through surviving weights."""
+"""Structure read-outs through the network's own description (layer L2).
+
+Everything here is generic: a network says which inputs are connected, which weights read
+each input and how to simplify itself by implementing
+:class:`~bsdl.nn.structure.StructuredNetwork`; these functions only call it. Reachability on
+a plain chain of masks (:func:`connected_inputs`, :func:`reachable_units`) lives in
+:mod:`bsdl.nn.structure` so that the networks (layer L1) can use it too.
+"""
 
 from __future__ import annotations
 
 import torch
+from torch import nn
 
-__all__ = ["connected_inputs", "reachable_units"]
+from bsdl.nn.structure import (
+    Masks,
+    chain_connected_inputs,
+    check_structured,
+    reachable_units,
+)
 
-
-def reachable_units(weight_masks: list[torch.Tensor]) -> list[torch.Tensor]:
-    """For a chain of layers with masks ``(out_l, in_l)`` (input layer first), return for
-    each layer a boolean vector over its *inputs*: True when that input unit has a path of
-    surviving weights to some output unit."""
-    alive = torch.ones(weight_masks[-1].shape[0], dtype=torch.bool, device=weight_masks[-1].device)
-    result = []
-    for m in reversed(weight_masks):
-        alive = (m.float().T @ alive.float()) > 0
-        result.append(alive)
-    return result[::-1]
+__all__ = ["connected_inputs", "reachable_units", "input_inclusion", "simplify_structure"]
 
 
 def connected_inputs(weight_masks: list[torch.Tensor]) -> torch.Tensor:
-    """Boolean vector over the network's inputs: True when an input reaches the output.
+    """Boolean vector over the inputs of a chain of weight masks ``(out_l, in_l)`` (input
+    layer first): True when a path of surviving weights links the input to an output.
 
-    An input counts only if a path of non-zero weights links it to an output, so a
-    surviving first-layer weight into a hidden unit that is itself cut off does not
-    select that input.
+    For a whole network use its own ``module.connected_inputs(masks)``.
 
     Examples
     --------
@@ -34,62 +36,70 @@ def connected_inputs(weight_masks: list[torch.Tensor]) -> torch.Tensor:
     >>> connected_inputs([m1, m2]).tolist()
     [True, False, False]
     """
-    return reachable_units(weight_masks)[0]
+    return chain_connected_inputs(weight_masks)
 
 
-@torch.no_grad()
-def simplify_chain(
-    linears: list, masks: dict[str, torch.Tensor], activation, prefix: str = "linears"
-) -> dict[str, torch.Tensor]:
-    """Remove hidden units that cannot affect the output, keeping the function unchanged.
+def input_inclusion(module: nn.Module, values: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Per input of ``module``, the largest of ``values`` over the weights that read it.
 
-    For a chain of ``nn.Linear`` layers ``linears`` separated by ``activation``:
+    With ``values`` the inclusion probabilities of the weights (before pruning), this is the
+    inclusion probability of each input: the weights that read an input are the module's
+    ``input_groups()`` (:class:`~bsdl.nn.structure.StructuredNetwork`).
 
-    * a hidden unit with no path of surviving weights to the output is dropped (its
-      incoming weights and bias are masked);
-    * a hidden unit with no surviving incoming weight outputs the constant
-      ``activation(bias)``; that constant is folded into the next layer's bias and the
-      unit is dropped.
+    Parameters
+    ----------
+    module : StructuredNetwork
+    values : dict of parameter name -> tensor
+        One tensor of the parameter's shape for (at least) every parameter that reads an
+        input.
 
-    Both leave the network function unchanged and remove directions in which the
-    likelihood is flat, so the Fisher information of the remaining weights is not
-    singular for these structural reasons. Parameters are modified in place; the
-    updated masks are returned (``masks`` is not modified).
+    Returns
+    -------
+    Tensor of shape ``(n_inputs,)``, on the device and with the dtype of ``values``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from bsdl.nn import MLP
+    >>> net = MLP(3, (2,))
+    >>> q = {name: torch.zeros_like(p) for name, p in net.named_parameters()}
+    >>> first = next(iter(q))                    # the first layer's weight, (2, 3)
+    >>> q[first] = torch.tensor([[0.1, 0.9, 0.2], [0.7, 0.3, 0.0]])
+    >>> input_inclusion(net, q)
+    tensor([0.7000, 0.9000, 0.2000])
     """
-    masks = {k: v.clone() for k, v in masks.items()}
-    n_layers = len(linears)
-    wkey = [f"{prefix}.{i}.weight" for i in range(n_layers)]
-    bkey = [f"{prefix}.{i}.bias" for i in range(n_layers)]
-    changed = True
-    while changed:
-        changed = False
-        # 1. units (outputs of layer l < L-1) without a path to the output
-        alive = torch.ones(
-            linears[-1].out_features, dtype=torch.bool, device=masks[wkey[-1]].device
-        )
-        for l in range(n_layers - 1, 0, -1):
-            alive = (masks[wkey[l]].float().T @ alive.float()) > 0
-            dead = ~alive
-            if dead.any() and (masks[wkey[l - 1]][dead].any() or masks[bkey[l - 1]][dead].any()):
-                masks[wkey[l - 1]][dead] = False
-                masks[bkey[l - 1]][dead] = False
-                changed = True
-        # 2. units without incoming weights: constant activation(bias), fold forward
-        for l in range(n_layers - 1):
-            no_input = ~masks[wkey[l]].any(dim=1)
-            outgoing = masks[wkey[l + 1]][:, no_input]
-            if outgoing.any():
-                const = activation(linears[l].bias * masks[bkey[l]])[no_input]
-                w_next = linears[l + 1].weight * masks[wkey[l + 1]]
-                # a pruned next-layer bias may still hold its old value (masks are applied
-                # after simplification): zero it before the fold switches its mask on
-                linears[l + 1].bias.mul_(masks[bkey[l + 1]])
-                linears[l + 1].bias += w_next[:, no_input] @ const
-                masks[bkey[l + 1]] |= outgoing.any(dim=1)
-                masks[wkey[l + 1]][:, no_input] = False
-                masks[bkey[l]][no_input] = False
-                changed = True
-    for i in range(n_layers):
-        linears[i].weight.mul_(masks[wkey[i]])
-        linears[i].bias.mul_(masks[bkey[i]])
-    return masks
+    check_structured(module)
+    if not isinstance(values, dict):
+        raise TypeError("values must be a dict of parameter name -> tensor")
+    out = []
+    for i, group in enumerate(module.input_groups()):
+        missing = sorted(set(group) - set(values))
+        if missing:
+            raise ValueError(f"values lacks the parameters {missing} that read input {i}")
+        parts = [values[k][m.to(values[k].device)] for k, m in group.items()]
+        out.append(torch.cat([p.reshape(-1) for p in parts]).max())
+    return torch.stack(out)
+
+
+def simplify_structure(module: nn.Module, masks: Masks) -> Masks:
+    """``module.simplify(masks)`` after checking that ``module`` describes its structure.
+
+    Removes dead units and folds constant ones without changing the network function
+    (parameters are modified in place); the new masks are returned. This is the
+    ``simplify`` hook of a restart (:class:`~bsdl.inference.pipeline.FitSpec`) for any
+    :class:`~bsdl.nn.structure.StructuredNetwork`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from bsdl.nn import MLP
+    >>> net = MLP(2, (2,))
+    >>> masks = {name: torch.ones_like(p, dtype=torch.bool) for name, p in net.named_parameters()}
+    >>> readout = list(masks)[2]                 # the read-out weight, (1, 2)
+    >>> masks[readout][0, 1] = False             # hidden unit 1 reaches no output
+    >>> new = simplify_structure(net, masks)     # its input weights and bias go too
+    >>> [int(m.sum()) for m in new.values()]
+    [2, 1, 1, 1]
+    """
+    check_structured(module)
+    return module.simplify(masks)
