@@ -69,10 +69,10 @@ class SPCI(SplitConformal):
         Most recent residuals the quantile regression is fitted on.
     n_betas : int, default 1
         1: equal tails, ``beta = alpha / 2``. More: the paper's search for the narrowest
-        interval over ``n_betas`` values of ``beta`` on ``[0, alpha]``; with in-sample
-        quantile fits that search under-covers (measured on i.i.d. N(0, 1) residuals,
-        ``n_lags=5``, 300 calibration points, 1100 test points: 0.848 at 90 % with 5
-        values against 0.874 with equal tails).
+        interval over ``n_betas`` values of ``beta`` on ``[0, alpha]``. With in-sample
+        quantile fits that search under-covers (choosing the narrowest of several fitted
+        intervals favours those whose fit is too narrow), so equal tails are the default;
+        BENCHMARKS.md ("Design measurements") quantifies it.
     refit_every : int, default 1
         Refit the quantile regressions every ``refit_every`` test steps.
 
