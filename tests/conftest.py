@@ -7,6 +7,7 @@ session-scoped and built once. Tests must treat them as read-only: never call ``
 
 from __future__ import annotations
 
+import socket
 import warnings
 
 import numpy as np
@@ -126,3 +127,14 @@ def jasa_fit():
         return cache[seed]
 
     return get
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Make any attempt to open a network connection fail (the loaders must work offline)."""
+
+    def refuse(*args, **kwargs):
+        raise OSError("network access attempted during a test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import socket
 import sys
 from pathlib import Path
 
@@ -307,15 +306,6 @@ def test_keyword_only_options():
 
 
 # --------------------------------------------------------------------------- real data
-@pytest.fixture
-def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise OSError("network access attempted during a test")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-
-
 def test_load_diabetes_offline(no_network):
     data = load_diabetes()
     assert isinstance(data.X, pd.DataFrame) and isinstance(data.y, pd.Series)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -286,15 +284,6 @@ def test_keyword_only():
 
 
 # --------------------------------------------------------------------------- real series
-@pytest.fixture
-def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise OSError("network access attempted during a test")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-
-
 REAL = [
     # loader, kwargs, length, index class, freqstr, first, last, name
     (load_sunspots, {}, 309, pd.PeriodIndex, "Y-DEC", "1700", "2008", "sunactivity"),
