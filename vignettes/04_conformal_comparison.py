@@ -66,7 +66,15 @@ import pandas as pd  # noqa: E402
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 sys.path.insert(0, str(HERE))
 
-from _common import environment, n_jobs, out_dir, quick_mode  # noqa: E402
+from _common import (  # noqa: E402
+    announce,
+    environment,
+    n_jobs,
+    out_dir,
+    quick_mode,
+    quick_note,
+    to_markdown,
+)
 
 from bsdl.compare import METHODS, compare_intervals, write_report  # noqa: E402
 from bsdl.datasets import REAL_SERIES, load_series, make_ar, make_nonlinear_ar  # noqa: E402
@@ -95,8 +103,7 @@ else:
         rnn_params={},
     )
 OUT = out_dir(NAME, HERE)
-print(f"mode: {'quick' if QUICK else 'full'}; output: {OUT}")
-print(f"config: {CONFIG}; n_jobs: {N_JOBS}")
+announce(OUT, CONFIG, N_JOBS)
 
 # %% [markdown]
 # ## Data
@@ -163,14 +170,6 @@ def pivot(values: str, alpha: float, fmt) -> pd.DataFrame:
     return table.map(fmt)
 
 
-def markdown(table: pd.DataFrame) -> str:
-    cols = list(table.columns)
-    lines = ["| series | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    for idx, row in table.iterrows():
-        lines.append(f"| {idx} | " + " | ".join(str(v) for v in row) + " |")
-    return "\n".join(lines)
-
-
 sections = []
 for alpha in CONFIG["alphas"]:
     level = f"{1 - alpha:.0%}"
@@ -181,7 +180,8 @@ for alpha in CONFIG["alphas"]:
         ("seconds", "seconds (shared fit + method)", "{:.1f}".format),
     ):
         table = pivot(values, alpha, fmt)
-        sections.append(f"### {level}: {title}\n\n{markdown(table)}\n")
+        md = to_markdown(table.rename_axis("series").reset_index())
+        sections.append(f"### {level}: {title}\n\n{md}\n")
         print(f"\n{level}: {title}\n{table.to_string()}")
 
 # %% [markdown]
@@ -250,11 +250,11 @@ print("\n".join(verdicts))
 notes = []
 if QUICK:
     notes.append(
-        "Quick mode (`BSDL_QUICK=1`): two real series and a 400-point simulated pair, 60 "
-        "epochs, 3 EnbPI refits, 90 % only. A smoke test: do not read the numbers as evidence."
+        quick_note(
+            "two real series and a 400-point simulated pair, 60 epochs, 3 EnbPI refits, 90 % only"
+        )
     )
-summary_md = ["| " + " | ".join(summary.columns) + " |", "|---" * len(summary.columns) + "|"]
-summary_md += ["| " + " | ".join(str(v) for v in r) + " |" for r in summary.itertuples(False)]
+summary_md = to_markdown(summary)
 lines = [
     "# Vignette 4: asymptotic intervals against conformal prediction",
     "",
@@ -272,7 +272,7 @@ lines = [
     "",
     *verdicts,
     "",
-    *summary_md,
+    summary_md,
     "",
     "## Tables",
     "",
@@ -285,5 +285,5 @@ lines = [
     "Environment: " + environment() + f" Run: `BSDL_N_JOBS={N_JOBS}`.",
 ]
 (OUT / "report.md").write_text("\n".join(lines) + "\n")
-print("\n".join(summary_md))
+print(summary_md)
 print(f"wrote {OUT / 'report.md'}")
