@@ -211,7 +211,8 @@ class LagRNN(nn.Module):
             for j in range(self.hidden_size):
                 unit = torch.zeros(self.hidden_size, dtype=torch.bool)
                 unit[j] = True
-                groups.append((f"unit {layer}.{j}", self.unit_weights(layer, unit)))
+                cut = self.unit_weights(layer, unit)
+                groups.append((f"unit {layer}.{j}", {k: m for k, m in cut.items() if m.any()}))
         groups += [(f"input {i}", g) for i, g in enumerate(self.input_groups())]
         return groups
 
