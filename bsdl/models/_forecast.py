@@ -1,10 +1,11 @@
-"""Prediction side of :class:`~bsdl.models.rnn.SparseRNN` (layer L4): placing a series on
-the training time grid, one-step predictions along it and recursive forecasts beyond it.
+"""Prediction side of the sequence forecasters (layer L4): placing a series on the training
+time grid, one-step predictions along it and recursive forecasts beyond it.
 
-:class:`RecurrentForecastMixin` holds the steps that turn a fitted network and its training
+:class:`SequenceForecastMixin` is the prediction half of
+:class:`~bsdl.models.sequence.SequenceForecaster`: it turns a fitted network and its training
 series into lag windows, network outputs and delta-method variances on the standardised
-scale, and the public ``predict`` / ``predict_interval``, which put them on the original
-scale.
+scale, and gives the public ``predict`` / ``predict_interval``, which put them on the
+original scale. Nothing in it depends on the network.
 """
 
 from __future__ import annotations
@@ -22,16 +23,19 @@ from bsdl.intervals import delta_variance
 from bsdl.models._windows import forecast_jacobians, lag_windows, last_steps
 from bsdl.results import PredictionIntervals
 
-__all__ = ["RecurrentForecastMixin"]
+__all__ = ["SequenceForecastMixin"]
 
 
-class RecurrentForecastMixin:
-    """Alignment, one-step predictions and recursive forecasts of a fitted SparseRNN.
+class SequenceForecastMixin:
+    """Alignment, one-step predictions and recursive forecasts of a fitted sequence forecaster.
 
-    Expects the estimator's fitted state: ``module_``, ``n_obs_``, ``missing_``, the
-    training series ``_y`` / ``_x``, ``_index_json``, ``_k`` (``lags_``, ``window_``),
-    ``_scaled``, ``_delta_var``, ``_selected_index``, ``_covariance``, ``_sigma_std``,
-    ``y_mean_``, ``y_scale_`` and ``exog_names_``.
+    Reads the state that :meth:`SequenceForecaster.fit
+    <bsdl.models.sequence.SequenceForecaster.fit>` stores: the network ``module_``, the
+    fitted structure (``n_obs_``, ``lags_``, ``window_``, ``missing_``), the training series
+    (``_y``, ``_x``, ``_index_json``, ``exog_names_``), its scaling (``y_mean_``,
+    ``y_scale_``, ``_scaled``) and the delta-method state of
+    :class:`~bsdl.models.base.SparseEstimatorBase` (``_covariance``, ``_selected_index``,
+    ``_delta_var``, ``_sigma_std``).
     """
 
     @property
@@ -117,7 +121,7 @@ class RecurrentForecastMixin:
         return y, x, offset, s.size
 
     def _one_step(self, series, exog, *, with_var: bool):
-        lags, window = self._k
+        lags, window = self.lags_, self.window_
         y, x, offset, m = self._align(series, exog)
         first = max(offset, lags + window - 1)
         stop = offset + m
@@ -135,7 +139,7 @@ class RecurrentForecastMixin:
         return mean, var, self._time_index.labels(first, stop)
 
     def _forecast(self, steps: int, exog, *, with_var: bool):
-        lags, window = self._k
+        lags, window = self.lags_, self.window_
         x_future = self._check_future_exog(exog, steps)
         x = None if self._x is None else np.concatenate([self._x, x_future])
         z, xz = self._scaled(self._y, x)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
@@ -18,9 +18,8 @@ from torch import nn
 
 from bsdl._validation import check_in_options, check_is_fitted
 from bsdl.inference import ConstantSchedule, PriorAnnealing
-from bsdl.inference.kernels import KERNELS
 from bsdl.models._estimator_data import validate_estimator_data
-from bsdl.models.base import RESTART_CRITERIA, SparseEstimatorBase
+from bsdl.models.base import SparseEstimatorBase
 from bsdl.nn import MLP
 from bsdl.nn.mlp import ACTIVATIONS
 from bsdl.priors import MixtureGaussianPrior
@@ -63,29 +62,13 @@ class SparseMLPBase(SparseEstimatorBase):
     """Constructor, checks, fitted structure and summary of the sparse MLPs (not for direct use)."""
 
     # scikit-learn's declarative checks of the constructor arguments (run first in fit;
-    # the error names the argument); what they cannot express (the entries of
-    # hidden_layer_sizes, bools where ints are due, finiteness) is checked after them
+    # the error names the argument): the shared ones (models/_params.py) and the MLP's own.
+    # What they cannot express (the entries of hidden_layer_sizes, bools where ints are due,
+    # finiteness) is checked after them
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "prior": [MixtureGaussianPrior, None],
-        "annealing": [PriorAnnealing, ConstantSchedule, None],
-        "optimizer": [StrOptions(set(KERNELS))],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "n_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "refit_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
-        "n_restarts": [Interval(Integral, 1, None, closed="left")],
-        "restart_criterion": [StrOptions(set(RESTART_CRITERIA))],
-        "n_jobs": [Integral, None],
-        "random_state": [
-            Interval(Integral, 0, 2**64 - 1, closed="both"),
-            np.random.RandomState,
-            np.random.Generator,
-            None,
-        ],
-        "device": [str, torch.device],
-        "verbose": ["verbose"],
+        **SparseEstimatorBase._parameter_constraints,
     }
 
     def __init__(

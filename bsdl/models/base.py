@@ -40,14 +40,13 @@ from bsdl.intervals import (
     warn_if_singular,
 )
 from bsdl.likelihoods import Gaussian
+from bsdl.models._params import RESTART_CRITERIA, SHARED_CONSTRAINTS
 from bsdl.models.io import save_estimator
 from bsdl.nn import unpenalized_names
 from bsdl.priors import MixtureGaussianPrior
 from bsdl.sparsify import get_masks
 
-__all__ = ["SparseEstimatorBase", "GaussianLikelihoodMixin", "default_prior"]
-
-RESTART_CRITERIA = ("bic", "evidence")
+__all__ = ["SparseEstimatorBase", "GaussianLikelihoodMixin", "default_prior", "RESTART_CRITERIA"]
 
 
 def default_prior() -> MixtureGaussianPrior:
@@ -70,6 +69,10 @@ class SparseEstimatorBase(BaseEstimator):
     """Common parameters and fitted state of bsdl's sparse networks (not for direct use)."""
 
     _estimate_noise = False  # Gaussian likelihood: subclasses for regression set True
+
+    # scikit-learn's checks of the shared constructor arguments (models/_params.py); each
+    # estimator adds its own: {**SparseEstimatorBase._parameter_constraints, ...}
+    _parameter_constraints: dict = SHARED_CONSTRAINTS
 
     # ---------------------------------------------------------------- parameter checks
     def _check_common_params(self, n: int) -> dict:

@@ -9,6 +9,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 
 from bsdl._validation import check_alpha, check_in_options, check_is_fitted
 from bsdl.models._mlp_base import SparseMLPBase, _cross_entropy, _logits, _mse_half
+from bsdl.models._params import SHARED_PARAMETERS_DOC, fill_doc
 from bsdl.models.base import GaussianLikelihoodMixin
 from bsdl.models.io import register
 from bsdl.results import PredictionIntervals
@@ -18,6 +19,7 @@ __all__ = ["SparseMLPRegressor", "SparseMLPClassifier"]
 
 
 @register
+@fill_doc(shared_parameters=SHARED_PARAMETERS_DOC)
 class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, SparseMLPBase):
     """Sparse MLP regression under a mixture-Gaussian spike-and-slab prior.
 
@@ -33,25 +35,7 @@ class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, SparseMLPBase)
     prior : MixtureGaussianPrior, optional
         Default ``MixtureGaussianPrior(lambda_=1e-4, sigma0=0.01, sigma1=1.0)`` on the
         standardised scale. ``prior.sigma0`` is the *final* spike width.
-    annealing : PriorAnnealing or ConstantSchedule, optional
-        Default ``PriorAnnealing()`` (10 % warm-up, 10 % prior ramp, 40 % sigma0 annealing).
-    optimizer : {"adam", "sgd", "sghmc"}, default "adam"
-        ``"sghmc"`` with an annealing temperature > 0 samples (SGHMC); temperature 0 gives
-        prior-annealed SGD.
-    lr : float, default 3e-3
-    n_epochs, batch_size, refit_epochs : int or "auto"
-        "auto": batch ``clip(n/20, 32, 512)``, about 6000 steps, a refit of 20 % of that.
-    n_restarts : int, default 1
-        Independent seeds; the one with the smallest ``restart_criterion`` is kept.
-    restart_criterion : {"bic", "evidence"}, default "bic"
-        BIC ``n log(RSS/n) + log(n) k`` or the Laplace evidence of the selected subnetwork.
-    n_jobs : int, optional
-        Restarts in parallel with joblib.
-    random_state : int, numpy Generator or None
-        Seeds local torch generators only; results are reproducible for an int.
-    device : str, default "cpu"
-    verbose : bool, default False
-        Show a tqdm progress bar.
+    {shared parameters}
 
     Attributes
     ----------
