@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bsdl.results._base import _covered
+
 __all__ = [
     "plot_intervals",
     "plot_forecast",
@@ -24,12 +26,14 @@ def _axes(ax, figsize):
 
 
 def plot_intervals(intervals, y=None, *, x=None, sort: bool = False, ax=None, title=None):
-    """Plot a :class:`~bsdl.results.PredictionIntervals` band, optionally with observations.
+    """Plot an intervals band, optionally with observations.
 
     Parameters
     ----------
-    intervals : PredictionIntervals
-        1-D intervals.
+    intervals : Intervals
+        1-D intervals: any :class:`~bsdl.results.Intervals`, e.g. a
+        :class:`~bsdl.results.PredictionIntervals` or a
+        :class:`~bsdl.conformal.ConformalIntervals`.
     y : array-like, optional
         Observed values; points outside the band are highlighted.
     x : array-like, optional
@@ -59,13 +63,13 @@ def plot_intervals(intervals, y=None, *, x=None, sort: bool = False, ax=None, ti
     order = np.argsort(mean) if sort else np.arange(len(mean))
     xs = np.arange(len(mean)) if sort else np.asarray(x)[order]
     level = int(round(100 * (1 - intervals.alpha)))
-    ax.fill_between(
-        xs, lower[order], upper[order], alpha=0.3, label=f"{level}% {intervals.kind} interval"
-    )
+    kind = getattr(intervals, "kind", None)  # "prediction"/"confidence"; conformal: none
+    label = f"{level}% {kind} interval" if kind else f"{level}% interval"
+    ax.fill_between(xs, lower[order], upper[order], alpha=0.3, label=label)
     ax.plot(xs, mean[order], lw=1.2, label="prediction")
     if y is not None:
         yv = np.asarray(y, dtype=float).reshape(-1)[order]
-        inside = (yv >= lower[order]) & (yv <= upper[order])
+        inside = _covered(yv, lower[order], upper[order])
         ax.scatter(
             xs[inside], yv[inside], s=8, c="k", label=f"observed (inside: {inside.mean():.1%})"
         )
@@ -235,7 +239,7 @@ def plot_interval_comparison(intervals: dict, *, title=None, max_points: int | N
         x = _time_axis(f.index)
         y = f["y"].to_numpy()
         lo, up = f["lower"].to_numpy(), f["upper"].to_numpy()
-        miss = (y < lo) | (y > up)
+        miss = ~_covered(y, lo, up)
         ax.fill_between(x, lo, up, color="C0", alpha=0.3, lw=0, step="mid")
         ax.plot(x, y, color="k", lw=0.7)
         ax.plot(np.asarray(x)[miss], y[miss], "o", color="C3", ms=2.5)

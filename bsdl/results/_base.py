@@ -48,6 +48,15 @@ def _as_float_array(value, name: str) -> np.ndarray:
     return arr
 
 
+def _pandas_labels(mean, index, columns):
+    """``(index, columns)``, each taken from a pandas ``mean`` where not given."""
+    if index is None and isinstance(mean, pd.Series | pd.DataFrame):
+        index = mean.index
+    if columns is None and isinstance(mean, pd.DataFrame):
+        columns = mean.columns
+    return index, columns
+
+
 def _first(mask: np.ndarray):
     """Position of the first True of ``mask``: an int in 1-D, a tuple in 2-D."""
     first = tuple(int(i) for i in np.argwhere(mask)[0])
@@ -124,10 +133,7 @@ class Intervals:
     """
 
     def __init__(self, mean, lower, upper, alpha: float = 0.05, *, index=None, columns=None):
-        if index is None and isinstance(mean, pd.Series | pd.DataFrame):
-            index = mean.index
-        if columns is None and isinstance(mean, pd.DataFrame):
-            columns = mean.columns
+        index, columns = _pandas_labels(mean, index, columns)
         mean_arr = _as_float_array(mean, "mean")
         ends = {"lower": _as_float_array(lower, "lower"), "upper": _as_float_array(upper, "upper")}
         for name, arr in ends.items():

@@ -16,7 +16,13 @@ import pandas as pd
 from scipy import special, stats
 
 from bsdl._validation import check_alpha
-from bsdl.results._base import Intervals, _as_float_array, _first, _readonly
+from bsdl.results._base import (
+    Intervals,
+    _as_float_array,
+    _first,
+    _pandas_labels,
+    _readonly,
+)
 
 __all__ = ["PredictionIntervals"]
 
@@ -191,10 +197,7 @@ class PredictionIntervals(Intervals):
         self._df = _check_df(df)
         self._link = link
         lower, upper = self._interval(check_alpha(alpha), mean_arr)
-        if index is None and isinstance(mean, pd.Series | pd.DataFrame):
-            index = mean.index
-        if columns is None and isinstance(mean, pd.DataFrame):
-            columns = mean.columns
+        index, columns = _pandas_labels(mean, index, columns)
         super().__init__(mean_arr, lower, upper, alpha, index=index, columns=columns)
 
     # ------------------------------------------------------------------ checks
