@@ -92,6 +92,16 @@ def covered(y, lower, upper) -> np.ndarray:
     return (lower <= y) & (y <= upper)
 
 
+def assert_same_coverage(y, lower, upper, pi, max_disagree: float | None = None) -> None:
+    """MAPIE's intervals ``[lower, upper]`` cover ``y`` as often as bsdl's ``pi``, within two
+    binomial standard errors; with ``max_disagree``, they also disagree on at most that
+    share of the points."""
+    assert abs(covered(y, lower, upper).mean() - pi.coverage(y)) <= two_se(y.size)
+    if max_disagree is not None:
+        disagree = covered(y, lower, upper) != covered(y, pi.lower, pi.upper)
+        assert disagree.mean() <= max_disagree
+
+
 class FixedSplits(BaseCrossValidator):
     """A MAPIE ``cv`` yielding given bootstrap samples: (sample, rows left out)."""
 
@@ -214,10 +224,7 @@ def test_enbpi_same_samples_offline(monkeypatch, lagged, n_train):
         assert 1.0 < (up_m - lo_m).mean() / pi.width.mean() < 1.02
 
     # coverage: the intervals differ by the small shift (and at most one rank)
-    cov_m = covered(yte, lo_m, up_m).mean()
-    assert abs(cov_m - pi.coverage(yte)) <= two_se(yte.size)
-    disagree = covered(yte, lo_m, up_m) != covered(yte, pi.lower, pi.upper)
-    assert disagree.mean() <= 0.02
+    assert_same_coverage(yte, lo_m, up_m, pi, max_disagree=0.02)
 
 
 # --------------------------------------------------------------------- EnbPI, online
@@ -242,10 +249,7 @@ def test_enbpi_same_samples_online(monkeypatch, lagged, n_train):
         assert np.all(np.abs(w_m - w_b) <= 2 * shift + 1e-12)
     assert abs(w_m.mean() / w_b.mean() - 1) < 0.02
 
-    cov_m = covered(yte, lo_m, up_m).mean()
-    assert abs(cov_m - pi.coverage(yte)) <= two_se(yte.size)
-    disagree = covered(yte, lo_m, up_m) != covered(yte, pi.lower, pi.upper)
-    assert disagree.mean() <= 0.02
+    assert_same_coverage(yte, lo_m, up_m, pi, max_disagree=0.02)
 
 
 # ------------------------------------------------ EnbPI, each library's own bootstrap
@@ -266,8 +270,7 @@ def test_enbpi_own_block_bootstraps_agree(lagged):
     ).fit(Xtr, ytr)
     lo_m, up_m = mapie_bounds(m, Xte)
     assert abs((up_m - lo_m).mean() / pi.width.mean() - 1) < 0.05
-    cov_m = covered(yte, lo_m, up_m).mean()
-    assert abs(cov_m - pi.coverage(yte)) <= two_se(yte.size)
+    assert_same_coverage(yte, lo_m, up_m, pi)
 
 
 def test_enbpi_asymmetric_against_optimize_beta(monkeypatch, lagged):
@@ -283,8 +286,7 @@ def test_enbpi_asymmetric_against_optimize_beta(monkeypatch, lagged):
     # its beta grid holds alpha / 2, so it is never wider than MAPIE's equal tails
     assert pi.width.mean() <= (up_eq - lo_eq).mean() + 1e-12
     assert abs((up_opt - lo_opt).mean() / pi.width.mean() - 1) < 0.08
-    cov_m = covered(yte, lo_opt, up_opt).mean()
-    assert abs(cov_m - pi.coverage(yte)) <= two_se(yte.size)
+    assert_same_coverage(yte, lo_opt, up_opt, pi)
 
 
 # ------------------------------------------------------------------------------- ACI
