@@ -24,8 +24,8 @@ from bsdl.inference.kernels import SGHMC
 from bsdl.inference.pipeline import FitSpec, RestartResult
 from bsdl.intervals import SubnetworkCovariance, delta_variance, per_sample_jacobian
 from bsdl.nn import MLP
-from bsdl.sparsify import apply_masks, get_masks
 from bsdl.nn.mlp import simplify_chain
+from bsdl.sparsify import apply_masks, get_masks
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -330,3 +330,29 @@ def test_regression_intervals_use_student_t_with_the_residual_df():
     pi = m.predict_interval(X[:4], alpha=0.1)
     assert pi.z == pytest.approx(stats.t.ppf(0.95, m.df_resid_), rel=1e-12)
     np.testing.assert_allclose(pi.upper - pi.mean, pi.z * pi.se, rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- coverage of f
+@pytest.mark.slow
+def test_confidence_intervals_cover_a_known_nonlinear_regression_function():
+    # Well-specified nonlinear design: f(x) = 1.5 tanh(x1 + 0.5 x2), a one-unit tanh network
+    # (three of the inputs' weights, no hidden bias), noise sd 0.5, n = 500, fitted by the
+    # default pipeline with two hidden units. For each of R = 10 independent fits, the
+    # share of 200 fresh points whose 95 % confidence interval covers f(x). A share lies in
+    # [0, 1], so its variance is at most p (1 - p) with p its mean: the mean over R fits has
+    # se <= sqrt(0.95 * 0.05 / 10) = 0.069 if the intervals are calibrated. Allow 3 se
+    # below nominal (>= 0.80). Intervals of zero width (the fully-pruned level bug) or an
+    # se half its size would give a mean far below that.
+    def f(x):
+        return 1.5 * np.tanh(x[:, 0] + 0.5 * x[:, 1])
+
+    shares = []
+    for rep in range(10):
+        rng = np.random.default_rng([7, rep])
+        X = rng.standard_normal((500, 3))
+        y = f(X) + 0.5 * rng.standard_normal(500)
+        X_new = rng.standard_normal((200, 3))
+        m = SparseMLPRegressor((2,), random_state=rep).fit(X, y)
+        pi = m.predict_interval(X_new, kind="confidence")
+        shares.append(np.mean((f(X_new) >= pi.lower) & (f(X_new) <= pi.upper)))
+    assert np.mean(shares) >= 0.95 - 3 * math.sqrt(0.95 * 0.05 / 10)
