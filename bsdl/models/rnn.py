@@ -11,9 +11,7 @@ from __future__ import annotations
 from functools import partial
 from numbers import Integral
 
-import torch
 from sklearn.utils._param_validation import Interval, StrOptions
-from torch import nn
 
 from bsdl._validation import check_in_options, check_positive_int
 from bsdl.inference import ConstantSchedule, PriorAnnealing
@@ -23,16 +21,12 @@ from bsdl.models.sequence import (
     SEQUENCE_ATTRIBUTES_DOC,
     SEQUENCE_PARAMETERS_DOC,
     SequenceForecaster,
+    build_network,
 )
 from bsdl.nn import CELLS, LagRNN
 from bsdl.priors import MixtureGaussianPrior
 
 __all__ = ["SparseRNN"]
-
-
-def _build_rnn(n_inputs: int, hidden: int, layers: int, cell: str, skip: bool) -> nn.Module:
-    with torch.random.fork_rng(devices=[]):  # nn.Linear's init would touch the global RNG
-        return LagRNN(n_inputs, hidden, layers, cell, skip)
 
 
 @register
@@ -152,9 +146,10 @@ class SparseRNN(SequenceForecaster):
         self.hidden_size_ = int(self.hidden_size)
         self.num_layers_ = int(self.num_layers)
 
-    def _network_factory(self):
+    def _network_factory(self) -> partial:
         return partial(
-            _build_rnn,
+            build_network,
+            LagRNN,
             self.n_features_in_,
             self.hidden_size_,
             self.num_layers_,

@@ -47,7 +47,12 @@ from bsdl.priors import MixtureGaussianPrior
 from bsdl.sparsify import get_masks, input_inclusion, simplify_structure, simplify_with_bic
 from bsdl.summary import Summary
 
-__all__ = ["SequenceForecaster", "SEQUENCE_PARAMETERS_DOC", "SEQUENCE_ATTRIBUTES_DOC"]
+__all__ = [
+    "SequenceForecaster",
+    "build_network",
+    "SEQUENCE_PARAMETERS_DOC",
+    "SEQUENCE_ATTRIBUTES_DOC",
+]
 
 # The numpydoc text of the parameters every sequence forecaster has (filled into a
 # subclass's docstring by bsdl.models._params.fill_doc at the line ``{sequence parameters}``).
@@ -111,6 +116,18 @@ skip_ : bool
     next ``fit``."""
 
 
+def build_network(network: Callable[..., nn.Module], *args) -> nn.Module:
+    """``network(*args)`` without touching the global RNG.
+
+    ``nn.Linear``'s own initialisation draws from torch's global generator; the pipeline
+    re-draws every weight from the restart's local generator anyway, so the global state is
+    left exactly as it was. ``partial(build_network, Net, ...)`` is a picklable network
+    factory (restarts may run in other processes).
+    """
+    with torch.random.fork_rng(devices=[]):
+        return network(*args)
+
+
 def _start_skip(coef: torch.Tensor, module: nn.Module) -> None:
     """Start the skip path and the level at least squares (``coef``: lag weights, then
     the intercept), after the random initialisation.
@@ -138,7 +155,8 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
     * ``_check_network()`` (checks that the constraints cannot express) and
       ``_store_network()`` (the fitted network structure, under trailing underscores);
     * ``_network_factory()``: a picklable callable that builds a fresh network from the
-      fitted attributes (``n_features_in_`` inputs per step, ``skip_``).
+      fitted attributes (``n_features_in_`` inputs per step, ``skip_``), e.g.
+      ``partial(build_network, Net, self.n_features_in_, ...)``.
 
     The network maps windows ``(b, window, n_features_in_)`` to one-step predictions
     ``(b, window)``, implements :class:`~bsdl.nn.structure.StructuredNetwork` (the lag
