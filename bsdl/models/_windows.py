@@ -1,4 +1,4 @@
-"""Lag-vector windows and the recursive forecast of :class:`~bsdl.SparseRNN` (layer L4).
+"""Lag-vector windows and the recursive forecast of the sequence forecasters (layer L4).
 
 Time ``t`` of a (standardised) series ``z`` has the input vector
 
@@ -136,7 +136,7 @@ def least_squares_start(inputs: torch.Tensor, targets: torch.Tensor, burn_in: in
 
     Starting the linear skip path there puts every lag with a real linear effect outside
     the spike from the first epoch: otherwise the signal is first spread over many small
-    recurrent weights, each of which the spike then prunes (a local trap of MAP training).
+    network weights, each of which the spike then prunes (a local trap of MAP training).
     """
     x = inputs[:, burn_in:, :].reshape(-1, inputs.shape[-1]).double()
     x = torch.cat([x, torch.ones_like(x[:, :1])], dim=1)
