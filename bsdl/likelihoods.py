@@ -31,6 +31,8 @@ class Likelihood:
 
     #: the loss is a noise variance times the NLL: the engine estimates that variance
     estimate_noise = False
+    #: ``output_hessian`` reads the network outputs (False: the mean loss is enough)
+    hessian_needs_outputs = True
 
     def loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
@@ -63,6 +65,7 @@ class Gaussian(Likelihood):
     """
 
     estimate_noise = True
+    hessian_needs_outputs = False
 
     def loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return 0.5 * (out - target).pow(2).mean()
@@ -72,8 +75,8 @@ class Gaussian(Likelihood):
         var = max(2.0 * float(mean_loss), 1e-300)
         return -0.5 * n * (math.log(2 * math.pi * var) + 1.0)
 
-    def output_hessian(self, out: torch.Tensor, mean_loss: float) -> float:
-        """``1 / sigma^2`` at the maximum-likelihood variance ``RSS/n``."""
+    def output_hessian(self, out: torch.Tensor | None, mean_loss: float) -> float:
+        """``1 / sigma^2`` at the maximum-likelihood variance ``RSS/n`` (``out`` unused)."""
         return 1.0 / max(2.0 * float(mean_loss), 1e-12)
 
 

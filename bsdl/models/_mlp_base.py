@@ -11,13 +11,13 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from torch import nn
 
 from bsdl._validation import check_in_options, check_is_fitted
 from bsdl.inference import ConstantSchedule, PriorAnnealing
+from bsdl.likelihoods import Categorical, Gaussian, reference_logits
 from bsdl.models._estimator_data import validate_estimator_data
 from bsdl.models.base import SparseEstimatorBase
 from bsdl.nn import MLP
@@ -30,17 +30,18 @@ __all__ = ["SparseMLPBase"]
 
 
 # ----------------------------------------------------------------------------- losses
+_GAUSSIAN = Gaussian()
+_CATEGORICAL = Categorical()
+# reference-class parametrisation: class 0 has logit 0, so the C-1 outputs are identifiable
+_logits = reference_logits
+
+
 def _mse_half(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return 0.5 * (module(x).squeeze(-1) - y).pow(2).mean()
+    return _GAUSSIAN.loss(module(x).squeeze(-1), y)
 
 
 def _cross_entropy(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return F.cross_entropy(_logits(module(x)), y)
-
-
-def _logits(out: torch.Tensor) -> torch.Tensor:
-    """Reference-class parametrisation: class 0 has logit 0, so the C-1 outputs are identifiable."""
-    return torch.cat([torch.zeros_like(out[..., :1]), out], dim=-1)
+    return _CATEGORICAL.loss(module(x), y)
 
 
 def _full_loss(loss_fn, inputs, targets, module):

@@ -39,7 +39,7 @@ from bsdl.intervals import (
     structure_log_prior,
     warn_if_singular,
 )
-from bsdl.likelihoods import Gaussian
+from bsdl.likelihoods import Gaussian, Likelihood
 from bsdl.models._params import RESTART_CRITERIA, SHARED_CONSTRAINTS
 from bsdl.models.io import save_estimator
 from bsdl.nn import unpenalized_names
@@ -68,7 +68,12 @@ def _load_masked_state(module: nn.Module, state: dict) -> nn.Module:
 class SparseEstimatorBase(BaseEstimator):
     """Common parameters and fitted state of bsdl's sparse networks (not for direct use)."""
 
-    _estimate_noise = False  # Gaussian likelihood: subclasses for regression set True
+    #: the likelihood strategy (bsdl.likelihoods); subclasses set it
+    _likelihood: Likelihood
+
+    @property
+    def _estimate_noise(self) -> bool:
+        return self._likelihood.estimate_noise
 
     # scikit-learn's checks of the shared constructor arguments (models/_params.py); each
     # estimator adds its own: {**SparseEstimatorBase._parameter_constraints, ...}
@@ -307,10 +312,14 @@ class SparseEstimatorBase(BaseEstimator):
         return None
 
     def _output_hessian(self, module: nn.Module, spec: FitSpec):
-        raise NotImplementedError
+        """Hessian of the NLL in the outputs at the fit (the likelihood's, no side effects)."""
+        with torch.no_grad():
+            mean_loss = float(spec.full_loss(module))
+            out = module(spec.inputs) if self._likelihood.hessian_needs_outputs else None
+        return self._likelihood.output_hessian(out, mean_loss)
 
     def _log_likelihood(self, mean_loss: float, n: int, k: int) -> float:
-        raise NotImplementedError
+        return self._likelihood.log_likelihood(mean_loss, n)
 
     def _set_covariance(self, module: nn.Module, spec: FitSpec, n: int, laplace: tuple) -> None:
         """Store the selected-weight index and covariance of the chosen restart."""
@@ -380,7 +389,6 @@ class GaussianLikelihoodMixin:
     those of a Gaussian model of ``y`` itself.
     """
 
-    _estimate_noise = True
     # fewer residual degrees of freedom than this: sigma is poorly determined, warn
     _MIN_DF_RESID = 10
 
@@ -397,10 +405,6 @@ class GaussianLikelihoodMixin:
     def _rss(self, module: nn.Module, spec: FitSpec) -> float:
         with torch.no_grad():
             return 2.0 * float(spec.full_loss(module)) * spec.n
-
-    def _output_hessian(self, module: nn.Module, spec: FitSpec):
-        """``1 / sigma^2`` at the maximum-likelihood variance ``RSS/n`` (no side effects)."""
-        return self._likelihood.output_hessian(None, self._rss(module, spec) / (2.0 * spec.n))
 
     def _set_covariance(self, module: nn.Module, spec: FitSpec, n: int, laplace: tuple) -> None:
         k = sum(int(m.sum()) for m in get_masks(module).values())

@@ -8,6 +8,7 @@ import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from bsdl._validation import check_alpha, check_in_options, check_is_fitted
+from bsdl.likelihoods import Categorical
 from bsdl.models._mlp_base import SparseMLPBase, _cross_entropy, _logits, _mse_half
 from bsdl.models._params import SHARED_PARAMETERS_DOC, fill_doc
 from bsdl.models.base import GaussianLikelihoodMixin
@@ -167,6 +168,8 @@ class SparseMLPClassifier(ClassifierMixin, SparseMLPBase):
     (2, 2)
     """
 
+    _likelihood = Categorical()
+
     def fit(self, X, y) -> SparseMLPClassifier:
         """Fit on ``X`` (n, p) and class labels ``y`` (n,). Returns self."""
         Xs, ya = self._prepare_fit(X, y, y_numeric=False)
@@ -179,15 +182,6 @@ class SparseMLPClassifier(ClassifierMixin, SparseMLPBase):
         self._fit_pipeline(spec, checked)
         self._set_selection()
         return self
-
-    def _log_likelihood(self, mean_loss: float, n: int, k: int) -> float:
-        return -mean_loss * n
-
-    def _output_hessian(self, module, spec):
-        # multinomial: Hessian of the NLL in the (free) logits is diag(p) - p p^T
-        with torch.no_grad():
-            p = torch.softmax(_logits(module(spec.inputs)), dim=-1)[:, 1:].double()
-        return torch.diag_embed(p) - p.unsqueeze(-1) * p.unsqueeze(-2)
 
     def _proba(self, inputs: torch.Tensor) -> np.ndarray:
         # softmax in float64: a probability within 1e-8 of 1 is not rounded to 1 (its
