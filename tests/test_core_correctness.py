@@ -356,3 +356,30 @@ def test_confidence_intervals_cover_a_known_nonlinear_regression_function():
         pi = m.predict_interval(X_new, kind="confidence")
         shares.append(np.mean((f(X_new) >= pi.lower) & (f(X_new) <= pi.upper)))
     assert np.mean(shares) >= 0.95 - 3 * math.sqrt(0.95 * 0.05 / 10)
+
+
+# ----------------------------------------------------------------------------- likelihoods
+def test_likelihood_strategies_against_scipy():
+    from scipy import special, stats
+
+    from bsdl.likelihoods import Categorical, Gaussian
+
+    rng = np.random.default_rng(9)
+    resid = rng.standard_normal(50)
+    g = Gaussian()
+    mean_loss = float(g.loss(torch.as_tensor(resid), torch.zeros(50, dtype=torch.float64)))
+    s2 = np.mean(resid**2)  # the maximum-likelihood variance
+    expected = stats.norm.logpdf(resid, scale=math.sqrt(s2)).sum()
+    assert g.log_likelihood(mean_loss, 50) == pytest.approx(expected, rel=1e-12)
+    assert g.output_hessian(None, mean_loss) == pytest.approx(1 / s2, rel=1e-12)
+
+    out = torch.as_tensor(rng.standard_normal((40, 2)))  # 3 classes, 2 free logits
+    y = torch.as_tensor(rng.integers(0, 3, 40))
+    c = Categorical()
+    logits = np.column_stack([np.zeros(40), out.numpy()])
+    logp = logits - special.logsumexp(logits, axis=1, keepdims=True)
+    expected = logp[np.arange(40), y.numpy()].sum()
+    assert c.log_likelihood(float(c.loss(out, y)), 40) == pytest.approx(expected, rel=1e-10)
+    p = np.exp(logp)[:, 1:]
+    hess = c.output_hessian(out, 0.0).numpy()
+    np.testing.assert_allclose(hess[0], np.diag(p[0]) - np.outer(p[0], p[0]), rtol=1e-12)
