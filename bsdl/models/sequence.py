@@ -232,7 +232,7 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
         self.optimizer_ = str(optimizer)
 
     # ---------------------------------------------------------------- fit
-    def fit(self, series, exog=None):
+    def fit(self, series, exog=None) -> SequenceForecaster:
         """Fit the sparse network to a univariate series.
 
         Parameters
