@@ -18,6 +18,7 @@ import torch
 from torch.func import functional_call, jacrev
 
 from bsdl.intervals import selected_parameters
+from bsdl.likelihoods import Gaussian
 
 __all__ = [
     "lag_windows",
@@ -28,6 +29,9 @@ __all__ = [
     "least_squares_start",
     "check_scored_points",
 ]
+
+
+_GAUSSIAN = Gaussian()
 
 
 def lag_windows(
@@ -59,8 +63,7 @@ def training_ends(n: int, lags: int, window: int, burn_in: int) -> torch.Tensor:
 
 def window_loss(module, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """``0.5 * MSE`` over the scored (last ``targets.shape[1]``) steps of each window."""
-    out = module(inputs)[:, -targets.shape[1] :]
-    return 0.5 * (out - targets).pow(2).mean()
+    return _GAUSSIAN.loss(module(inputs)[:, -targets.shape[1] :], targets)
 
 
 def last_steps(out: torch.Tensor, count: int) -> torch.Tensor:
