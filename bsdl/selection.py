@@ -1,8 +1,11 @@
-"""Autoregressive-order selection with a sparse RNN, beside statsmodels' AIC/BIC (layer L5).
+"""Autoregressive-lag selection with a sparse RNN, beside statsmodels' AIC/BIC (layer L5).
 
 :func:`select_ar_order` fits a :class:`~bsdl.SparseRNN` whose inputs are the last
 ``max_lag`` values, reads the selected lags off the surviving input connections, and runs
-:func:`statsmodels.tsa.ar_model.ar_select_order` on the same series for comparison.
+:func:`statsmodels.tsa.ar_model.ar_select_order` on the same series for comparison: over
+the contiguous orders ``1..p`` and, for up to 12 candidate lags by default, over every
+subset of the lags (statsmodels' global search, ``glob=True``; see
+:mod:`bsdl.baselines`), the linear method that can recover a lag set with gaps.
 """
 
 from __future__ import annotations
@@ -14,10 +17,15 @@ import pandas as pd
 
 from bsdl._series import check_series
 from bsdl._validation import check_in_options, check_positive_int
+from bsdl.baselines import ar_lag_search, resolve_global_search
 from bsdl.models import SparseRNN
 from bsdl.summary import Summary
 
 __all__ = ["select_ar_order", "ARSelectionResult"]
+
+
+def _fmt(lags) -> str:
+    return ", ".join(map(str, lags)) or "none"
 
 
 @dataclass
@@ -36,9 +44,25 @@ class ARSelectionResult:
         One row per restart: seed, loss, non-zero weights, BIC, evidence, its selected
         lags and whether it was chosen.
     aic_lags, bic_lags : ndarray of int
-        Lags of ``ar_select_order(..., ic="aic" / "bic")`` (an order ``p`` gives ``1..p``).
-    aic_order, bic_order : int
+        Lags of ``ar_select_order(..., ic="aic" / "bic")`` over the contiguous orders
+        (an order ``p`` gives ``1..p``).
     max_lag : int
+    global_aic_lags, global_bic_lags : ndarray of int or None
+        Lags of ``ar_select_order(..., ic="aic" / "bic", glob=True)``: the best of all
+        ``2**max_lag`` lag subsets. None when the global search did not run.
+    global_search : bool
+        Whether the global search ran.
+    global_search_note : str
+        Why it did not run (empty when it did).
+    criteria : pandas.DataFrame
+        statsmodels' criteria of every candidate, as in its ``AROrderSelectionResults``:
+        one row per candidate lag set and search (``search`` "contiguous" or "global"),
+        with ``lags`` (tuple), ``n_lags``, ``aic``, ``bic``, ``hqic``; sorted by BIC within
+        each search.
+    aic_order, bic_order : int
+        Largest lag of ``aic_lags`` / ``bic_lags``.
+    global_aic_order, global_bic_order : int or None
+        Largest lag of the global choices (None when the search did not run).
     """
 
     selected_lags: np.ndarray
@@ -48,40 +72,73 @@ class ARSelectionResult:
     aic_lags: np.ndarray
     bic_lags: np.ndarray
     max_lag: int
+    global_aic_lags: np.ndarray | None = None
+    global_bic_lags: np.ndarray | None = None
+    global_search: bool = False
+    global_search_note: str = ""
+    criteria: pd.DataFrame | None = None
     aic_order: int = field(init=False)
     bic_order: int = field(init=False)
+    global_aic_order: int | None = field(init=False)
+    global_bic_order: int | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.aic_order = int(self.aic_lags.max()) if self.aic_lags.size else 0
         self.bic_order = int(self.bic_lags.max()) if self.bic_lags.size else 0
+        self.global_aic_order, self.global_bic_order = (
+            None if lags is None else (int(lags.max()) if lags.size else 0)
+            for lags in (self.global_aic_lags, self.global_bic_lags)
+        )
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per method: its lags and order."""
+        """One row per method: its lags and order.
 
-        def fmt(lags):
-            return ", ".join(map(str, lags)) or "none"
-
+        The rows "statsmodels global AIC" and "statsmodels global BIC" are there when the
+        global search ran.
+        """
+        rows = {
+            "bsdl SparseRNN": (self.selected_lags, self.ar_order),
+            "statsmodels AIC": (self.aic_lags, self.aic_order),
+            "statsmodels BIC": (self.bic_lags, self.bic_order),
+        }
+        if self.global_search:
+            rows["statsmodels global AIC"] = (self.global_aic_lags, self.global_aic_order)
+            rows["statsmodels global BIC"] = (self.global_bic_lags, self.global_bic_order)
         return pd.DataFrame(
             {
-                "lags": [fmt(self.selected_lags), fmt(self.aic_lags), fmt(self.bic_lags)],
-                "order": [self.ar_order, self.aic_order, self.bic_order],
+                "lags": [_fmt(lags) for lags, _ in rows.values()],
+                "order": [order for _, order in rows.values()],
             },
-            index=pd.Index(["bsdl SparseRNN", "statsmodels AIC", "statsmodels BIC"], name="method"),
+            index=pd.Index(list(rows), name="method"),
         )
 
     def summary(self) -> Summary:
+        search = "all subsets" if self.global_search else "not run"
         summary = Summary(
             "AR order selection",
-            [[("Candidate lags:", f"1..{self.max_lag}"), ("bsdl AR order:", self.ar_order)]],
+            [
+                [
+                    ("Candidate lags:", f"1..{self.max_lag}"),
+                    ("bsdl AR order:", self.ar_order),
+                    ("Global search:", search),
+                ]
+            ],
+            notes=[self.global_search_note] if self.global_search_note else None,
         )
         summary.add_table(self.to_frame(), title="Selected lags")
         summary.add_table(self.inclusion_probabilities.to_frame(), title="Inclusion")
         return summary
 
     def __repr__(self) -> str:
+        glob = (
+            f", global_bic_lags={self.global_bic_lags.tolist()}"
+            if self.global_bic_lags is not None
+            else ""
+        )
         return (
             f"ARSelectionResult(selected_lags={self.selected_lags.tolist()}, "
-            f"ar_order={self.ar_order}, aic_order={self.aic_order}, bic_order={self.bic_order})"
+            f"ar_order={self.ar_order}, aic_order={self.aic_order}, "
+            f"bic_order={self.bic_order}{glob})"
         )
 
 
@@ -91,10 +148,18 @@ def select_ar_order(
     *,
     n_restarts: int = 3,
     trend: str = "c",
+    global_search="auto",
     random_state=None,
     **rnn_params,
 ) -> ARSelectionResult:
     """Select the autoregressive lags of ``series`` with a sparse RNN.
+
+    Beside the RNN's lags, statsmodels' :func:`~statsmodels.tsa.ar_model.ar_select_order`
+    chooses, on the same series and with the same deterministic terms (``trend``), an
+    order ``p`` (lags ``1..p``) by AIC and by BIC and, with the global search, the best
+    lag *subset* by AIC and by BIC (``glob=True``). The subset search is the fair linear
+    baseline when the true lags have gaps (e.g. ``{1, 3, 7}``), which an order never
+    matches.
 
     Parameters
     ----------
@@ -107,7 +172,14 @@ def select_ar_order(
         prior the three restarts also use three spike scales (see
         :class:`~bsdl.SparseRNN`'s ``prior``), so BIC chooses ``sigma0`` too.
     trend : {"n", "c", "t", "ct"}, default "c"
-        Deterministic terms of statsmodels' AR comparison models.
+        Deterministic terms of statsmodels' AR comparison models (contiguous and global).
+    global_search : {"auto", True, False}, default "auto"
+        statsmodels' search over all ``2**max_lag`` lag subsets (one least-squares fit
+        each; about 1000 fits for 10 lags). ``"auto"`` runs it when
+        ``max_lag <= 12`` (:data:`bsdl.baselines.GLOBAL_SEARCH_AUTO_MAX_LAG`) and says in
+        ``global_search_note`` when it did not; ``True`` forces it up to ``max_lag = 16``
+        (:data:`bsdl.baselines.GLOBAL_SEARCH_MAX_LAG`) and raises ``ValueError`` beyond;
+        ``False`` skips it.
     random_state : int, optional
     **rnn_params
         Other :class:`~bsdl.SparseRNN` parameters (``cell``, ``window``, ``prior``, ...).
@@ -116,29 +188,39 @@ def select_ar_order(
     -------
     ARSelectionResult
 
+    Raises
+    ------
+    ValueError
+        Bad ``max_lag``, ``trend`` or ``global_search`` (before any fit), or
+        ``global_search=True`` with ``max_lag > 16``.
+
     Examples
     --------
     >>> from bsdl.datasets import make_ar
     >>> from bsdl.selection import select_ar_order
     >>> y = make_ar(500, {1: 0.6, 2: -0.3}, random_state=0)
     >>> res = select_ar_order(y, max_lag=4, n_restarts=1, n_epochs=40, random_state=0)
-    >>> res.bic_order
-    2
+    >>> res.bic_order, res.global_search, len(res.criteria)  # 5 orders + 16 subsets
+    (2, True, 21)
     >>> res.to_frame().columns.tolist()
     ['lags', 'order']
+    >>> res.to_frame().index[-1]
+    'statsmodels global BIC'
     """
-    from statsmodels.tsa.ar_model import ar_select_order
-
     max_lag = check_positive_int(max_lag, "max_lag")
     trend = check_in_options(trend, "trend", ["n", "c", "t", "ct"])
+    run_global, note = resolve_global_search(global_search, max_lag)
     model = SparseRNN(
         lags=max_lag, n_restarts=n_restarts, random_state=random_state, **rnn_params
     ).fit(series)
     y, _, _ = check_series(series, "series", missing=model.missing)  # as the model saw it
-    ic_lags = {}
-    for ic in ("aic", "bic"):
-        lags = ar_select_order(y, maxlag=max_lag, ic=ic, trend=trend).ar_lags
-        ic_lags[ic] = np.asarray(lags if lags is not None else [], dtype=int)
+    searches = [ar_lag_search(y, max_lag, glob=False, trend=trend)]
+    if run_global:
+        searches.append(ar_lag_search(y, max_lag, glob=True, trend=trend))
+    criteria = pd.concat([s.criteria.assign(search=s.search) for s in searches], ignore_index=True)[
+        ["search", "lags", "n_lags", "aic", "bic", "hqic"]
+    ]
+    glob = searches[1] if run_global else None
     return ARSelectionResult(
         selected_lags=model.selected_lags_.copy(),
         ar_order=model.ar_order_,
@@ -148,7 +230,12 @@ def select_ar_order(
             name="inclusion probability",
         ),
         restarts=model.restarts_.copy(),
-        aic_lags=ic_lags["aic"],
-        bic_lags=ic_lags["bic"],
+        aic_lags=searches[0].aic_lags,
+        bic_lags=searches[0].bic_lags,
         max_lag=max_lag,
+        global_aic_lags=None if glob is None else glob.aic_lags,
+        global_bic_lags=None if glob is None else glob.bic_lags,
+        global_search=run_global,
+        global_search_note=note,
+        criteria=criteria,
     )

@@ -46,6 +46,7 @@ LAYERS: dict[str, int] = {
     "bsdl.models": 4,
     # L5: tools built on the estimators
     "bsdl.selection": 5,
+    "bsdl.baselines": 5,
     "bsdl.plotting": 5,
     "bsdl.compare": 5,
     "bsdl.cli": 5,

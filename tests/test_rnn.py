@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from statsmodels.tsa.ar_model import ar_select_order
 
 import bsdl
 from bsdl import SparseRNN
@@ -287,3 +288,37 @@ def test_select_ar_order():
     assert frame.loc["statsmodels BIC", "order"] == 2
     assert res.inclusion_probabilities.index.tolist() == [1, 2, 3, 4, 5]
     assert "AR order selection" in str(res.summary())
+    # statsmodels' global subset search ran (5 <= 12 lags): 2**5 subsets beside the 6
+    # orders, with the same trend; its BIC choice is {1, 2} (same t-statistics)
+    assert res.global_search and res.global_search_note == ""
+    np.testing.assert_array_equal(res.global_bic_lags, [1, 2])
+    assert res.global_bic_order == 2
+    for ic in ("aic", "bic"):
+        direct = ar_select_order(y, maxlag=5, ic=ic, glob=True, trend="c").ar_lags
+        assert getattr(res, f"global_{ic}_lags").tolist() == list(direct)
+    counts = res.criteria["search"].value_counts()
+    assert counts["global"] == 32 and counts["contiguous"] == 6
+    assert frame.loc["statsmodels global BIC", "lags"] == "1, 2"
+    assert frame.index.tolist()[-2:] == ["statsmodels global AIC", "statsmodels global BIC"]
+    assert "statsmodels global BIC" in str(res.summary())
+
+
+def test_select_ar_order_global_search_guard():
+    y = make_ar(300, {1: 0.6}, random_state=0)
+    # refused before any fit: 2**17 subsets
+    with pytest.raises(ValueError, match="global_search=True with max_lag=17"):
+        select_ar_order(y, max_lag=17, global_search=True)
+    with pytest.raises(ValueError, match="global_search must be"):
+        select_ar_order(y, max_lag=3, global_search="always")
+    # "auto" skips it above 12 lags and says so; the result has no global rows
+    res = select_ar_order(y, max_lag=13, n_restarts=1, n_epochs=5, hidden_size=2, random_state=0)
+    assert not res.global_search and res.global_bic_lags is None
+    assert res.global_bic_order is None
+    assert "max_lag=13 > 12" in res.global_search_note
+    assert "statsmodels global BIC" not in res.to_frame().index
+    assert set(res.criteria["search"]) == {"contiguous"} and len(res.criteria) == 14
+    assert res.global_search_note in str(res.summary())
+    off = select_ar_order(
+        y, max_lag=3, n_restarts=1, n_epochs=5, hidden_size=2, global_search=False, random_state=0
+    )
+    assert not off.global_search and "global_search=False" in off.global_search_note
