@@ -282,7 +282,7 @@ lines = [
     "Figures: `intervals_<series>.png` (the 90 % intervals of every method over the test "
     "span; misses in red). Per-run results: `comparison.csv`.",
     "",
-    "Environment: " + environment() + f" Run: `BSDL_N_JOBS={N_JOBS}`.",
+    "Environment: " + environment(),
 ]
 (OUT / "report.md").write_text("\n".join(lines) + "\n")
 print(summary_md)

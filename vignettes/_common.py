@@ -28,9 +28,14 @@ def quick_mode() -> bool:
     return os.environ.get("BSDL_QUICK", "0") not in ("", "0", "false", "False")
 
 
-def n_jobs() -> int:
-    """Worker processes for independent fits (``BSDL_N_JOBS``, default 1)."""
-    return int(os.environ.get("BSDL_N_JOBS", "1"))
+def n_jobs() -> int | None:
+    """Worker processes for independent fits (``BSDL_N_JOBS``).
+
+    Unset: None, which joblib reads as one process unless an active
+    ``joblib.parallel_config`` asks for more (e.g. ``backend="dask"`` on a cluster).
+    """
+    value = os.environ.get("BSDL_N_JOBS")
+    return None if value in (None, "") else int(value)
 
 
 def out_dir(name: str, here: Path | None = None) -> Path:
@@ -61,7 +66,7 @@ def environment(*extra: str) -> str:
         platform.machine(),
         f"{os.cpu_count()} CPU(s) visible",
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}",
-        f"BSDL_N_JOBS={n_jobs()}",
+        f"BSDL_N_JOBS={os.environ.get('BSDL_N_JOBS') or 'unset'}",
     ]
     return ", ".join(parts) + "."
 
