@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from bsdl.datasets import (
+    EVEN_AR_LAGS,
     NONLINEAR_AR_LAGS,
     load_co2,
     load_elnino,
@@ -14,6 +15,7 @@ from bsdl.datasets import (
     load_nile,
     load_sunspots,
     make_ar,
+    make_even_ar,
     make_nonlinear_ar,
 )
 
@@ -201,6 +203,78 @@ def test_nonlinear_exog_effect():
     )
     beta, se = ols(Z, target)
     assert np.all(np.abs(beta - [0.5, -0.7, 0.3, 0.8, 0.0]) < 4 * se), (beta, se)
+
+
+# --------------------------------------------------------------------------- even AR
+def test_even_ar_shapes_series_and_seeds():
+    assert EVEN_AR_LAGS == (1, 3)
+    y = make_even_ar(123, random_state=0)
+    assert isinstance(y, np.ndarray) and y.shape == (123,) and y.dtype == np.float64
+    assert np.all(np.isfinite(y)) and make_even_ar(1, burn=0, random_state=0).shape == (1,)
+    s = make_even_ar(20, random_state=0, as_series=True)
+    assert isinstance(s, pd.Series) and s.name == "y" and s.index.equals(pd.RangeIndex(20))
+    np.testing.assert_array_equal(s.to_numpy(), make_even_ar(20, random_state=0))
+    a, b, c = (make_even_ar(200, random_state=k) for k in (7, 7, 8))
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    g1, g2 = (make_even_ar(50, random_state=np.random.default_rng(3)) for _ in range(2))
+    np.testing.assert_array_equal(g1, g2)
+
+
+@pytest.mark.parametrize("seed", [0, None, "generator"])
+def test_even_ar_global_rng_untouched(seed):
+    np.random.seed(12345)  # noqa: NPY002
+    state = np.random.get_state()  # noqa: NPY002
+    make_even_ar(100, random_state=np.random.default_rng(0) if seed == "generator" else seed)
+    after = np.random.get_state()  # noqa: NPY002
+    np.testing.assert_array_equal(state[1], after[1])
+
+
+def test_even_ar_innovations_recovered_exactly():
+    # with burn=0 the residuals of the stated equation are the drawn innovations
+    y = make_even_ar(60, burn=0, noise=0.4, random_state=5)
+    eps = 0.4 * np.random.RandomState(5).standard_normal(60)
+    z = np.r_[0.0, 0.0, 0.0, y]  # the three zero starting values
+    t = np.arange(3, 63)
+    resid = z[t] - 0.5 * z[t - 1] - 2.0 * (np.exp(-(z[t - 3] ** 2)) - 0.43)
+    np.testing.assert_allclose(resid, eps, rtol=1e-12, atol=1e-12)
+
+
+def test_even_ar_lag_three_is_nonlinear_only():
+    """OLS on [y_{t-1}, exp(-y_{t-3}^2)] (plus lag 2) recovers (0.5, 2, 0) within 4 se;
+    a linear AR(3) fit gives lag 3 a coefficient near 0 although the even term moves
+    the series by 2 * (range of the bump)."""
+    y = make_even_ar(20000, random_state=3)
+    assert np.all(np.isfinite(y)) and np.abs(y).max() < 20
+    L, target = lagged(y, [1, 2, 3])
+    X = np.column_stack([np.ones(target.size), L[:, 0], np.exp(-(L[:, 2] ** 2)), L[:, 1]])
+    beta, se = ols(X, target)
+    assert np.all(np.abs(beta[1:] - [0.5, 2.0, 0.0]) < 4 * se[1:]), (beta, se)
+    # the constant of the stated equation: -2 * 0.43
+    assert abs(beta[0] + 0.86) < 4 * se[0], (beta, se)
+    beta_lin, se_lin = ols(np.column_stack([np.ones(target.size), L]), target)
+    # a linear trace of lag 3 comes only from the skew of the stationary law: a
+    # coefficient within +-0.06 (the even term's coefficient is 2, |t| > 50 above)
+    assert abs(beta_lin[3]) < 0.06 and abs(beta[2] / se[2]) > 50, (beta_lin, se_lin)
+    assert abs(y.mean()) < 0.1  # the centring constant puts the mean near 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "name"),
+    [
+        ({"n": 0}, ValueError, "n must"),
+        ({"n": 2.5}, TypeError, "n must"),
+        ({"noise": 0.0}, ValueError, "noise"),
+        ({"burn": -1}, ValueError, "burn"),
+        ({"random_state": "seed"}, ValueError, "random_state"),
+        ({"as_series": "yes"}, TypeError, "as_series"),
+    ],
+)
+def test_even_ar_bad_inputs(kwargs, exc, name):
+    with pytest.raises(exc, match=name):
+        make_even_ar(**{"n": 10, **kwargs})
+    with pytest.raises(TypeError):
+        make_even_ar(10, 1.0)  # noise is keyword-only
 
 
 # --------------------------------------------------------------------------- AR exog

@@ -11,6 +11,8 @@ Time-series simulators with a known set of relevant lags
 
 - :func:`make_ar` (sparse stationary linear AR, optional exogenous inputs)
 - :func:`make_nonlinear_ar` (nonlinear AR driven by :data:`NONLINEAR_AR_LAGS`)
+- :func:`make_even_ar` (nonlinear AR whose lag 3 enters only through an even
+  function, :data:`EVEN_AR_LAGS`)
 
 Real data sets ship with their source package; nothing is downloaded at run
 time (see ``data/README.md``):
@@ -41,7 +43,7 @@ from .simulate import (
     make_sparse_regression,
     make_structure_regression,
 )
-from .timeseries import NONLINEAR_AR_LAGS, make_ar, make_nonlinear_ar
+from .timeseries import EVEN_AR_LAGS, NONLINEAR_AR_LAGS, make_ar, make_even_ar, make_nonlinear_ar
 
 __all__ = [
     "REAL_SERIES",
@@ -53,6 +55,8 @@ __all__ = [
     "make_ar",
     "make_nonlinear_ar",
     "NONLINEAR_AR_LAGS",
+    "make_even_ar",
+    "EVEN_AR_LAGS",
     "load_diabetes",
     "load_sunspots",
     "load_co2",

@@ -7,7 +7,10 @@ make series whose relevant lags are known:
 - :func:`make_ar`, a stationary linear AR process with a sparse lag set and,
   optionally, exogenous regressors at given lags;
 - :func:`make_nonlinear_ar`, a nonlinear AR process driven by lags
-  :data:`NONLINEAR_AR_LAGS` ``= (1, 2, 5)``.
+  :data:`NONLINEAR_AR_LAGS` ``= (1, 2, 5)``;
+- :func:`make_even_ar`, a nonlinear AR process in which lag 3 enters only through an
+  even function, so that it is (nearly) invisible to linear lag selection
+  (:data:`EVEN_AR_LAGS` ``= (1, 3)``).
 
 This module is layer L1: it depends on numpy, pandas, scipy and scikit-learn only.
 No global random state is read or advanced.
@@ -25,10 +28,23 @@ from scipy.signal import lfilter
 
 from .simulate import RandomStateLike, _check_bool, _check_int, _check_real, _check_rng
 
-__all__ = ["NONLINEAR_AR_LAGS", "DEFAULT_AR_COEFS", "make_ar", "make_nonlinear_ar"]
+__all__ = [
+    "NONLINEAR_AR_LAGS",
+    "EVEN_AR_LAGS",
+    "DEFAULT_AR_COEFS",
+    "make_ar",
+    "make_nonlinear_ar",
+    "make_even_ar",
+]
 
 #: Lags that drive :func:`make_nonlinear_ar` (1-based).
 NONLINEAR_AR_LAGS: tuple[int, ...] = (1, 2, 5)
+
+#: Lags that drive :func:`make_even_ar` (1-based); lag 3 only through an even function.
+EVEN_AR_LAGS: tuple[int, ...] = (1, 3)
+
+#: Centring constant of :func:`make_even_ar`'s even term (see its docstring).
+_EVEN_CENTRE = 0.43
 
 #: Default sparse AR(7) of :func:`make_ar`, ``{lag: coefficient}``; its
 #: characteristic roots have modulus at least 1.089, so it is stationary.
@@ -382,3 +398,82 @@ def make_nonlinear_ar(
     y = np.asarray(buf[p + burn :], dtype=np.float64)
 
     return _unwrap(_output(y, x, as_series))
+
+
+def make_even_ar(
+    n: int,
+    *,
+    noise: float = 1.0,
+    burn: int = 200,
+    random_state: RandomStateLike = None,
+    as_series: bool = False,
+) -> Any:
+    r"""Simulate a nonlinear autoregression whose lag 3 enters only through an even function.
+
+    .. math::
+
+        y_t = 0.5\, y_{t-1} + 2 \left(e^{-y_{t-3}^2} - 0.43\right)
+              + \sigma \varepsilon_t,
+        \qquad \varepsilon_t \overset{iid}{\sim} N(0, 1).
+
+    The relevant lags are :data:`EVEN_AR_LAGS` ``= (1, 3)``. Lag 3 acts through the
+    Gaussian bump :math:`e^{-y^2}`, an even function: it raises the next-but-two value
+    when :math:`y_{t-3}` is near 0 and lowers it when :math:`|y_{t-3}|` is large, whatever
+    the sign. The constant 0.43 is close to :math:`E[e^{-y^2}]` under the stationary law
+    of the default ``noise=1``, so that the even term has mean near zero and the series a
+    mean near zero; its distribution is then close to symmetric about 0, and
+    :math:`y_{t-3}` has almost no *linear* correlation with :math:`y_t` given
+    :math:`y_{t-1}` and :math:`y_{t-2}`. A linear lag search (AIC or BIC over orders or
+    over all lag subsets) therefore rarely keeps lag 3, although the bump explains a
+    large share of the variance: the design separates linear from nonlinear lag
+    selection. (With another ``noise`` the constant no longer centres the term and a
+    linear trace of lag 3 appears.)
+
+    The nonlinear term is bounded (between -0.86 and 1.14) and the linear part has
+    coefficient 0.5, so the process is geometrically ergodic (stationary). It starts from
+    zeros; the first ``burn`` values are discarded.
+
+    Parameters
+    ----------
+    n : int
+        Length of the returned series, at least 1.
+    noise : float, default=1.0
+        Innovation standard deviation :math:`\sigma`, positive and finite.
+    burn : int, default=200
+        Number of initial values discarded, at least 0.
+    random_state : int, RandomState, Generator or None, default=None
+        Seed or random number generator. None gives fresh OS entropy; numpy's
+        global random state is never read or advanced.
+    as_series : bool, default=False
+        If True, return a Series named ``"y"`` with a RangeIndex.
+
+    Returns
+    -------
+    y : ndarray of shape (n,) or Series
+        The series, float64.
+
+    See Also
+    --------
+    make_nonlinear_ar : nonlinear terms close to linear near 0 (tanh, sin).
+    make_ar : a sparse linear autoregression.
+
+    Examples
+    --------
+    >>> from bsdl.datasets import EVEN_AR_LAGS, make_even_ar
+    >>> y = make_even_ar(500, random_state=0)
+    >>> y.shape, y.dtype, EVEN_AR_LAGS
+    ((500,), dtype('float64'), (1, 3))
+    >>> make_even_ar(10, random_state=0, as_series=True).name
+    'y'
+    """
+    n, noise, burn, _, as_series = _check_common(n, noise, burn, None, as_series)
+    rng = _rng(random_state)
+
+    total = burn + n
+    drive = noise * rng.standard_normal(total)
+    p = max(EVEN_AR_LAGS)
+    buf = [0.0] * p + drive.tolist()  # p zeros as the starting values
+    for t in range(p, p + total):
+        buf[t] += 0.5 * buf[t - 1] + 2.0 * (np.exp(-(buf[t - 3] ** 2)) - _EVEN_CENTRE)
+    y = np.asarray(buf[p + burn :], dtype=np.float64)
+    return _unwrap(_output(y, None, as_series))
