@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bsdl.datasets import bundled_series, load_gb_demand, load_seattle_temperature
+from bsdl.datasets import (
+    bundled_series,
+    load_bjsales,
+    load_gb_demand,
+    load_seattle_temperature,
+    load_wwwusage,
+)
 
 # loader, length, name, freq, index name, first, last, plausible (min, max)
 CASES = [
@@ -146,3 +152,90 @@ def test_gb_demand_off_grid_time_raises(monkeypatch, tmp_path):
     monkeypatch.setattr(bundled_series, "_DATA_DIR", tmp_path)
     with pytest.raises(RuntimeError, match="regular"):
         load_gb_demand()
+
+
+# --------------------------------------------------------------------------- R datasets classics
+# loader, length, name, index name, first value, last value, (min, max), sum of the values
+SHORT = [
+    (load_wwwusage, 100, "users", "minute", 88.0, 220.0, (83.0, 228.0), 13708.0),
+    (load_bjsales, 150, "sales", "time", 200.1, 262.7, (198.6, 263.3), 34496.7),
+]
+SHORT_IDS = ["wwwusage", "bjsales"]
+
+
+@pytest.mark.parametrize(
+    ("loader", "length", "name", "index_name", "first", "last", "bounds", "total"),
+    SHORT,
+    ids=SHORT_IDS,
+)
+def test_r_classics_values_length_and_index(
+    loader, length, name, index_name, first, last, bounds, total
+):
+    # values from R's src/library/datasets/data/{WWWusage,BJsales}.R (see data/README.md)
+    y = loader()
+    assert isinstance(y, pd.Series) and y.dtype == np.float64
+    assert y.shape == (length,) and y.name == name
+    pd.testing.assert_index_equal(y.index, pd.RangeIndex(1, length + 1, name=index_name))
+    assert y.iloc[0] == first and y.iloc[-1] == last
+    assert (y.min(), y.max()) == bounds
+    assert y.sum() == pytest.approx(total, abs=1e-9)
+    assert not y.isna().any()
+
+
+def test_r_classics_spot_values():
+    www = load_wwwusage()
+    assert www.loc[[12, 50, 91]].tolist() == [99.0, 175.0, 193.0]
+    assert (www == np.round(www)).all()  # whole numbers of users
+    bj = load_bjsales()
+    assert bj.loc[[40, 96, 143]].tolist() == [215.0, 246.0, 259.6]
+    np.testing.assert_allclose(bj * 10, np.round(bj * 10), atol=1e-9)  # one decimal
+
+
+@pytest.mark.parametrize("name", ["wwwusage", "bjsales"])
+def test_r_classics_in_the_catalog(name):
+    from bsdl.datasets import REAL_SERIES, load_series
+
+    assert name in REAL_SERIES
+    pd.testing.assert_series_equal(load_series(name), REAL_SERIES[name][0]())
+
+
+def test_r_classics_fit_a_sparse_rnn_index():
+    # the positional index 1..n is a regular integer index that SparseRNN accepts
+    from bsdl._series import check_series
+
+    _, ti, name = check_series(load_bjsales())
+    assert (ti.kind, ti.start, ti.step, name) == ("range", "1", 1, "sales")
+    assert ti.labels(150, 152).tolist() == [151, 152]
+
+
+@pytest.mark.parametrize(
+    ("loader", "filename"),
+    [(load_wwwusage, "wwwusage.csv"), (load_bjsales, "bjsales.csv")],
+    ids=SHORT_IDS,
+)
+def test_r_classics_missing_file(loader, filename, monkeypatch, tmp_path):
+    monkeypatch.setattr(bundled_series, "_DATA_DIR", tmp_path / "no_data_here")
+    with pytest.raises(FileNotFoundError, match=filename):
+        loader()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("minute,users\n1,3\n3,4\n", "1, 2, ..., n"),
+        ("minute,users\n2,3\n3,4\n", "1, 2, ..., n"),
+        ("minute,users\n1,3\n2,\n", "missing"),
+        ("minute,users\n1,3\n2,abc\n", "non-numeric"),
+    ],
+)
+def test_r_classics_bad_file(text, message, monkeypatch, tmp_path):
+    (tmp_path / "wwwusage.csv").write_text(text)
+    monkeypatch.setattr(bundled_series, "_DATA_DIR", tmp_path)
+    with pytest.raises(RuntimeError, match=message):
+        load_wwwusage()
+
+
+def test_r_classics_fresh_object_each_call():
+    first = load_wwwusage()
+    first.iloc[:5] = -1.0
+    assert load_wwwusage().iloc[0] == 88.0

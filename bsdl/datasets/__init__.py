@@ -22,11 +22,14 @@ time (see ``data/README.md``):
   :func:`load_nile`, :func:`load_macro`: real time series shipped with
   statsmodels (:mod:`bsdl.datasets.real_series`; statsmodels is imported
   only when one of them is called)
-- :func:`load_seattle_temperature` (daily) and :func:`load_gb_demand`
-  (half-hourly): real time series bundled as CSV files in the repository's
-  ``data/`` folder (:mod:`bsdl.datasets.bundled_series`)
-- :func:`load_series` and :func:`list_series`: all seven real series by name
-  (:data:`REAL_SERIES`: yearly, quarterly, monthly, weekly, daily, half-hourly)
+- :func:`load_seattle_temperature` (daily), :func:`load_gb_demand`
+  (half-hourly), and the short classics :func:`load_wwwusage` (n = 100) and
+  :func:`load_bjsales` (n = 150) from R's ``datasets`` package: real time
+  series bundled as CSV files in the repository's ``data/`` folder
+  (:mod:`bsdl.datasets.bundled_series`)
+- :func:`load_series` and :func:`list_series`: all nine real series by name
+  (:data:`REAL_SERIES`: yearly, quarterly, monthly, weekly, daily, half-hourly,
+  minutely, and one without a stated unit)
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import pandas as pd
 from sklearn import datasets as _skdatasets
 from sklearn.utils import Bunch
 
-from .bundled_series import load_gb_demand, load_seattle_temperature
+from .bundled_series import load_bjsales, load_gb_demand, load_seattle_temperature, load_wwwusage
 from .catalog import REAL_SERIES, list_series, load_series
 from .real_series import load_co2, load_elnino, load_macro, load_nile, load_sunspots
 from .simulate import (
@@ -65,6 +68,8 @@ __all__ = [
     "load_macro",
     "load_seattle_temperature",
     "load_gb_demand",
+    "load_wwwusage",
+    "load_bjsales",
 ]
 
 

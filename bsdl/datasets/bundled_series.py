@@ -1,22 +1,27 @@
-"""Real daily and half-hourly time series bundled as CSV files in the repository's ``data/``.
+"""Real time series bundled as CSV files in the repository's ``data/`` folder.
 
 Nothing is downloaded: every loader reads a small CSV file shipped in the
 ``data/`` folder at the root of the bsdl repository (next to ``bsdl/``) and
-returns a :class:`pandas.Series` of float64 without missing values whose
-:class:`pandas.DatetimeIndex` is regular and carries its frequency:
+returns a :class:`pandas.Series` of float64 without missing values. The dated
+series have a regular :class:`pandas.DatetimeIndex` that carries its
+frequency; the two short classics from R's ``datasets`` package have no dates
+and are labelled by position ``1..n``, as in R (a :class:`pandas.RangeIndex`):
 
 ================================  ======  ===================================  ===========
-loader                            length  span                                 index freq
+loader                            length  span                                 index
 ================================  ======  ===================================  ===========
 :func:`load_seattle_temperature`  1461    2012-01-01 - 2015-12-31              ``"D"``
 :func:`load_gb_demand`            5760    2018-11-01 00:00 - 2019-02-28 23:30  ``"30min"``
+:func:`load_wwwusage`             100     minutes 1 - 100                      1..100
+:func:`load_bjsales`              150     time points 1 - 150                  1..150
 ================================  ======  ===================================  ===========
 
-Both files are complete (no missing time stamp, no missing value), so nothing
-is interpolated. A loader would nevertheless fill a gap inside the span by
-linear interpolation, and raises :class:`RuntimeError` if a file is not on its
-regular time grid. Sources, licences and how the files were cut are recorded
-in ``data/README.md``.
+The files are complete (no missing time stamp, no missing value), so nothing
+is interpolated. A dated loader would nevertheless fill a gap inside the span
+by linear interpolation, and raises :class:`RuntimeError` if a file is not on
+its regular time grid; a positional file must hold the positions ``1..n`` in
+order and no missing value. Sources, licences and how the files were cut are
+recorded in ``data/README.md``.
 
 The files are not part of the installed wheel: the loaders work from a
 checkout of the repository and raise :class:`FileNotFoundError` otherwise.
@@ -26,15 +31,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["load_seattle_temperature", "load_gb_demand"]
+__all__ = ["load_seattle_temperature", "load_gb_demand", "load_wwwusage", "load_bjsales"]
 
 #: Folder holding the bundled CSV files (``data/`` at the repository root).
 _DATA_DIR: Path = Path(__file__).resolve().parents[2] / "data"
 
 _SEATTLE_FILE = "seattle_temp_max_daily.csv"
 _GB_DEMAND_FILE = "gb_national_demand_halfhourly.csv"
+_WWWUSAGE_FILE = "wwwusage.csv"
+_BJSALES_FILE = "bjsales.csv"
 
 
 def _data_path(filename: str) -> Path:
@@ -77,6 +85,27 @@ def _read_regular(
     if y.isna().any():
         raise RuntimeError(f"{filename}: missing values at the start or end of the series.")
     return y.rename(name)
+
+
+def _read_positional(
+    filename: str, position_column: str, value_column: str, name: str
+) -> pd.Series:
+    """Read a two-column CSV labelled by the positions ``1..n`` into a float64 Series.
+
+    The positions must be exactly ``1, 2, ..., n`` and no value may be missing
+    (:class:`RuntimeError` otherwise). The index is ``RangeIndex(1, n + 1)`` named
+    ``position_column``.
+    """
+    path = _data_path(filename)
+    df = pd.read_csv(path, usecols=[position_column, value_column])
+    n = len(df)
+    positions = df[position_column].to_numpy()
+    if n == 0 or not np.array_equal(positions, np.arange(1, n + 1)):
+        raise RuntimeError(f"{filename}: the {position_column!r} column must be 1, 2, ..., n.")
+    values = pd.to_numeric(df[value_column], errors="coerce").to_numpy(dtype="float64")
+    if not np.all(np.isfinite(values)):
+        raise RuntimeError(f"{filename}: missing or non-numeric values.")
+    return pd.Series(values, index=pd.RangeIndex(1, n + 1, name=position_column), name=name)
 
 
 def load_seattle_temperature() -> pd.Series:
@@ -197,3 +226,97 @@ def load_gb_demand() -> pd.Series:
         name="national_demand",
         index_name="timestamp",
     )
+
+
+def load_wwwusage() -> pd.Series:
+    """Number of users connected to the Internet through a server, every minute (R ``WWWusage``).
+
+    A time series of 100 consecutive minutes (integer counts, 83 to 228 users),
+    the ``WWWusage`` data set of R's ``datasets`` package. It wanders without a
+    fixed level (the example of R's help page compares ARIMA(p, 1, q) models
+    of it by AIC). No dates are recorded, so it is labelled by the minute ``1..100``, as R's
+    ``time(WWWusage)``.
+
+    Returns
+    -------
+    y : Series of float64, length 100
+        Named ``"users"``, indexed by ``RangeIndex(1, 101)`` named ``"minute"``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``data/wwwusage.csv`` is not in the repository's ``data/`` folder.
+
+    Notes
+    -----
+    Source: R's ``datasets`` package (R Core Team, licence GPL (>= 2)), file
+    ``src/library/datasets/data/WWWusage.R`` of the R sources; its help page
+    gives the source Durbin & Koopman (2001) and the reference Makridakis,
+    Wheelwright & Hyndman (1998). Only the 100 values are copied
+    (``data/wwwusage.csv``); see ``data/README.md`` for provenance and licence.
+
+    References
+    ----------
+    J. Durbin and S. J. Koopman (2001). *Time Series Analysis by State Space
+    Methods*. Oxford University Press.
+    S. Makridakis, S. C. Wheelwright and R. J. Hyndman (1998). *Forecasting:
+    Methods and Applications*, 3rd ed. Wiley.
+
+    Examples
+    --------
+    >>> from bsdl.datasets import load_wwwusage
+    >>> y = load_wwwusage()
+    >>> y.shape, y.name, y.index.name, int(y.index[0]), int(y.index[-1])
+    ((100,), 'users', 'minute', 1, 100)
+    >>> float(y.iloc[0]), float(y.iloc[-1])
+    (88.0, 220.0)
+    """
+    return _read_positional(_WWWUSAGE_FILE, "minute", "users", "users")
+
+
+def load_bjsales() -> pd.Series:
+    """Box & Jenkins' sales series, 150 observations (R ``BJsales``).
+
+    The sales series of Box & Jenkins' "sales data with leading indicator",
+    the ``BJsales`` data set of R's ``datasets`` package: 150 values from
+    198.6 to 263.3, published with one decimal, with a slowly drifting level.
+    The time unit is not stated by the source, so the series is
+    labelled by position ``1..150``, as R's ``time(BJsales)``. The leading
+    indicator (R's ``BJsales.lead``) is not bundled.
+
+    Returns
+    -------
+    y : Series of float64, length 150
+        Named ``"sales"``, indexed by ``RangeIndex(1, 151)`` named ``"time"``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``data/bjsales.csv`` is not in the repository's ``data/`` folder.
+
+    Notes
+    -----
+    Source: R's ``datasets`` package (R Core Team, licence GPL (>= 2)), file
+    ``src/library/datasets/data/BJsales.R`` of the R sources; its help page
+    says "The data are given in Box & Jenkins (1976), p. 537", obtained from
+    R. J. Hyndman's Time Series Data Library, and refers to Brockwell & Davis
+    (1991), p. 414. Only the 150 sales values are copied
+    (``data/bjsales.csv``); see ``data/README.md`` for provenance and licence.
+
+    References
+    ----------
+    G. E. P. Box and G. M. Jenkins (1976). *Time Series Analysis, Forecasting
+    and Control*, revised ed. Holden-Day, p. 537.
+    P. J. Brockwell and R. A. Davis (1991). *Time Series: Theory and Methods*,
+    2nd ed. Springer, p. 414.
+
+    Examples
+    --------
+    >>> from bsdl.datasets import load_bjsales
+    >>> y = load_bjsales()
+    >>> y.shape, y.name, y.index.name, int(y.index[0]), int(y.index[-1])
+    ((150,), 'sales', 'time', 1, 150)
+    >>> float(y.iloc[0]), float(y.iloc[-1])
+    (200.1, 262.7)
+    """
+    return _read_positional(_BJSALES_FILE, "time", "sales", "sales")

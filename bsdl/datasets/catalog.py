@@ -11,7 +11,7 @@ from functools import partial
 
 import pandas as pd
 
-from .bundled_series import load_gb_demand, load_seattle_temperature
+from .bundled_series import load_bjsales, load_gb_demand, load_seattle_temperature, load_wwwusage
 from .real_series import load_co2, load_elnino, load_macro, load_nile, load_sunspots
 
 __all__ = ["REAL_SERIES", "load_series", "list_series"]
@@ -36,6 +36,16 @@ REAL_SERIES: dict[str, tuple[Callable[[], pd.Series], str, str]] = {
         load_gb_demand,
         "half-hourly",
         "Great Britain national electricity demand, Nov 2018 - Feb 2019 (UKgrid)",
+    ),
+    "wwwusage": (
+        load_wwwusage,
+        "minutely",
+        "users connected to the Internet through a server, 100 minutes (R datasets WWWusage)",
+    ),
+    "bjsales": (
+        load_bjsales,
+        "regular, unit not stated",
+        "Box & Jenkins sales data, 150 values (R datasets BJsales)",
     ),
 }
 
