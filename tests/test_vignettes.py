@@ -51,12 +51,14 @@ VIGNETTES = [
         row_prefixes=(
             *(
                 f"| {design} | 300 | {method} |"
-                for design in ("linear AR", "nonlinear AR")
-                for method in ("bsdl", "AIC", "BIC")
+                for design in ("linear AR", "nonlinear AR", "even AR")
+                for method in ("bsdl", "AIC", "BIC", "global AIC", "global BIC")
             ),
-            "| sunspots | 309 | bsdl |",  # the real-series table
-            "| sunspots | 309 | AIC |",
-            "| sunspots | 309 | BIC |",
+            # the real-series table
+            *(
+                f"| sunspots | 309 | {method} |"
+                for method in ("bsdl", "AIC", "BIC", "global AIC", "global BIC")
+            ),
         ),
     ),
     Vignette(
