@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 
 from bsdl import demo
 
@@ -28,3 +29,46 @@ def test_demo_quick_writes_report_and_plot(tmp_path, capsys):
     rows = re.findall(r"^\| \d{4} \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|", report, flags=re.M)
     assert len(rows) == 12
     assert all(float(lo) <= float(mid) <= float(hi) for mid, lo, hi in rows)
+
+
+def test_demo_quick_compares_with_autoreg(tmp_path):
+    """The report's 'bsdl beside AutoReg' table: bsdl's row repeats its one-step RMSE and
+    coverage, and the AutoReg rows equal statsmodels' AutoReg refitted here at the BIC
+    order and at the global-BIC lags (an independent computation)."""
+    from statsmodels.tsa.ar_model import AutoReg, ar_select_order
+
+    from bsdl.datasets import load_sunspots
+
+    assert demo.main(["--out", str(tmp_path), "--quick"]) == 0
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "## bsdl beside AutoReg" in report
+    assert "| model | lags | one-step RMSE | one-step 95 % coverage | path RMSE |" in report
+    table = {
+        m: (lags, float(a), float(b), float(c))
+        for m, lags, a, b, c in re.findall(
+            r"^\| (bsdl SparseRNN|AutoReg \([\w ]+\)) \| ([\d, ]*|none) \| ([\d.]+) \| "
+            r"([\d.]+) \| ([\d.]+) \|$",
+            report,
+            flags=re.M,
+        )
+    }
+    assert list(table) == ["bsdl SparseRNN", "AutoReg (BIC order)", "AutoReg (global BIC)"]
+    rmse = float(re.search(r"RMSE of the one-step predictions (\d\.\d{3})", report).group(1))
+    coverage = float(re.search(r"Coverage (\d\.\d{3})", report).group(1))
+    assert table["bsdl SparseRNN"][1:3] == (rmse, coverage)
+
+    y = np.sqrt(load_sunspots()).to_numpy()
+    train, test = y[:-40], y[-40:]
+    for label, glob in (("AutoReg (BIC order)", False), ("AutoReg (global BIC)", True)):
+        lags = list(ar_select_order(train, maxlag=12, ic="bic", glob=glob).ar_lags)
+        assert table[label][0] == ", ".join(map(str, lags))
+        res = AutoReg(train, lags, trend="c").fit()
+        one_step = res.apply(y, refit=False).predict(start=y.size - 40, end=y.size - 1)
+        path = res.predict(start=train.size, end=train.size + 11)
+        assert table[label][1] == pytest.approx(np.sqrt(np.mean((one_step - test) ** 2)), abs=6e-4)
+        assert table[label][3] == pytest.approx(np.sqrt(np.mean((path - test[:12]) ** 2)), abs=6e-4)
+        # 95 % one-step coverage as a count of 40 years
+        assert round(table[label][2] * 40) == pytest.approx(table[label][2] * 40, abs=0.02)
+    # the global search keeps a lag set with a gap that no order can give
+    assert table["AutoReg (global BIC)"][0] == "1, 2, 9"
+    assert "Ratio bsdl / AutoReg (global BIC)" in report
