@@ -31,6 +31,12 @@ Methods (``METHODS``):
 * ``exhaustive``: as ``stepwise`` but over all ``2^lags`` subsets of the linear path.
 * ``grid3+exh``: ``exhaustive`` applied to each of the three ``grid3`` fits, the smallest
   final BIC kept.
+* ``hook-exh``, ``hook-step``, ``hook-exh-all``: the same re-choice of the linear path *inside*
+  the pipeline (``LinearPathRNN``, a SparseRNN subclass whose restart ``simplify`` hook runs
+  bsdl's threshold + BIC elimination and then the linear-path search), so bsdl's own refit
+  follows it and nothing is added to the fit: exhaustive or greedy search on the scored
+  points, or exhaustive on every point from ``lags`` on (``-all``: the first window's
+  burn-in steps too, the sample statsmodels' search uses).
 
 Every BIC here is bsdl's (``-2 loglik + k log n`` on the original scale, ``n`` scored points,
 ``k`` non-zero weights with the level, ``RSS / n`` noise); the recomputed BIC of a fit is
@@ -42,13 +48,14 @@ Usage::
 
     OMP_NUM_THREADS=1 python bench/diagnostics/lag_selection_power.py \\
         [--design linear|nonlinear|both] [--ns 200,500,1000] [--reps 5] [--methods ...] \\
-        [--n-jobs 2] [--cache DIR] [--json out.json] [--quick]
+        [--n-jobs 2] [--cache DIR] [--cache-tag TAG] [--json out.json] [--quick]
 
 Without ``--ns``: the linear design at n = 200, 500, 1000 and the nonlinear one at 1000.
 Fitted models are cached (bsdl's own save format) under ``--cache``, keyed by a hash of the
-fitting code, so later runs reuse them. ``--quick``: n = 300, one replicate, 40 epochs (checks
-that the pipeline runs; its numbers mean nothing). Not a benchmark and not run by the tests;
-results are quoted in BENCHMARKS.md ("Lag selection power: candidates (prototype)").
+fitting code (or ``--cache-tag``), so later runs reuse them. ``--quick``: n = 300, one
+replicate, 40 epochs (checks that the pipeline runs; its numbers mean nothing). Not a
+benchmark and not run by the tests; results are quoted in BENCHMARKS.md ("Lag selection
+power: candidates (prototype)").
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ import json
 import math
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -77,14 +85,18 @@ from bsdl.sparsify import apply_masks, count_nonzero, flat_mask, get_masks
 ROOT = Path(__file__).resolve().parents[2]
 LAGS, WINDOW, BURN_IN = 10, 8, 4  # SparseRNN's defaults
 DESIGNS = {"linear": (1, 3, 7), "nonlinear": tuple(NONLINEAR_AR_LAGS)}
-# fit name -> (c, lambda): sigma0 = clip(c / sqrt(n_scored), 0.005, 0.1)
+# fit name -> (c, lambda, hook): sigma0 = clip(c / sqrt(n_scored), 0.005, 0.1); hook: None
+# (a plain SparseRNN, saved) or (search, sample) of LinearPathRNN (only its lags are kept)
 FITS = {
-    "c1": (1.0, 1e-2),
-    "c0.7": (0.7, 1e-2),
-    "c0.5": (0.5, 1e-2),
-    "lam0.1": (1.0, 0.1),
-    "lam0.5": (1.0, 0.5),
-    "lam0.001": (1.0, 1e-3),
+    "c1": (1.0, 1e-2, None),
+    "c0.7": (0.7, 1e-2, None),
+    "c0.5": (0.5, 1e-2, None),
+    "lam0.1": (1.0, 0.1, None),
+    "lam0.5": (1.0, 0.5, None),
+    "lam0.001": (1.0, 1e-3, None),
+    "hook-exh": (1.0, 1e-2, ("exhaustive", "scored")),
+    "hook-step": (1.0, 1e-2, ("greedy", "scored")),
+    "hook-exh-all": (1.0, 1e-2, ("exhaustive", "all")),
 }
 # method -> the fits it needs
 METHODS = {
@@ -97,7 +109,11 @@ METHODS = {
     "stepwise": ("c1",),
     "exhaustive": ("c1",),
     "grid3+exh": ("c1", "c0.7", "c0.5"),
+    "hook-exh": ("hook-exh",),
+    "hook-step": ("hook-step",),
+    "hook-exh-all": ("hook-exh-all",),
 }
+HOOKS = ("hook-exh", "hook-step", "hook-exh-all")
 
 
 # ---------------------------------------------------------------- data and fits
@@ -129,21 +145,25 @@ def code_hash() -> str:
 def fit_one(design, n, rep, fit, cache: Path, n_epochs) -> dict:
     """Fit (or load) one model; returns where it is saved and its fit time."""
     torch.set_num_threads(1)
-    c, lam = FITS[fit]
+    c, lam, hook = FITS[fit]
     path = cache / f"{design}_n{n}_r{rep}_{fit}_e{n_epochs}"
     meta = path.with_suffix(".json")
-    if meta.exists() and path.exists():
+    if meta.exists() and (hook is not None or path.exists()):
         return json.loads(meta.read_text())
     y = simulate(design, n, rep)
     kwargs = {} if n_epochs == "auto" else {"n_epochs": int(n_epochs)}
+    cls = SparseRNN
+    if hook is not None:
+        cls = type(f"LinearPathRNN_{fit}", (LinearPathRNN,), dict(search=hook[0], sample=hook[1]))
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = SparseRNN(lags=LAGS, prior=prior_for(n, c, lam), random_state=rep, **kwargs)
+        model = cls(lags=LAGS, prior=prior_for(n, c, lam), random_state=rep, **kwargs)
         model.fit(y)
     seconds = time.perf_counter() - t0
-    model.save(path)
-    info = dict(path=str(path), seconds=seconds, lags=model.selected_lags_.tolist())
+    if hook is None:
+        model.save(path)
+    info = dict(path=str(path), seconds=seconds, lags=model.selected_lags_.tolist(), bic=model.bic_)
     meta.write_text(json.dumps(info))
     return info
 
@@ -231,33 +251,95 @@ def _install(module, subset: tuple[int, ...], coef: np.ndarray) -> None:
     apply_masks(module, masks, warn=False)
 
 
-def linear_path_by_bic(data: Data, module, search: str, refit_epochs: int, seed: int):
-    """Re-choose the skip lags by BIC with the recurrent part fixed (in place)."""
-    u = data.z - data.recurrent_part(module)
-    k_rest = count_nonzero(module) - int(get_masks(module)["skip.weight"].sum()) - 1
-    w_now = module.skip.weight.detach().numpy().ravel()
-    current = tuple(int(j) for j in np.flatnonzero(w_now != 0))
+def choose_linear_path(x, u, n_bic: int, k_rest: int, current, search: str):
+    """The skip lags (0-based) and their least-squares coefficients (then the level) that
+    minimise ``n log(RSS/n) + k log n_bic`` for the partial residual ``u`` on ``x``; ``k``
+    counts ``k_rest`` other weights, the chosen lags and the level. ``search``: all subsets
+    (``"exhaustive"``) or greedy add-or-drop moves from ``current`` (``"greedy"``)."""
+    n, p = x.shape
 
     def score(subset):
-        rss, coef = _ols_rss(data.x, u, subset)
-        return data.bic_from_rss(rss, k_rest + len(subset) + 1), coef
+        rss, _ = _ols_rss(x, u, subset)
+        return n * math.log(max(rss, 1e-300) / n) + (k_rest + len(subset) + 1) * math.log(n_bic)
 
     if search == "exhaustive":
         subsets = itertools.chain.from_iterable(
-            itertools.combinations(range(LAGS), r) for r in range(LAGS + 1)
+            itertools.combinations(range(p), r) for r in range(p + 1)
         )
-        best = min(((score(s)[0], s) for s in subsets), key=lambda t: t[0])[1]
-    else:  # greedy add-or-drop from the fitted skip lags
-        best, best_bic = current, score(current)[0]
+        best = min(((score(s), s) for s in subsets), key=lambda t: t[0])[1]
+    else:
+        best, best_bic = tuple(current), score(tuple(current))
         while True:
-            moves = [tuple(sorted(set(best) ^ {j})) for j in range(LAGS)]
-            cand = min(((score(s)[0], s) for s in moves), key=lambda t: t[0])
+            moves = [tuple(sorted(set(best) ^ {j})) for j in range(p)]
+            cand = min(((score(s), s) for s in moves), key=lambda t: t[0])
             if cand[0] >= best_bic:
                 break
             best_bic, best = cand
-    _install(module, best, score(best)[1])
+    return best, _ols_rss(x, u, best)[1]
+
+
+def linear_path_by_bic(data: Data, module, search: str, refit_epochs: int, seed: int):
+    """After the fit: re-choose the skip lags by BIC with the recurrent part fixed, then a
+    short refit (in place)."""
+    u = data.z - data.recurrent_part(module)
+    k_rest = count_nonzero(module) - int(get_masks(module)["skip.weight"].sum()) - 1
+    current = np.flatnonzero(module.skip.weight.detach().numpy().ravel() != 0)
+    best, coef = choose_linear_path(data.x, u, data.n, k_rest, current, search)
+    _install(module, best, coef)
     data.refit(module, refit_epochs, seed)
     return module
+
+
+@torch.no_grad()
+def linear_path_hook(base, inputs, targets, n_bic, search, sample, module, masks):
+    """Inside the pipeline (a restart's ``simplify`` hook, before bsdl's refit): bsdl's own
+    simplification (threshold masks, BIC elimination of units and lags), then the skip lags
+    and the level re-chosen by BIC with the recurrent part fixed. ``sample="all"`` adds the
+    first window's burn-in steps, so that the linear search sees every time point from
+    ``lags`` on (as statsmodels' search does)."""
+    masks = base(module, masks)
+    burn = inputs.shape[1] - targets.shape[1]
+    out = module(inputs)
+    g = out - module.skip(inputs).squeeze(-1) - module.head.bias  # the recurrent part
+    p = inputs.shape[-1]
+    x = inputs[:, burn:, :].reshape(-1, p)
+    u = targets.reshape(-1) - g[:, burn:].reshape(-1)
+    if sample == "all" and burn > 0:
+        x = torch.cat([inputs[0, :burn, :], x])
+        # the target at burn-in step s of the first window is lag 1 at step s + 1
+        u = torch.cat([inputs[0, 1 : burn + 1, 0] - g[0, :burn], u])
+    k_rest = sum(int(m.sum()) for m in masks.values()) - int(masks["skip.weight"].sum()) - 1
+    current = np.flatnonzero(masks["skip.weight"].reshape(-1).cpu().numpy())
+    best, coef = choose_linear_path(
+        x.double().cpu().numpy(), u.double().cpu().numpy(), len(u), k_rest, current, search
+    )
+    keep = torch.zeros(p, dtype=torch.bool, device=masks["skip.weight"].device)
+    keep[list(best)] = True
+    w = torch.zeros(p, dtype=module.skip.weight.dtype)
+    w[list(best)] = torch.as_tensor(coef[:-1], dtype=w.dtype)
+    module.skip.weight.copy_(w.reshape(1, p))
+    module.head.bias.fill_(float(coef[-1]))
+    return {**masks, "skip.weight": keep.reshape(1, p)}
+
+
+class LinearPathRNN(SparseRNN):
+    """``SparseRNN`` whose restarts end their simplification with :func:`linear_path_hook`
+    (``search`` and ``sample`` are class attributes, so ``get_params`` is SparseRNN's)."""
+
+    search = "exhaustive"
+    sample = "scored"
+
+    def _simplify(self, mse):
+        inputs, targets = mse.args  # partial(full_loss, inputs, targets)
+        return partial(
+            linear_path_hook,
+            super()._simplify(mse),
+            inputs,
+            targets,
+            self.n_scored_,
+            self.search,
+            self.sample,
+        )
 
 
 def forward_refit(data: Data, module, refit_epochs: int, seed: int):
@@ -316,7 +398,13 @@ def run_methods(design, n, rep, fits: dict, methods: list[str]) -> list[dict]:
             seconds=time.perf_counter() - t0,
         )
     )
-    models = {name: bsdl.load(info["path"], device="cpu") for name, info in fits.items()}
+    models = {
+        name: bsdl.load(info["path"], device="cpu")
+        for name, info in fits.items()
+        if FITS[name][2] is None
+    }
+    for name, model in models.items():
+        fits[name]["bic"] = model.bic_
     data = Data(models["c1"])
     for name, model in models.items():  # the recomputed BIC is bsdl's
         if not math.isclose(data.bic(model.module_), model.bic_, rel_tol=1e-5, abs_tol=1e-3):
@@ -339,7 +427,7 @@ def run_methods(design, n, rep, fits: dict, methods: list[str]) -> list[dict]:
                 cands.append((data.bic(module), selected(module)))
             bic_, lags = min(cands, key=lambda t: t[0])
         else:
-            bic_, lags = min((models[k].bic_, models[k].selected_lags_.tolist()) for k in need)
+            bic_, lags = min((fits[k]["bic"], fits[k]["lags"]) for k in need)
         seconds = time.perf_counter() - t0 + sum(fits[k]["seconds"] for k in need)
         rows.append(
             dict(
@@ -390,6 +478,12 @@ def main(argv=None) -> None:
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--cache", default="/tmp/bsdl_lag_selection_cache")
+    parser.add_argument(
+        "--cache-tag",
+        default="",
+        help="sub-folder of --cache (default: a hash of the fitting code); a fixed tag reuses "
+        "fits across edits that do not change them (check that they reproduce)",
+    )
     parser.add_argument("--json", default="")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
@@ -402,7 +496,7 @@ def main(argv=None) -> None:
         args.ns, args.reps, n_epochs = "300", 1, 40
     grid = cells(args)
     reps = range(args.first_rep, args.first_rep + args.reps)
-    cache = Path(args.cache) / code_hash()
+    cache = Path(args.cache) / (args.cache_tag or code_hash())
     cache.mkdir(parents=True, exist_ok=True)
     need = sorted({f for m in methods for f in METHODS[m]} | {"c1"})
     tasks = [(d, n, r, f) for d, n in grid for r in reps for f in need]
@@ -426,7 +520,7 @@ def main(argv=None) -> None:
                 flush=True,
             )
     print(
-        f"\nbsdl {bsdl.__version__}, fitting-code hash {cache.name}, torch threads 1, "
+        f"\nbsdl {bsdl.__version__}, cache tag {cache.name}, torch threads 1, "
         f"{time.perf_counter() - start:.0f} s, reps {list(reps)}"
     )
     print("exact lag-set recovery (binomial se; median time / default fit)\n")
