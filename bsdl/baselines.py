@@ -40,6 +40,7 @@ __all__ = [
     "LagSearch",
     "AutoRegForecasts",
     "ar_lag_search",
+    "baseline_bic_lags",
     "autoreg_forecasts",
     "resolve_global_search",
 ]
@@ -215,6 +216,41 @@ def ar_lag_search(series, max_lag: int, *, glob: bool = False, trend: str = "c")
         bic_lags=np.asarray(_lag_tuple(keys[0]), dtype=int),
         criteria=criteria,
     )
+
+
+def baseline_bic_lags(series, max_lag: int, *, trend: str = "c") -> LagSearch:
+    """The BIC lags of the linear baseline: the global search when affordable, else orders.
+
+    The rule of every comparison against AutoReg in bsdl (``bsdl.compare``'s ``"autoreg"``
+    method, the vignettes): with ``max_lag <= GLOBAL_SEARCH_AUTO_MAX_LAG`` candidate lags,
+    the best of all ``2**max_lag`` lag subsets by BIC (``ar_lag_search(..., glob=True)``);
+    with more, the contiguous BIC order ``1..p``. ``LagSearch.search`` says which ran.
+
+    Parameters
+    ----------
+    series : array-like or pandas Series
+        The series the lags are chosen on (only past data: a training span).
+    max_lag : int
+        Largest candidate lag (e.g. the ``lags`` of the ``SparseRNN`` it is compared with).
+    trend : {"n", "c", "t", "ct"}, default "c"
+
+    Returns
+    -------
+    LagSearch
+        Read ``bic_lags``.
+
+    Examples
+    --------
+    >>> from bsdl.baselines import baseline_bic_lags
+    >>> from bsdl.datasets import make_ar
+    >>> s = baseline_bic_lags(make_ar(1000, random_state=0), 8)
+    >>> s.search, s.bic_lags.tolist()
+    ('global', [1, 3, 7])
+    >>> baseline_bic_lags(make_ar(1000, random_state=0), 14).search
+    'contiguous'
+    """
+    run, _ = resolve_global_search("auto", max_lag)
+    return ar_lag_search(series, max_lag, glob=run, trend=trend)
 
 
 @dataclass

@@ -24,9 +24,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser(
         "compare",
-        help="asymptotic vs conformal intervals on real series",
+        help="asymptotic vs conformal and AutoReg intervals on real series",
         description="Compare bsdl's asymptotic one-step intervals with conformal baselines "
-        "(same SparseRNN, same train/calibration/test split) on bundled real series.",
+        "(same SparseRNN, same train/calibration/test split) and statsmodels' AutoReg at the "
+        "BIC lags (method autoreg) on bundled real series.",
     )
     c.add_argument(
         "--series",

@@ -7,6 +7,8 @@ wraps a model; EnbPI refits it on block-bootstrap series), one-step-ahead interv
 along the test span with each value revealed after its interval, and the same
 metrics, read from the :class:`~bsdl.results.Intervals` every method returns
 (``coverage``, ``width``, ``interval_score``: the rules of :mod:`bsdl.conformal.metrics`).
+The linear baseline ``autoreg`` (statsmodels' AutoReg at the BIC lags,
+:func:`bsdl.baselines.baseline_bic_lags`) sits in the same table.
 ``bsdl compare`` is its command line.
 """
 
@@ -22,6 +24,7 @@ from sklearn.base import clone
 from tqdm.auto import tqdm
 
 from bsdl._validation import check_alpha, check_array, check_positive_int, check_random_state
+from bsdl.baselines import autoreg_forecasts, baseline_bic_lags
 from bsdl.conformal import (
     ACI,
     SPCI,
@@ -46,6 +49,7 @@ METHODS: tuple[str, ...] = (
     "agaci",
     "enbpi",
     "spci",
+    "autoreg",
 )
 
 
@@ -244,6 +248,22 @@ def _run_one(
                 seconds = fit_seconds + time.perf_counter() - t0
                 record(method, alpha, ci, seconds, n_train, n_cal)
 
+    # the linear baseline: AutoReg at the BIC lags chosen on train + calibration, as bsdl
+    if "autoreg" in methods:
+        t0 = time.perf_counter()
+        search = baseline_bic_lags(y[:n_full], int(base.lags))
+        fc = autoreg_forecasts(y[:n_full], search.bic_lags, series=y, alpha=alphas[0])
+        at = test - int(search.bic_lags.max(initial=0))  # one_step starts at position max lag
+        one = PredictionIntervals(fc.one_step.mean[at], fc.one_step.se[at], alpha=alphas[0])
+        fit_ar = time.perf_counter() - t0
+        lags = ", ".join(map(str, search.bic_lags)) or "none"
+        note = f"lags {{{lags}}} ({search.search} BIC search over 1..{search.max_lag})"
+        for alpha in alphas:
+            t1 = time.perf_counter()
+            pi = one.with_alpha(alpha)
+            seconds = fit_ar + time.perf_counter() - t1
+            record("autoreg", alpha, pi, seconds, n_full, 0, note)
+
     # EnbPI needs no calibration set either: bootstrap refits on train + calibration
     if "enbpi" in methods:
         n_rows = n_full - first
@@ -269,6 +289,7 @@ def _run_one(
             ci = enb.predict_online(test, y[test], alpha=alpha)
             seconds = fit_enb + time.perf_counter() - t1
             record("enbpi", alpha, ci, seconds, n_full, 0)
+
     return rows, intervals
 
 
@@ -316,7 +337,7 @@ def compare_intervals(
     return_intervals: bool = False,
     verbose: bool = False,
 ):
-    """Compare bsdl's asymptotic intervals with conformal baselines on the same splits.
+    """Compare bsdl's asymptotic intervals with conformal and AutoReg baselines on one split.
 
     Each series is cut in time order into train (first ``train`` share), calibration
     (next ``calibration`` share) and test (the rest). Each method is used as it would
@@ -333,7 +354,14 @@ def compare_intervals(
     - ``enbpi``: ``n_bootstraps`` refits on block-bootstrap samples of train +
       calibration (it needs no calibration set either), blocks of
       ``max(N^(1/3), lags + window)`` rows, leave-one-out residuals. With fewer than
-      :data:`MIN_BLOCKS` blocks its rows are NaN and ``note`` says why.
+      :data:`MIN_BLOCKS` blocks its rows are NaN and ``note`` says why;
+    - ``autoreg``: the linear baseline, statsmodels' ``AutoReg`` fitted on train +
+      calibration (like bsdl, it needs no calibration set) at the BIC lags chosen on that
+      span by :func:`bsdl.baselines.baseline_bic_lags` among ``1..lags`` (the
+      ``SparseRNN``'s ``lags``): the best lag subset by BIC (statsmodels' global search)
+      when ``lags <= 12``, otherwise the contiguous BIC order. Its one-step intervals are
+      statsmodels' (:func:`bsdl.baselines.autoreg_forecasts`: normal quantiles, the fitted
+      innovation sd, no parameter uncertainty); ``note`` gives the lags.
 
     Every method walks the test span online, each value revealed after its interval.
     Tasks (series x seed) run in parallel with joblib.

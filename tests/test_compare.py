@@ -48,10 +48,10 @@ def test_every_method_and_level_gets_a_row(compared):
     assert set(frame.method) == set(METHODS)
     assert frame[["coverage", "width", "interval_score", "seconds"]].notna().all().all()
     assert frame.coverage.between(0, 1).all() and (frame.width > 0).all()
-    # 300 points: 180 train, 60 calibration, 60 test; bsdl and EnbPI need no calibration
-    # set and fit on train + calibration (240 points)
+    # 300 points: 180 train, 60 calibration, 60 test; bsdl, EnbPI and AutoReg need no
+    # calibration set and fit on train + calibration (240 points)
     assert set(frame.n_test) == {60}
-    no_cal = frame.method.isin(["bsdl", "enbpi"])
+    no_cal = frame.method.isin(["bsdl", "enbpi", "autoreg"])
     assert set(frame.n_calibration[no_cal]) == {0} and set(frame.n_fit[no_cal]) == {240}
     assert set(frame.n_calibration[~no_cal]) == {60} and set(frame.n_fit[~no_cal]) == {180}
     key = ("ar2", frame.seed[0], 0.1, "split")
@@ -104,7 +104,7 @@ def test_levels_are_nested(compared):
     # (ACI, AgACI, SPCI) follow level-specific paths, so nesting is not guaranteed for them
     frame, intervals = compared
     seed = frame.seed[0]
-    for method in ("bsdl", "conformalized", "split", "enbpi"):
+    for method in ("bsdl", "conformalized", "split", "enbpi", "autoreg"):
         wide = intervals[("ar2", seed, 0.1, method)]
         narrow = intervals[("ar2", seed, 0.2, method)]
         assert (narrow.lower >= wide.lower - 1e-12).all()
@@ -233,3 +233,54 @@ def test_one_step_forecaster_gives_prediction_intervals(series):
     np.testing.assert_allclose(pi.upper, pi.mean + z * pi.se, rtol=1e-12)
     with pytest.raises(ValueError, match="alpha"):
         f.predict_interval(pos, alpha=1.5)
+
+
+def test_autoreg_rows_are_statsmodels_forecast_intervals(series, compared):
+    # independent answer from statsmodels alone: its own global BIC search on the 240 fitting
+    # points (QUICK's lags=4: all 16 subsets of 1..4) and its AutoReg fit there; the one-step
+    # forecast from every test origin t by that fit (apply to y[:t], parameters kept), and the
+    # half-width of the fit's own one-step forecast interval (get_prediction(...).conf_int at
+    # the end of the fitting span). The half-width is not read from apply(y[:t]): apply
+    # re-estimates sigma2 on the data it is given, which would include the test values.
+    from statsmodels.tsa.ar_model import AutoReg, ar_select_order
+
+    frame, intervals = compared
+    y = np.asarray(series, dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lags = ar_select_order(y[:240], maxlag=4, ic="bic", glob=True, trend="c").ar_lags
+        res = AutoReg(y[:240], lags, trend="c").fit()
+        centre = np.array(
+            [
+                res.apply(y[:t], refit=False).forecast(1)[0]  # from the past of t only
+                for t in range(240, 300)
+            ]
+        )
+        for alpha in (0.1, 0.2):
+            first = res.get_prediction(start=240, end=240)
+            lo, hi = np.asarray(first.conf_int(alpha=alpha))[0]
+            got = intervals[("ar2", frame.seed[0], alpha, "autoreg")]
+            np.testing.assert_allclose(got["mean"], centre, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(got["lower"], centre - (hi - lo) / 2, rtol=1e-9)
+            np.testing.assert_allclose(got["upper"], centre + (hi - lo) / 2, rtol=1e-9)
+            np.testing.assert_allclose(got[["lower", "upper"]].iloc[0], [lo, hi], rtol=1e-9)
+            np.testing.assert_allclose(got["y"], y[240:])
+    rows = frame[frame.method == "autoreg"]
+    assert set(rows.note) == {f"lags {{{', '.join(map(str, lags))}}} (global BIC search over 1..4)"}
+
+
+def test_autoreg_uses_the_contiguous_bic_order_beyond_12_candidate_lags(series):
+    # 14 candidate lags: 2**14 subsets is past the 'auto' limit, so the contiguous BIC order
+    # (statsmodels' ar_select_order without glob) is used; no SparseRNN is fitted
+    from statsmodels.tsa.ar_model import ar_select_order
+
+    y = np.asarray(series, dtype=float)
+    frame = compare_intervals(
+        {"s": y}, methods=["autoreg"], alpha=0.1, rnn_params=dict(lags=14, window=4)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        order = ar_select_order(y[:240], maxlag=14, ic="bic", trend="c").ar_lags
+    lags = ", ".join(map(str, order or [])) or "none"
+    assert list(frame.note) == [f"lags {{{lags}}} (contiguous BIC search over 1..14)"]
+    assert list(frame.method) == ["autoreg"] and frame.coverage.notna().all()
