@@ -76,7 +76,16 @@ VIGNETTES = [
         header="| level | method | within_band | below_band | best_interval_score |",
         row_prefixes=tuple(
             f"| 90% | {method} |"
-            for method in ("bsdl", "conformalized", "split", "aci", "agaci", "enbpi", "spci")
+            for method in (
+                "bsdl",
+                "conformalized",
+                "split",
+                "aci",
+                "agaci",
+                "enbpi",
+                "spci",
+                "autoreg",
+            )
         ),
     ),
 ]
