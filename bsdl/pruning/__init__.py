@@ -1,0 +1,36 @@
+"""Pruning any PyTorch model from your own loop: MGPP and the baselines as step hooks.
+
+::
+
+    from bsdl.pruning import MGPP
+    pruner = MGPP(model, final_sparsity=0.9, total_steps=T, n_obs=N)
+    for ...:
+        loss.backward(); pruner.before_step(); optimizer.step(); pruner.after_step()
+    pruner.sparsity()      # measured share of zeros over the targeted weights
+
+:class:`MGPP` (the spike-and-slab prior's gradient, then gradual magnitude pruning),
+:class:`GMP`, :class:`MovementPruning`, :class:`PLATON` and :class:`DPF` take the same first
+arguments and share :class:`~bsdl.pruning.base.Pruner`: targets, the cubic schedule
+(:class:`CubicSchedule`) and masks. Each is also a :class:`bsdl.inference.Callback`, so
+``bsdl.inference.train(..., callbacks=[pruner])`` runs it in bsdl's own engine.
+"""
+
+from bsdl.pruning.base import Pruner
+from bsdl.pruning.magnitude import DPF, GMP
+from bsdl.pruning.mgpp import MGPP, default_mgpp_prior
+from bsdl.pruning.schedule import CubicSchedule
+from bsdl.pruning.scores import PLATON, MovementPruning
+from bsdl.pruning.targets import DEFAULT_TYPES, select_targets
+
+__all__ = [
+    "MGPP",
+    "GMP",
+    "MovementPruning",
+    "PLATON",
+    "DPF",
+    "Pruner",
+    "CubicSchedule",
+    "select_targets",
+    "DEFAULT_TYPES",
+    "default_mgpp_prior",
+]
