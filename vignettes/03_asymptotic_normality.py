@@ -31,7 +31,13 @@
 #   the true conditional mean f(y_{t-1}, y_{t-2}, ...) of the simulation is known, the
 #   confidence intervals can be checked against it directly;
 # * **standardised errors**: the one-step forecast errors divided by their standard error
-#   should be approximately N(0, 1) (QQ-plot).
+#   should be approximately N(0, 1) (QQ-plot);
+# * **the linear baseline**: on the same replicates, statsmodels' `AutoReg` fitted to the same
+#   n points at the lags chosen there by BIC over all subsets of the same candidate lags 1..10
+#   (`bsdl.baselines.baseline_bic_lags`, statsmodels' global search), with statsmodels'
+#   one-step intervals (`bsdl.baselines.autoreg_forecasts`: normal quantiles and the fitted
+#   innovation sd, no parameter uncertainty) on the same held-out points: its coverage and
+#   width sit beside bsdl's in the coverage table, so the calibration claim is made against it.
 #
 # **Designs**, innovations N(0, 1):
 #
@@ -89,6 +95,7 @@ from _common import (  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from bsdl import SparseRNN  # noqa: E402
+from bsdl.baselines import autoreg_forecasts, baseline_bic_lags  # noqa: E402
 from bsdl.datasets import make_ar, make_nonlinear_ar  # noqa: E402
 
 NAME = "03_asymptotic_normality"
@@ -168,9 +175,21 @@ def run_one(design: str, n: int, rep: int) -> tuple[dict, np.ndarray]:
     pi = model.predict_interval(series=y, alpha=0.05)
     mean, se = pi.mean[-m:], pi.se[-m:]
     row = dict(base, seconds=seconds, error="", warnings=bsdl_warning_names(caught))
-    for level in LEVELS:
-        ci = np.asarray(pi.conf_int(alpha=1 - level))[-m:]
-        row[f"cov{level:.2f}"] = float(np.mean((held_out >= ci[:, 0]) & (held_out <= ci[:, 1])))
+    # the linear baseline on the same points: AutoReg at the BIC lags chosen on y[:n]
+    t0 = time.perf_counter()
+    search = baseline_bic_lags(y[:n], int(model.lags))
+    ar = autoreg_forecasts(y[:n], search.bic_lags, series=y, alpha=0.05).one_step
+    row.update(
+        ar_seconds=time.perf_counter() - t0,
+        ar_lags=" ".join(map(str, search.bic_lags)),
+        ar_search=search.search,
+    )
+    for prefix, intervals in (("", pi), ("ar_", ar)):
+        for level in LEVELS:
+            ci = np.asarray(intervals.conf_int(alpha=1 - level))[-m:]
+            inside = (held_out >= ci[:, 0]) & (held_out <= ci[:, 1])
+            row[f"{prefix}cov{level:.2f}"] = float(np.mean(inside))
+            row[f"{prefix}width{level:.2f}"] = float(np.mean(ci[:, 1] - ci[:, 0]))
     z = (held_out - mean) / se
     row.update(pi_se=float(np.mean(se)), z_mean=float(z.mean()), z_sd=float(z.std(ddof=1)))
     # the confidence part alone, against the known conditional mean
@@ -180,6 +199,7 @@ def run_one(design: str, n: int, rep: int) -> tuple[dict, np.ndarray]:
         conf_se=float(np.mean(conf.se[-m:])),
         rms_err=float(np.sqrt(np.mean(err**2))),
         conf_cov=float(np.mean(np.abs(err) <= stats.norm.ppf(0.975) * conf.se[-m:])),
+        ar_rms_err=float(np.sqrt(np.mean((ar.mean[-m:] - true_mean(design, y)[-m:]) ** 2))),
     )
     # joint recursive multi-step intervals from the end of the training data
     joint = model.predict_interval(steps=STEPS, alpha=0.05, joint=True)
@@ -224,7 +244,8 @@ for task, (row, z) in CACHE.map(run_one, tasks, task_key, N_JOBS):
         msg = f"ERROR {row['error']}"
     else:
         msg = (
-            f"lags=[{row['lags']}] cov90={row['cov0.90']:.3f} joint90={row['joint0.90']:.0f} "
+            f"lags=[{row['lags']}] cov90={row['cov0.90']:.3f} AutoReg[{row['ar_lags']}] "
+            f"cov90={row['ar_cov0.90']:.3f} joint90={row['joint0.90']:.0f} "
             f"conf_se={row['conf_se']:.4f} rms_err={row['rms_err']:.4f} sigma={row['sigma']:.3f}"
         )
     print(
@@ -236,13 +257,18 @@ total_fit_seconds = time.perf_counter() - t_start
 results = pd.DataFrame(rows)
 # every column exists even if all fits failed
 METRIC_COLUMNS = [
-    *(f"{kind}{level:.2f}" for kind in ("cov", "joint") for level in LEVELS),
+    *(
+        f"{kind}{level:.2f}"
+        for kind in ("cov", "joint", "width", "ar_cov", "ar_width")
+        for level in LEVELS
+    ),
     *("pi_se", "z_mean", "z_sd", "conf_se", "rms_err", "conf_cov", "sigma", "n_nonzero"),
+    *("ar_rms_err", "ar_seconds"),
 ]
 for col in METRIC_COLUMNS:
     if col not in results:
         results[col] = np.nan
-for col in ("warnings", "lags"):
+for col in ("warnings", "lags", "ar_lags", "ar_search"):
     if col not in results:
         results[col] = ""
 results.to_csv(OUT / "results.csv", index=False)
@@ -253,7 +279,9 @@ ok = results[results.error == ""]
 #
 # Per design, n and level: one-step coverage over the held-out points (pooled over replicates)
 # with its binomial and replicate standard errors, the joint 5-step coverage over replicates with
-# its binomial standard error, and the mean width of the one-step prediction intervals.
+# its binomial standard error, and the mean width of the one-step prediction intervals; then the
+# one-step coverage (with its replicate standard error) and mean width of AutoReg at the BIC
+# lags on the same held-out points of the same replicates.
 
 
 # %%
@@ -269,9 +297,9 @@ def coverage_table() -> pd.DataFrame:
             r = len(sub)
             for level in LEVELS:
                 cov = sub[f"cov{level:.2f}"] if r else pd.Series(dtype=float)
+                ar_cov = sub[f"ar_cov{level:.2f}"] if r else pd.Series(dtype=float)
                 joint = sub[f"joint{level:.2f}"] if r else pd.Series(dtype=float)
                 n_points = r * CONFIG["n_test"]
-                width = 2 * stats.norm.ppf(0.5 + level / 2) * sub["pi_se"].mean() if r else np.nan
                 out.append(
                     {
                         "design": design,
@@ -286,7 +314,12 @@ def coverage_table() -> pd.DataFrame:
                         "joint binomial se": _fmt(
                             np.sqrt(level * (1 - level) / r) if r else np.nan
                         ),
-                        "one-step PI width": _fmt(width),
+                        "one-step PI width": _fmt(sub[f"width{level:.2f}"].mean()),
+                        "AutoReg one-step coverage": _fmt(ar_cov.mean() if r else np.nan),
+                        "AutoReg replicate se": _fmt(
+                            ar_cov.std(ddof=1) / np.sqrt(r) if r > 1 else np.nan
+                        ),
+                        "AutoReg PI width": _fmt(sub[f"ar_width{level:.2f}"].mean()),
                         "fits": f"{r}/{CONFIG['n_reps']}",
                     }
                 )
@@ -295,11 +328,39 @@ def coverage_table() -> pd.DataFrame:
 
 table = coverage_table()
 
+
+def against_autoreg() -> list[str]:
+    """Per design, from this run: one-step coverage within 2 binomial se, bsdl and AutoReg."""
+    out = []
+    for design in DESIGNS:
+        sub = table[table.design == design].apply(pd.to_numeric, errors="coerce")  # "NA": NaN
+        cells = []
+        for col, width in (
+            ("one-step coverage", "one-step PI width"),
+            ("AutoReg one-step coverage", "AutoReg PI width"),
+        ):
+            within = (sub[col] - sub.level).abs() <= 2 * sub["binomial se"]  # NaN: False
+            cells.append((int(within.sum()), sub[width]))
+        ratio = (cells[1][1] / cells[0][1]).to_numpy()
+        ratio = ratio[np.isfinite(ratio)]
+        span = f"{ratio.min():.2f} to {ratio.max():.2f}" if ratio.size else "NA"
+        out.append(
+            f"* **{design}**: one-step coverage within 2 binomial se of the level in "
+            f"{cells[0][0]} of {len(sub)} (n, level) cells for bsdl and {cells[1][0]} for "
+            f"AutoReg at the BIC lags; AutoReg width / bsdl width {span}."
+        )
+    return out
+
+
+autoreg_lines = against_autoreg()
+print("\n".join(autoreg_lines))
+
 # %% [markdown]
 # ## Confidence part and standardised errors
 #
 # Mean over replicates of the mean confidence standard error over the held-out points, the root
-# mean squared error of the predicted mean against the true conditional mean f, the share of
+# mean squared error of the predicted mean against the true conditional mean f (bsdl's, then
+# AutoReg's at the BIC lags), the share of
 # held-out points whose 95 % *confidence* interval covers f, the innovation sd estimate
 # `sigma_` (true value 1) and the mean and sd of the standardised one-step errors
 # z = (y - mean) / se (N(0, 1): 0 and 1). The slope of log(mean confidence se) on log(n) should
@@ -318,6 +379,7 @@ def confidence_table() -> pd.DataFrame:
                     "n": n,
                     "mean confidence se": _fmt(sub["conf_se"].mean(), 4),
                     "RMS error of mean": _fmt(sub["rms_err"].mean(), 4),
+                    "AutoReg RMS error of mean": _fmt(sub["ar_rms_err"].mean(), 4),
                     "95% CI coverage of f": _fmt(sub["conf_cov"].mean()),
                     "sigma": _fmt(sub["sigma"].mean()),
                     "mean z": _fmt(sub["z_mean"].mean()),
@@ -360,9 +422,10 @@ table_md = show(table)
 # ## Figures
 #
 # One-step and joint coverage against n for the three levels, with ±2 binomial standard errors
-# around each level (shaded); the mean confidence standard error and the RMS error of the mean
-# against n on log-log axes, with a reference line of slope -1/2; and a QQ-plot of the pooled
-# standardised one-step errors against N(0, 1), one line per n.
+# around each level (shaded) and AutoReg's one-step coverage (crosses, dotted); the mean
+# confidence standard error and the RMS error of the mean against n on log-log axes, with a
+# reference line of slope -1/2; and a QQ-plot of the pooled standardised one-step errors
+# against N(0, 1), one line per n.
 
 # %%
 LEVEL_COLORS = {0.80: "C0", 0.90: "C1", 0.95: "C2"}
@@ -390,6 +453,16 @@ def plot_coverage() -> Path:
                 ax.axhline(level, color=color, lw=0.8, ls="--")
                 mean = sub.groupby("n")[f"{prefix}{level:.2f}"].mean().reindex(CONFIG["ns"])
                 ax.plot(mean.index, mean.values, marker="o", color=color, label=f"{level:.0%}")
+                if prefix == "cov":  # the linear baseline on the same points
+                    ar = sub.groupby("n")[f"ar_cov{level:.2f}"].mean().reindex(CONFIG["ns"])
+                    ax.plot(
+                        ar.index,
+                        ar.values,
+                        marker="x",
+                        ls=":",
+                        color=color,
+                        label=f"{level:.0%} AutoReg",
+                    )
             _n_axis(ax)
             ax.set_ylabel("empirical coverage")
             ax.set_title(f"{design}: {label} intervals")
@@ -497,12 +570,25 @@ lines = [
     "Width: mean width of the one-step prediction intervals at that level. Fits: replicates "
     "whose fit succeeded.",
     "",
+    "AutoReg columns: the linear baseline on the same replicates (those with a bsdl fit) and "
+    "the same held-out points: statsmodels' `AutoReg` fitted to `y[:n]` at the lags chosen on "
+    "`y[:n]` by BIC over all subsets of the same candidate lags 1..10 "
+    "(`bsdl.baselines.baseline_bic_lags`), with statsmodels' one-step intervals "
+    "(`bsdl.baselines.autoreg_forecasts`: normal quantiles, the fitted innovation sd, no "
+    "parameter uncertainty); its binomial se is the one in the bsdl columns. Chosen lags per "
+    "replicate: `ar_lags` in results.csv.",
+    "",
     table_md,
+    "",
+    "Against the linear baseline (counted from the table above):",
+    "",
+    *autoreg_lines,
     "",
     "## Confidence part and standardised errors",
     "",
     "Means over replicates of: the mean delta-method confidence se over the held-out points; the "
-    "RMS error of the predicted one-step mean against the true conditional mean f; the share of "
+    "RMS error of the predicted one-step mean against the true conditional mean f (bsdl, and "
+    "AutoReg at the BIC lags on the same replicates); the share of "
     "held-out points whose 95 % confidence interval covers f; `sigma_` (true innovation sd 1); "
     "the mean and sd of z = (y - mean) / se (N(0, 1): 0 and 1).",
     "",
