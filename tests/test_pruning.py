@@ -1,0 +1,550 @@
+"""bsdl.pruning: the cubic schedule, targets, exact final sparsity, MGPP against GMP and against
+the prior's density, fixed masks under momentum and Adam, each pruner on a small task, the
+engine callback against a manual loop, and misuse."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from bsdl import MixtureGaussianPrior
+from bsdl.exceptions import TrainingDivergedError
+from bsdl.inference import train
+from bsdl.pruning import DPF, GMP, MGPP, PLATON, CubicSchedule, MovementPruning, select_targets
+
+PRUNERS = [GMP, MGPP, MovementPruning, PLATON, DPF]
+N = 256
+
+
+def make_pruner(cls, model, s, total, sgd=False, **kw):
+    if cls is MGPP:
+        kw.setdefault("n_obs", N)
+        if sgd:  # the default spike (sd 1e-5) needs Adam; SGD follows lr / (n sigma0^2) < 1
+            kw.setdefault("prior", MixtureGaussianPrior(0.1, 0.1, 1.0))
+    return cls(model, s, total, **kw)
+
+
+def data(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(N, 10, generator=g)
+    beta = torch.tensor([[1.0], [-2.0], [1.5]])
+    y = X[:, :3] @ beta + 0.1 * torch.randn(N, 1, generator=g)
+    return X, y, g
+
+
+def mlp(seed=0, width=32):
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Linear(10, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 1)
+    )
+
+
+def run(model, pruner, steps, opt, X, y, g, batch=32, on_step=None):
+    for _ in range(steps):
+        idx = torch.randint(0, len(X), (batch,), generator=g)
+        opt.zero_grad()
+        loss = (model(X[idx]) - y[idx]).pow(2).mean()
+        loss.backward()
+        pruner.before_step()
+        opt.step()
+        if on_step is not None:
+            on_step(pruner)
+        pruner.after_step()
+    with torch.no_grad():
+        return float((model(X) - y).pow(2).mean())
+
+
+def zeros(params):
+    return sum(int((p == 0).sum()) for p in params)
+
+
+# ---------------------------------------------------------------------------- the schedule
+@pytest.mark.parametrize(
+    "total, s_i, s_f, iw, fw, interval",
+    [
+        (100, 0.0, 0.9, 10, 20, 7),
+        (50, 0.3, 0.9, 0, 0, 1),
+        (11, 0.1, 0.7, 2, 4, 3),
+        (5, 0.0, 0.5, 4, 0, 2),
+    ],
+)
+def test_cubic_schedule_end_points_monotone_and_steps(total, s_i, s_f, iw, fw, interval):
+    sched = CubicSchedule(total, s_f, s_i, iw, fw, interval)
+    t_i, t_end = iw, total - fw - 1
+    values = [sched.sparsity(t) for t in range(total + 5)]
+    assert values[:t_i] == [0.0] * t_i
+    if t_i < t_end:
+        assert values[t_i] == s_i  # exactly, not up to rounding
+    assert all(v == s_f for v in values[t_end:])  # exactly, and kept afterwards
+    assert all(a <= b for a, b in zip(values, values[1:]))  # monotone
+    if (t_end - t_i) % 2 == 0 and t_end > t_i:  # half way: (1 - 1/2)^3 = 1/8 of the gap left
+        mid = sched.sparsity((t_i + t_end) // 2)
+        assert mid == pytest.approx(s_f + (s_i - s_f) / 8, abs=1e-12)
+    steps = [t for t in range(total + 5) if sched.prunes_at(t)]
+    assert steps == sorted({*range(t_i, t_end + 1, interval), t_end})
+    assert [sched.phase(t) for t in (t_i - 1, t_i, t_end, t_end + 1) if t >= 0][-2:] == [
+        "pruning",
+        "finetune",
+    ]
+
+
+def test_schedule_counts_round_to_nearest():
+    sched = CubicSchedule(10, 0.9)
+    assert sched.n_pruned(9, 1000) == 900
+    assert sched.n_pruned(9, 7) == 6  # 6.3 -> 6
+    assert CubicSchedule(10, 0.5).n_pruned(9, 3) == 2  # 1.5 rounds half up
+
+
+# ---------------------------------------------------------------------------- targets
+class Zoo(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(20, 8)
+        self.lstm = nn.LSTM(8, 8, batch_first=True)
+        self.gru = nn.GRU(8, 8, batch_first=True, bidirectional=True)
+        self.attn = nn.MultiheadAttention(16, 2, batch_first=True)
+        self.norm = nn.LayerNorm(16)
+        self.ff = nn.Linear(16, 16)
+        self.frozen = nn.Linear(16, 16)
+        self.frozen.requires_grad_(False)
+        self.head = nn.Linear(16, 3)
+
+
+def test_default_targets_skip_biases_embeddings_norms_head_and_frozen():
+    names = [n for n, _ in select_targets(Zoo())]
+    assert names == [
+        "lstm.weight_ih_l0",
+        "lstm.weight_hh_l0",
+        "gru.weight_ih_l0",
+        "gru.weight_hh_l0",
+        "gru.weight_ih_l0_reverse",
+        "gru.weight_hh_l0_reverse",
+        "attn.in_proj_weight",
+        "attn.out_proj.weight",
+        "ff.weight",
+    ]
+    with_head = [n for n, _ in select_targets(Zoo(), exclude_head=False)]
+    assert with_head[-1] == "head.weight" and len(with_head) == len(names) + 1
+
+
+def test_targets_by_type_pattern_and_exclude():
+    zoo = Zoo()
+    assert [n for n, _ in select_targets(zoo, targets=nn.LSTM)] == [
+        "lstm.weight_ih_l0",
+        "lstm.weight_hh_l0",
+    ]
+    assert [n for n, _ in select_targets(zoo, targets=["emb.*", "re:^head\\."])] == [
+        "emb.weight",
+        "head.weight",
+        "head.bias",
+    ]
+    got = [n for n, _ in select_targets(zoo, exclude=["gru.*", "attn.*"])]
+    assert got == ["lstm.weight_ih_l0", "lstm.weight_hh_l0", "ff.weight"]
+
+
+# ---------------------------------------------------------------------------- exact sparsity
+@pytest.mark.parametrize("cls", PRUNERS)
+@pytest.mark.parametrize("ranking", ["global", "per_tensor"])
+def test_final_sparsity_within_one_weight_per_tensor(cls, ranking):
+    X, y, g = data()
+    model = mlp(width=13)  # 130 + 169 targeted weights: s * n is never an integer here
+    pruner = make_pruner(
+        cls, model, 0.83, 40, initial_warmup=5, pruning_interval=4, ranking=ranking
+    )
+    run(model, pruner, 40, torch.optim.Adam(model.parameters(), lr=1e-2), X, y, g)
+    params = [model[0].weight, model[2].weight]
+    n = sum(p.numel() for p in params)
+    assert abs(zeros(params) - 0.83 * n) <= len(params)
+    if ranking == "per_tensor":
+        for p in params:
+            assert abs(zeros([p]) - 0.83 * p.numel()) <= 1
+    assert pruner.sparsity() == zeros(params) / n
+    assert model[4].weight.ne(0).all()  # the head is not pruned
+    masks = pruner.masks
+    assert list(masks) == ["0.weight", "2.weight"]
+    for mask, p in zip(masks.values(), params):
+        assert (p[~mask] == 0).all()
+
+
+# ---------------------------------------------------------------------------- MGPP
+def test_mgpp_with_prior_weight_zero_is_gmp():
+    results = []
+    for cls, kw in ((GMP, {}), (MGPP, {"n_obs": N, "prior_weight": 0.0})):
+        X, y, g = data(1)
+        model = mlp(1)
+        pruner = cls(model, 0.9, 60, initial_warmup=10, pruning_interval=5, **kw)
+        run(model, pruner, 60, torch.optim.Adam(model.parameters(), lr=1e-2), X, y, g)
+        results.append((pruner.masks, [p.detach().clone() for p in model.parameters()]))
+    (m_gmp, w_gmp), (m_mgpp, w_mgpp) = results
+    for name in m_gmp:
+        assert torch.equal(m_gmp[name], m_mgpp[name])
+    for a, b in zip(w_gmp, w_mgpp):
+        assert torch.equal(a, b)
+
+
+def test_mgpp_prior_changes_the_masks():
+    masks = []
+    for cls, kw in ((GMP, {}), (MGPP, {"n_obs": N})):
+        X, y, g = data(1)
+        model = mlp(1)
+        pruner = cls(model, 0.9, 60, initial_warmup=10, pruning_interval=5, **kw)
+        run(model, pruner, 60, torch.optim.Adam(model.parameters(), lr=1e-2), X, y, g)
+        masks.append(pruner.masks["0.weight"])
+    assert not torch.equal(*masks)
+
+
+def _neg_log_prior(w, lam, sigma0, sigma1):
+    """-log pi(w) from the two normal densities (independent of MixtureGaussianPrior)."""
+    slab = torch.distributions.Normal(0.0, sigma1).log_prob(w) + math.log(lam)
+    spike = torch.distributions.Normal(0.0, sigma0).log_prob(w) + math.log1p(-lam)
+    return -torch.logaddexp(slab, spike).sum()
+
+
+@pytest.mark.parametrize("step", [0, 7, 14, 30])
+def test_mgpp_adds_the_annealed_prior_gradient_to_targets_only(step):
+    prior = MixtureGaussianPrior(lambda_=0.2, sigma0=0.05, sigma1=1.0)
+    total, t_i, fw, n_obs = 32, 4, 10, 50
+    model = mlp(2, width=6)
+    pruner = MGPP(
+        model,
+        0.5,
+        total,
+        n_obs,
+        prior=prior,
+        initial_warmup=t_i,
+        final_warmup=fw,
+        lambda_anneal=(0.5, 0.01),
+        prior_weight=2.0,
+    )
+    pruner.global_step = step
+    X, y, _ = data()
+    model.zero_grad()
+    (model(X) - y).pow(2).mean().backward()
+    before = [p.grad.clone() for p in model.parameters()]
+    pruner.before_step()
+    t_end = total - fw - 1
+    if step < t_i:
+        a = 1.0
+    elif step <= t_end:
+        a = 0.01 + (0.5 - 0.01) * (1 - (step - t_i) / (t_end - t_i))
+    else:
+        a = None  # no prior in the fine-tuning phase
+    for (name, p), g0 in zip(model.named_parameters(), before):
+        added = p.grad - g0
+        if a is None or name not in ("0.weight", "2.weight"):
+            assert torch.equal(added, torch.zeros_like(added)), name
+            continue
+        w = p.detach().clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(_neg_log_prior(w, 0.2 * a, 0.05, 1.0), w)
+        torch.testing.assert_close(added, 2.0 * grad / n_obs, rtol=1e-5, atol=1e-8)
+
+
+# ---------------------------------------------------------------------------- fixed masks
+@pytest.mark.parametrize("cls", PRUNERS)
+@pytest.mark.parametrize("optim", ["sgd_momentum", "adamw"])
+def test_pruned_weights_stay_exactly_zero_through_fine_tuning(cls, optim):
+    X, y, g = data(2)
+    model = mlp(3)
+    if optim == "adamw":
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.01)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-3)
+    pruner = make_pruner(
+        cls, model, 0.8, 80, sgd=optim != "adamw", initial_warmup=5, final_warmup=40
+    )
+    run(model, pruner, 40, opt, X, y, g)  # steps 0..39: pruning ends at t_end = 39
+    assert pruner.metrics()["phase"] == "finetune"
+    fixed = pruner.masks
+    kept_before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    moved_by_optimiser = []
+
+    def check(pr):  # after optimizer.step(), before after_step()
+        w = model[0].weight.detach()
+        moved_by_optimiser.append(bool((w[~fixed["0.weight"]] != 0).any()))
+
+    run(model, pruner, 40, opt, X, y, g, on_step=check)
+    params = dict(model.named_parameters())
+    for name, mask in fixed.items():
+        assert torch.equal(pruner.masks[name], mask)
+        assert (params[name][~mask] == 0).all()
+        assert not torch.equal(params[name][mask], kept_before[name][mask])  # still training
+    # the optimiser's momentum does move pruned weights; only the pruner puts them back
+    assert any(moved_by_optimiser)
+
+
+# ---------------------------------------------------------------------------- a small task
+@pytest.mark.parametrize("cls", PRUNERS)
+def test_each_pruner_learns_a_sparse_task_at_the_target_sparsity(cls):
+    X, y, g = data(4)
+    model = mlp(4)
+    pruner = make_pruner(cls, model, 0.9, 300, initial_warmup=50, final_warmup=100)
+    loss = run(model, pruner, 300, torch.optim.Adam(model.parameters(), lr=1e-2), X, y, g)
+    targeted = [model[0].weight, model[2].weight]
+    n = sum(p.numel() for p in targeted)
+    assert abs(zeros(targeted) - 0.9 * n) <= 2
+    assert math.isfinite(loss)
+    # y has variance 1 + 4 + 2.25 + 0.01: a net that learned the three inputs explains 95 %
+    assert loss < 0.05 * float(y.var())
+
+
+# ---------------------------------------------------------------------------- DPF, scores
+def test_dpf_steps_the_dense_weights_with_the_pruned_gradient():
+    X, y, g = data(5)
+    model = mlp(5, width=8)
+    pruner = DPF(model, 0.5, 20, initial_warmup=2, pruning_interval=3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    run(model, pruner, 6, opt, X, y, g)  # pruning began at step 2
+    w0 = model[0].weight
+    mask = pruner.masks["0.weight"]
+    dense = pruner._dense[0].clone()
+    assert (w0[~mask] == 0).all() and (dense[~mask] != 0).all()
+    idx = torch.arange(32)
+    params = {n: p.detach().clone() for n, p in model.named_parameters()}
+    fn = torch.func.functional_call
+    grad = torch.func.grad(
+        lambda w: (fn(model, {**params, "0.weight": w}, X[idx]) - y[idx]).pow(2).mean()
+    )
+    expected = dense - 0.05 * grad(dense * mask)  # w <- w - lr * g(m * w)
+    opt.zero_grad()
+    (model(X[idx]) - y[idx]).pow(2).mean().backward()
+    pruner.before_step()
+    opt.step()
+    stepped = model[0].weight.detach().clone()
+    torch.testing.assert_close(stepped, expected)
+    pruner.after_step()  # no mask update at step 6: the dense copy moves, the model is pruned
+    assert torch.equal(pruner._dense[0], stepped)
+    assert torch.equal(model[0].weight.detach(), stepped * mask)
+
+
+def test_dpf_lets_pruned_weights_come_back():
+    X, y, g = data(6)
+    model = mlp(6)
+    pruner = DPF(model, 0.9, 200, initial_warmup=10, final_warmup=50, pruning_interval=5)
+    history = []
+    run(
+        model,
+        pruner,
+        150,
+        torch.optim.Adam(model.parameters(), lr=1e-2),
+        X,
+        y,
+        g,
+        on_step=lambda pr: history.append(pr.masks["0.weight"]),
+    )
+    revived = any((~a & b).any() for a, b in zip(history, history[1:]))
+    assert revived
+    others = GMP(mlp(6), 0.9, 200, initial_warmup=10, final_warmup=50, pruning_interval=5)
+    assert not others.regrow
+
+
+def test_movement_scores_accumulate_minus_w_times_g():
+    X, y, g = data(7)
+    model = mlp(7, width=6)
+    pruner = MovementPruning(model, 0.5, 10, initial_warmup=8)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    expected = torch.zeros_like(model[0].weight)
+
+    def add(pr):  # after the optimiser step the gradient is still the one of this step
+        nonlocal expected
+        expected = expected - w_before[-1] * model[0].weight.grad
+
+    w_before = []
+    for _ in range(5):
+        w_before.append(model[0].weight.detach().clone())
+        run(model, pruner, 1, opt, X, y, g, on_step=add)
+    torch.testing.assert_close(pruner._score[0], expected)
+
+
+def test_platon_scores_by_hand():
+    model = nn.Sequential(nn.Linear(1, 1, bias=False), nn.Linear(1, 1))
+    pruner = PLATON(model, 0.5, 10, exclude_head=True, beta1=0.5, beta2=0.75)
+    w = model[0].weight
+    ibar = unc = 0.0
+    for value, grad in ((2.0, 0.5), (1.0, -3.0)):  # importances 1 and 3
+        with torch.no_grad():
+            w.fill_(value)
+        w.grad = torch.tensor([[grad]])
+        pruner.before_step()
+        pruner._pending = False
+        i = abs(value * grad)
+        ibar = 0.5 * ibar + 0.5 * i
+        unc = 0.75 * unc + 0.25 * abs(i - ibar)
+    # by hand: Ibar = 0.5, U = 0.125; then Ibar = 1.75, U = 0.09375 + 0.3125 = 0.40625
+    assert (ibar, unc) == (1.75, 0.40625)
+    assert float(pruner._scores()[0]) == pytest.approx(1.75 * 0.40625)
+
+
+# ---------------------------------------------------------------------------- engine
+@pytest.mark.parametrize("cls", [GMP, MGPP, DPF, PLATON])
+def test_engine_callback_equals_manual_loop(cls):
+    X, y, _ = data(8)
+    n_epochs, batch = 6, 32
+    total = n_epochs * (N // batch)
+    kw = dict(initial_warmup=8, final_warmup=12, pruning_interval=4)
+
+    def loss_fn(m, xb, yb):
+        return (m(xb) - yb).pow(2).mean()
+
+    engine_model = mlp(9)
+    engine_pruner = make_pruner(cls, engine_model, 0.8, total, sgd=True, **kw)
+    history = train(
+        engine_model,
+        loss_fn,
+        X,
+        y,
+        n_epochs=n_epochs,
+        batch_size=batch,
+        lr=0.05,
+        optimizer="sgd",
+        optimizer_options={"momentum": 0.9},
+        generator=torch.Generator().manual_seed(3),
+        callbacks=[engine_pruner],
+    )
+    manual_model = mlp(9)
+    manual_pruner = make_pruner(cls, manual_model, 0.8, total, sgd=True, **kw)
+    opt = torch.optim.SGD(manual_model.parameters(), lr=0.05, momentum=0.9)
+    gen = torch.Generator().manual_seed(3)
+    for _ in range(n_epochs):  # the engine's minibatch order: one randperm per epoch
+        perm = torch.randperm(N, generator=gen)
+        for i in range(N // batch):
+            idx = perm[i * batch : (i + 1) * batch]
+            opt.zero_grad()
+            loss_fn(manual_model, X[idx], y[idx]).backward()
+            manual_pruner.before_step()
+            opt.step()
+            manual_pruner.after_step()
+    for name, mask in engine_pruner.masks.items():
+        assert torch.equal(mask, manual_pruner.masks[name])
+    for a, b in zip(engine_model.parameters(), manual_model.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert engine_pruner.global_step == total
+    assert history[-1]["pruning_sparsity"] == engine_pruner.sparsity()
+    assert engine_pruner.sparsity() == pytest.approx(0.8, abs=2 / (10 * 32 + 32 * 32))
+
+
+def test_engine_checks_the_module_and_the_step_count():
+    X, y, _ = data()
+    pruner = GMP(mlp(), 0.5, 100)
+
+    def loss_fn(m, xb, yb):
+        return (m(xb) - yb).pow(2).mean()
+
+    with pytest.raises(ValueError, match="build the pruner on the module"):
+        train(
+            mlp(),
+            loss_fn,
+            X,
+            y,
+            n_epochs=1,
+            batch_size=64,
+            lr=0.01,
+            generator=torch.Generator().manual_seed(0),
+            callbacks=[pruner],
+        )
+    model = mlp()
+    with pytest.warns(UserWarning, match="takes 4 steps but the pruner's schedule has 100"):
+        train(
+            model,
+            loss_fn,
+            X,
+            y,
+            n_epochs=1,
+            batch_size=64,
+            lr=0.01,
+            generator=torch.Generator().manual_seed(0),
+            callbacks=[GMP(model, 0.5, 100)],
+        )
+
+
+# ---------------------------------------------------------------------------- misuse
+@pytest.mark.parametrize("cls", PRUNERS)
+@pytest.mark.parametrize("bad", [1.0, -0.1, float("nan"), 1.5])
+def test_sparsity_outside_0_1_names_the_argument(cls, bad):
+    with pytest.raises(ValueError, match="final_sparsity must be in \\[0, 1\\)"):
+        make_pruner(cls, mlp(), bad, 10)
+    with pytest.raises(ValueError, match="initial_sparsity"):
+        make_pruner(cls, mlp(), 0.5, 10, initial_sparsity=bad)
+
+
+def test_bad_arguments_name_themselves():
+    with pytest.raises(TypeError, match="final_sparsity"):
+        GMP(mlp(), "0.5", 10)
+    with pytest.raises(ValueError, match="initial_sparsity must not exceed final_sparsity"):
+        GMP(mlp(), 0.5, 10, initial_sparsity=0.6)
+    with pytest.raises(ValueError, match="initial_warmup \\+ final_warmup must be smaller"):
+        GMP(mlp(), 0.5, 10, initial_warmup=5, final_warmup=5)
+    with pytest.raises(ValueError, match="total_steps"):
+        GMP(mlp(), 0.5, 0)
+    with pytest.raises(ValueError, match="pruning_interval"):
+        GMP(mlp(), 0.5, 10, pruning_interval=0)
+    with pytest.raises(ValueError, match="initial_warmup"):
+        GMP(mlp(), 0.5, 10, initial_warmup=-1)
+    with pytest.raises(ValueError, match="ranking must be one of"):
+        GMP(mlp(), 0.5, 10, ranking="local")
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        GMP("net", 0.5, 10)
+    with pytest.raises(ValueError, match="n_obs"):
+        MGPP(mlp(), 0.5, 10, n_obs=0)
+    with pytest.raises(TypeError, match="prior must be a bsdl.MixtureGaussianPrior"):
+        MGPP(mlp(), 0.5, 10, n_obs=5, prior=0.1)
+    with pytest.raises(ValueError, match="lambda_anneal"):
+        MGPP(mlp(), 0.5, 10, n_obs=5, lambda_anneal=(20.0, 0.1))
+    with pytest.raises(ValueError, match="prior_weight"):
+        MGPP(mlp(), 0.5, 10, n_obs=5, prior_weight=-1.0)
+    with pytest.raises(ValueError, match="beta2"):
+        PLATON(mlp(), 0.5, 10, beta2=1.0)
+    with pytest.raises(TypeError, match="exclude must hold name patterns"):
+        GMP(mlp(), 0.5, 10, exclude=[nn.Linear])
+
+
+def test_no_matching_target_names_the_argument():
+    with pytest.raises(ValueError, match="targets=.*matches no trainable parameter"):
+        GMP(nn.Sequential(nn.Embedding(5, 3), nn.LayerNorm(3)), 0.5, 10)
+    with pytest.raises(ValueError, match="targets="):
+        GMP(nn.Linear(3, 1), 0.5, 10)  # the only Linear is the head
+    with pytest.raises(ValueError, match="targets="):
+        GMP(mlp(), 0.5, 10, targets=["decoder.*"])
+    with pytest.raises(TypeError, match="targets\\[0\\]"):
+        GMP(mlp(), 0.5, 10, targets=[3])
+    assert GMP(nn.Linear(3, 1), 0.5, 10, exclude_head=False).targets == ["weight"]
+
+
+def test_step_hooks_out_of_order():
+    model = mlp()
+    pruner = GMP(model, 0.5, 10)
+    with pytest.raises(RuntimeError, match="after_step\\(\\) called without before_step"):
+        pruner.after_step()
+    model(torch.randn(2, 10)).sum().backward()
+    pruner.before_step()
+    with pytest.raises(RuntimeError, match="before_step\\(\\) called twice"):
+        pruner.before_step()
+    pruner.after_step()
+    assert pruner.global_step == 1
+
+
+def test_model_on_another_device_than_the_masks():
+    model = mlp()
+    pruner = GMP(model, 0.5, 10).to("meta")  # masks elsewhere than the model
+    model(torch.randn(2, 10)).sum().backward()
+    with pytest.raises(ValueError, match="model: parameter '0.weight' is on cpu but the pruner"):
+        pruner.before_step()
+
+
+def test_replaced_parameters_and_divergence_are_reported():
+    model = mlp()
+    pruner = GMP(model, 0.5, 10, pruning_interval=1)
+    model[0].weight = nn.Parameter(model[0].weight.detach().clone())
+    model(torch.randn(2, 10)).sum().backward()
+    pruner.before_step()
+    with pytest.raises(ValueError, match="parameter '0.weight' was replaced"):
+        pruner.after_step()
+    model = mlp()
+    pruner = GMP(model, 0.5, 10, pruning_interval=1)
+    with torch.no_grad():
+        model[2].weight[0, 0] = float("nan")
+    pruner.before_step()
+    with pytest.raises(TrainingDivergedError, match="scores of '2.weight' are not finite"):
+        pruner.after_step()
