@@ -10,9 +10,10 @@ from bsdl.inference.builtin_callbacks import (
 from bsdl.inference.callbacks import Callback, TrainState, training_callbacks
 from bsdl.inference.config import TrainConfig
 from bsdl.inference.engine import train
-from bsdl.inference.kernels import KERNELS, SGD, SGHMC, Adam, make_kernel
+from bsdl.inference.kernels import KERNELS, SGD, SGHMC, SGLD, Adam, make_kernel
 from bsdl.inference.pipeline import FitSpec, RestartResult, run_restart, run_restarts
 from bsdl.inference.prior_grad import PriorGradient, add_prior_grad_
+from bsdl.inference.sampling import DrawCollector, sample_chains
 from bsdl.inference.schedules import ConstantSchedule, PriorAnnealing, ScheduleState
 
 __all__ = [
@@ -31,6 +32,9 @@ __all__ = [
     "KERNELS",
     "SGD",
     "SGHMC",
+    "SGLD",
+    "DrawCollector",
+    "sample_chains",
     "Adam",
     "make_kernel",
     "ConstantSchedule",

@@ -6,6 +6,8 @@ Kernels are separate from the training driver (as pyro separates ``MCMCKernel`` 
 * :class:`SGHMC` -- stochastic-gradient Hamiltonian Monte Carlo in the parametrisation of
   the papers' code: ``buf <- m*buf + grad + N(0,1)*sqrt(2(1-m)tau/(n*lr))``,
   ``w <- w - lr*buf``. With temperature ``tau = 0`` it is SGD with momentum.
+* :class:`SGLD` -- stochastic-gradient Langevin dynamics:
+  ``w <- w - lr*grad + N(0,1)*sqrt(2*lr*tau/n)``.
 * :class:`SGD` -- SGHMC at temperature zero.
 * :class:`Adam` -- Adam (Kingma & Ba) on the flat buffer; an optimiser only (temperature
   must stay 0).
@@ -19,7 +21,7 @@ import torch
 
 from bsdl.inference.flat import FlatParameters
 
-__all__ = ["Kernel", "SGHMC", "SGD", "Adam", "make_kernel", "KERNELS"]
+__all__ = ["Kernel", "SGHMC", "SGLD", "SGD", "Adam", "make_kernel", "KERNELS"]
 
 
 class Kernel:
@@ -73,6 +75,29 @@ class SGHMC(Kernel):
         self.flat.data.add_(self.buf, alpha=-lr)
 
 
+class SGLD(Kernel):
+    """Stochastic-gradient Langevin dynamics (Welling & Teh, 2011).
+
+    ``w <- w - lr * grad + sqrt(2 * lr * tau / n) * N(0, 1)``: with ``grad`` the gradient
+    of the mean loss ``U`` (prior term included) this targets ``exp(-n U / tau)``, the same
+    law as :class:`SGHMC` at temperature ``tau`` (the posterior at ``tau = 1``), up to a
+    discretisation bias of order ``lr``.
+    """
+
+    supports_temperature = True
+
+    def step(self, lr: float, temperature: float = 0.0, n: int = 1) -> None:
+        self.flat.data.add_(self.flat.grad, alpha=-lr)
+        if temperature > 0.0:
+            noise = torch.randn(
+                self.flat.data.shape,
+                generator=self.generator,
+                device=self.flat.data.device,
+                dtype=self.flat.data.dtype,
+            )
+            self.flat.data.add_(noise, alpha=math.sqrt(2.0 * lr * temperature / n))
+
+
 class SGD(SGHMC):
     """SGD with (heavy-ball) momentum: :class:`SGHMC` at temperature 0."""
 
@@ -110,7 +135,7 @@ class Adam(Kernel):
         self.flat.data.addcdiv_(self.m, denom, value=-lr / bc1)
 
 
-KERNELS = {"sghmc": SGHMC, "sgd": SGD, "adam": Adam}
+KERNELS = {"sghmc": SGHMC, "sgld": SGLD, "sgd": SGD, "adam": Adam}
 
 
 def make_kernel(

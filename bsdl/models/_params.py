@@ -58,9 +58,9 @@ SHARED_CONSTRAINTS: dict = {
 SHARED_PARAMETERS_DOC = """\
 annealing : PriorAnnealing or ConstantSchedule, optional
     Default ``PriorAnnealing()`` (10 % warm-up, 10 % prior ramp, 40 % sigma0 annealing).
-optimizer : {"adam", "sgd", "sghmc"}, default "adam"
-    ``"sghmc"`` with an annealing temperature > 0 samples (SGHMC); temperature 0 gives
-    prior-annealed SGD.
+optimizer : {"adam", "sgd", "sghmc", "sgld"}, default "adam"
+    ``"sghmc"`` or ``"sgld"`` with an annealing temperature > 0 sample (SGHMC, SGLD);
+    at temperature 0 they are prior-annealed SGD (with and without momentum).
 lr : float, default 3e-3
 n_epochs, batch_size, refit_epochs : int or "auto"
     "auto": batch ``clip(n/20, 32, 512)``, about 6000 steps, a refit of 20 % of that

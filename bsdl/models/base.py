@@ -119,10 +119,11 @@ class SparseEstimatorBase(BaseEstimator):
         schedule.validate(n_epochs)
         for candidate in priors:
             schedule.check_prior(candidate)
-        if schedule.max_temperature > 0 and optimizer != "sghmc":
+        if schedule.max_temperature > 0 and not KERNELS[optimizer].supports_temperature:
+            samplers = sorted(k for k, v in KERNELS.items() if v.supports_temperature)
             raise ValueError(
-                f"annealing has temperature {schedule.max_temperature} > 0, which needs "
-                f"optimizer='sghmc' (got optimizer={optimizer!r})"
+                f"annealing has temperature {schedule.max_temperature} > 0, which needs a "
+                f"sampler, optimizer in {samplers} (got optimizer={optimizer!r})"
             )
         try:
             device = torch.device(self.device)

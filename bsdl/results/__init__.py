@@ -5,10 +5,12 @@
 ``coverage`` and ``interval_score``. Its subclasses are :class:`PredictionIntervals`
 (``prediction.py``: asymptotic, from a standard error, readable at any ``alpha``) and
 :class:`bsdl.conformal.ConformalIntervals` (conformal methods). A result never keeps a
-reference to the estimator that produced it.
+reference to the estimator that produced it. :class:`PosteriorDraws` (``posterior.py``)
+holds SG-MCMC draws and builds their ArviZ ``InferenceData``.
 """
 
 from bsdl.results._base import Intervals
+from bsdl.results.posterior import PosteriorDraws
 from bsdl.results.prediction import PredictionIntervals
 
-__all__ = ["Intervals", "PredictionIntervals"]
+__all__ = ["Intervals", "PosteriorDraws", "PredictionIntervals"]
