@@ -12,6 +12,7 @@ __all__ = [
     "plot_inclusion",
     "plot_history",
     "plot_interval_comparison",
+    "plot_reliability",
 ]
 
 
@@ -256,4 +257,40 @@ def plot_interval_comparison(intervals: dict, *, title=None, max_points: int | N
     if title:
         axes[0, 0].set_title(title)
     fig.tight_layout()
+    return fig
+
+
+def plot_reliability(y_true, proba, *, n_bins: int = 10, ax=None, title=None):
+    """Reliability diagram of a classifier: accuracy against confidence per bin.
+
+    Bars show each bin's accuracy at its mean confidence (width: the bin), the diagonal is
+    perfect calibration, and the title gives the expected calibration error (see
+    :func:`bsdl.metrics.reliability_table`). Returns the figure.
+
+    Examples
+    --------
+    >>> fig = plot_reliability([1, 0, 1, 1], [0.9, 0.2, 0.6, 0.7], n_bins=2)
+    >>> fig.axes[0].get_xlabel()
+    'confidence (largest class probability)'
+    """
+    from bsdl.metrics import expected_calibration_error, reliability_table
+
+    table = reliability_table(y_true, proba, n_bins)
+    ece = expected_calibration_error(y_true, proba, n_bins)
+    fig, ax = _axes(ax, (4.5, 4.5))
+    ax.bar(
+        table["confidence"],
+        table["accuracy"],
+        width=(table["bin_upper"] - table["bin_lower"]) * 0.9,
+        color="C0",
+        alpha=0.7,
+        label="accuracy",
+    )
+    lo = float(table["bin_lower"].min()) if len(table) else 0.5
+    ax.plot([lo, 1.0], [lo, 1.0], "k--", lw=1, label="calibrated")
+    ax.set_xlabel("confidence (largest class probability)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8)
+    ax.set_title(title or f"Reliability (ECE = {ece:.3f})")
     return fig
