@@ -13,9 +13,14 @@
 arguments and share :class:`~bsdl.pruning.base.Pruner`: targets, the cubic schedule
 (:class:`CubicSchedule`) and masks. Each is also a :class:`bsdl.inference.Callback`, so
 ``bsdl.inference.train(..., callbacks=[pruner])`` runs it in bsdl's own engine.
+
+:func:`export` then makes the pruned model smaller (dead units removed, CSR where it is
+measured faster) with the same outputs; :meth:`ExportedModel.save` and
+:func:`load_exported` write and read it with safetensors.
 """
 
 from bsdl.pruning.base import Pruner
+from bsdl.pruning.export import ExportedModel, ExportReport, export, load_exported
 from bsdl.pruning.magnitude import DPF, GMP
 from bsdl.pruning.mgpp import MGPP, default_mgpp_prior
 from bsdl.pruning.schedule import CubicSchedule
@@ -28,6 +33,10 @@ __all__ = [
     "MovementPruning",
     "PLATON",
     "DPF",
+    "export",
+    "load_exported",
+    "ExportedModel",
+    "ExportReport",
     "Pruner",
     "CubicSchedule",
     "select_targets",

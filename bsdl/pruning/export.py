@@ -1,0 +1,402 @@
+"""Turn a pruned model into a smaller one: dead units removed, CSR where it is measured faster.
+
+:func:`export` copies the model (the original is not changed) and, in every
+``nn.Sequential`` it holds, treats each run ``Linear, activations, Linear, ...`` (the
+activations elementwise, see :data:`ELEMENTWISE`) as a stack:
+
+1. **Dead units.** A hidden unit whose outgoing weights are all zero is removed with its
+   incoming row; a unit whose incoming weights are all zero outputs the constant
+   ``act(bias)``, which is folded into the next layer's bias before the unit is removed.
+   Repeated until nothing changes. Inputs of the first layer that no weight reads are
+   dropped (the layer then selects the inputs it reads), so the outputs are those of the
+   masked model up to float rounding.
+2. **Format.** Each Linear of such a stack becomes a
+   :class:`~bsdl.pruning.sparse_linear.PrunedLinear` whose weight is stored dense or in CSR.
+   With ``csr="auto"`` both forwards are timed once, on this machine, at ``batch_size``
+   rows and the current torch thread count, and the faster is kept (the timings are in
+   the report).
+
+Linear layers outside an ``nn.Sequential`` are left as they are: their owner's
+``forward`` may read ``.weight`` itself (as ``nn.MultiheadAttention`` does).
+:meth:`ExportedModel.save` writes a safetensors file (matrices in CSR when that takes
+fewer bytes, the structure as JSON in the header; no pickle) and :func:`load_exported`
+reads it back.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import asdict, dataclass, field
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from bsdl._validation import check_in_options, check_positive_int
+from bsdl.exceptions import ModelFileError
+from bsdl.pruning.sparse_linear import PrunedLinear, csr_nbytes, csr_tensor, time_call, to_csr
+
+__all__ = ["export", "ExportedModel", "ExportReport", "load_exported", "ELEMENTWISE"]
+
+# Elementwise activations a stack may hold between its Linear layers (name -> type, the
+# constructor arguments that saving records).
+ELEMENTWISE: dict[str, tuple[type[nn.Module], tuple[str, ...]]] = {
+    "ReLU": (nn.ReLU, ()),
+    "LeakyReLU": (nn.LeakyReLU, ("negative_slope",)),
+    "ELU": (nn.ELU, ("alpha",)),
+    "GELU": (nn.GELU, ("approximate",)),
+    "SiLU": (nn.SiLU, ()),
+    "Mish": (nn.Mish, ()),
+    "Tanh": (nn.Tanh, ()),
+    "Sigmoid": (nn.Sigmoid, ()),
+    "Softplus": (nn.Softplus, ("beta", "threshold")),
+    "Hardtanh": (nn.Hardtanh, ("min_val", "max_val")),
+    "Identity": (nn.Identity, ()),
+    "Dropout": (nn.Dropout, ("p",)),  # identity at inference
+}
+_ELEMENTWISE_TYPES = tuple(t for t, _ in ELEMENTWISE.values())
+_FILE_TAG = "bsdl.pruning.export/1"
+
+
+@dataclass
+class ExportReport:
+    """What :func:`export` did.
+
+    Attributes
+    ----------
+    params_before, params_after : int
+        Numbers stored by the model and by the exported model (parameters and buffers;
+        for a CSR matrix its non-zero values, not its index arrays).
+    bytes_before, bytes_after : int
+        Bytes of those tensors in memory (index arrays included).
+    layers : list of dict
+        One entry per exported Linear: ``name``, ``shape_before``, ``shape_after``,
+        ``nnz``, ``format`` and the measured ``dense_seconds`` and ``csr_seconds`` per
+        forward (None when not timed).
+    """
+
+    params_before: int
+    params_after: int
+    bytes_before: int
+    bytes_after: int
+    layers: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """The report as plain Python types."""
+        return asdict(self)
+
+    def __str__(self) -> str:
+        lines = [
+            f"parameters {self.params_before} -> {self.params_after}, "
+            f"bytes {self.bytes_before} -> {self.bytes_after}",
+            f"{'layer':<24}{'shape':>24}{'nnz':>10}{'format':>8}{'dense us':>10}{'csr us':>10}",
+        ]
+        for r in self.layers:
+            shape = f"{tuple(r['shape_before'])}->{tuple(r['shape_after'])}"
+            t_d, t_c = (
+                "-" if r[k] is None else f"{1e6 * r[k]:.1f}"
+                for k in ("dense_seconds", "csr_seconds")
+            )
+            name, nnz, fmt = r["name"], r["nnz"], r["format"]
+            lines.append(f"{name:<24}{shape:>24}{nnz:>10}{fmt:>8}{t_d:>10}{t_c:>10}")
+        return "\n".join(lines)
+
+
+class ExportedModel(nn.Module):
+    """The exported network (``.module``) with its :class:`ExportReport` (``.report``).
+
+    Calling it calls ``.module``. It is in eval mode and its tensors are buffers.
+    """
+
+    def __init__(self, module: nn.Module, report: ExportReport | None = None) -> None:
+        super().__init__()
+        self.module = module
+        self.report = report
+
+    def forward(self, *args, **kwargs):
+        return self.module(*args, **kwargs)
+
+    def save(self, path: str | os.PathLike) -> int:
+        """Write the exported model to a safetensors file; returns the file's size in bytes.
+
+        Only stacks are supported: ``nn.Sequential`` of exported Linear layers and the
+        activations of :data:`ELEMENTWISE` (nested Sequentials allowed).
+        """
+        spec, tensors = _describe(self.module, "")
+        metadata = {"format": _FILE_TAG, "spec": json.dumps(spec)}
+        save_file(tensors, os.fspath(path), metadata=metadata)
+        return os.path.getsize(path)
+
+
+def _numbers(module: nn.Module) -> tuple[int, int]:
+    count = nbytes = 0
+    for sub in module.modules():
+        for t in [*sub.parameters(recurse=False), *sub.buffers(recurse=False)]:
+            nbytes += t.numel() * t.element_size()
+            count += t.numel()
+        if isinstance(sub, PrunedLinear) and sub.format == "csr":
+            count -= sub.crow_indices.numel() + sub.col_indices.numel()
+        if isinstance(sub, PrunedLinear) and sub.input_index is not None:
+            count -= sub.input_index.numel()
+    return count, nbytes
+
+
+@torch.no_grad()
+def _compact(linears: list[nn.Linear], acts: list[list[nn.Module]]):
+    """Weights, biases and the first layer's input index of a stack without dead units."""
+    ws = [lin.weight.detach().clone() for lin in linears]
+    bs = [None if lin.bias is None else lin.bias.detach().clone() for lin in linears]
+    changed = True
+    while changed:
+        changed = False
+        for k in range(len(ws) - 1):
+            a, b = ws[k], ws[k + 1]
+            unused = (b == 0).all(dim=0)
+            const = (a == 0).all(dim=1) & ~unused
+            drop = unused | const
+            if not bool(drop.any()):
+                continue
+            if bool(const.any()):
+                level = bs[k][const] if bs[k] is not None else a.new_zeros(int(const.sum()))
+                for act in acts[k]:
+                    level = act(level)
+                shift = b[:, const] @ level
+                bs[k + 1] = shift if bs[k + 1] is None else bs[k + 1] + shift
+            keep = ~drop
+            ws[k], ws[k + 1] = a[keep], b[:, keep]
+            bs[k] = None if bs[k] is None else bs[k][keep]
+            changed = True
+    read = (ws[0] != 0).any(dim=0)
+    index = None
+    if not bool(read.all()):
+        index = torch.nonzero(read).reshape(-1)
+        ws[0] = ws[0][:, read]
+    return ws, bs, index
+
+
+def _choose(weight, bias, index, in_features, csr: str, batch_size: int):
+    """A PrunedLinear in the requested or the measured faster format, and the timings."""
+    has_zeros = bool((weight == 0).any())
+    if csr == "never" or (csr == "auto" and not has_zeros) or weight.numel() == 0:
+        return PrunedLinear(weight, bias, index, in_features, "dense"), None, None
+    if csr == "always":
+        return PrunedLinear(weight, bias, index, in_features, "csr"), None, None
+    dense = PrunedLinear(weight, bias, index, in_features, "dense")
+    sparse = PrunedLinear(weight, bias, index, in_features, "csr")
+    x = torch.randn(batch_size, in_features, dtype=weight.dtype, device=weight.device)
+    with torch.no_grad():
+        t_dense = time_call(lambda: dense(x))
+        t_csr = time_call(lambda: sparse(x))
+    return (sparse if t_csr < t_dense else dense), t_dense, t_csr
+
+
+def _runs(seq: nn.Sequential) -> list[list[int]]:
+    """Indices of the Linear layers of each stack ``Linear (act)* Linear ...`` in ``seq``.
+
+    Types are matched exactly: a subclass may compute something else in its forward.
+    """
+    runs: list[list[int]] = []
+    current: list[int] = []
+    for i, mod in enumerate(seq):
+        if type(mod) is nn.Linear:
+            current.append(i)
+        elif type(mod) not in _ELEMENTWISE_TYPES:
+            if current:
+                runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    return runs
+
+
+def export(model: nn.Module, *, csr: str = "auto", batch_size: int = 1) -> ExportedModel:
+    """A smaller copy of a pruned model with the same outputs (see the module docstring).
+
+    Parameters
+    ----------
+    model : nn.Module
+        The pruned model (pruned weights are exact zeros); it is not changed.
+    csr : {"auto", "always", "never"}, default "auto"
+        CSR for the stacks' Linear layers: where measured faster, always, or never.
+    batch_size : int, default 1
+        Rows of the input the formats are timed on.
+
+    Returns
+    -------
+    ExportedModel
+        In eval mode; ``.report`` says what changed.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from bsdl.pruning import export
+    >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    >>> with torch.no_grad():
+    ...     _ = net[0].weight[:, 2:].zero_()   # inputs 2 and 3 are never read
+    ...     _ = net[2].weight[:, :5].zero_()   # hidden units 0..4 feed nothing
+    >>> small = export(net, csr="never")
+    >>> small.report.layers[0]["shape_after"], small.report.layers[1]["shape_after"]
+    ([3, 2], [1, 3])
+    >>> x = torch.randn(5, 4)
+    >>> bool(torch.allclose(small(x), net(x), atol=1e-6))
+    True
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    csr = check_in_options(csr, "csr", ("auto", "always", "never"))
+    batch_size = check_positive_int(batch_size, "batch_size")
+    params_before, bytes_before = _numbers(model)
+    work = copy.deepcopy(model).eval()
+    if isinstance(work, nn.Linear):
+        work = nn.Sequential(work)
+    rows = []
+    with torch.no_grad():
+        for seq_name, seq in list(work.named_modules()):
+            if not isinstance(seq, nn.Sequential):
+                continue
+            for run in _runs(seq):
+                linears = [seq[i] for i in run]
+                acts = [list(seq[i + 1 : j]) for i, j in zip(run, run[1:])]
+                ws, bs, index = _compact(linears, acts)
+                for pos, (i, lin, w, b) in enumerate(zip(run, linears, ws, bs)):
+                    in_features = lin.in_features if pos == 0 else ws[pos - 1].shape[0]
+                    layer, t_dense, t_csr = _choose(
+                        w, b, index if pos == 0 else None, in_features, csr, batch_size
+                    )
+                    seq[i] = layer
+                    rows.append(
+                        {
+                            "name": f"{seq_name}.{i}" if seq_name else str(i),
+                            "shape_before": list(lin.weight.shape),
+                            "shape_after": [w.shape[0], w.shape[1]],
+                            "nnz": layer.nnz,
+                            "format": layer.format,
+                            "dense_seconds": t_dense,
+                            "csr_seconds": t_csr,
+                        }
+                    )
+    exported = ExportedModel(work).eval()
+    params_after, bytes_after = _numbers(work)
+    exported.report = ExportReport(params_before, params_after, bytes_before, bytes_after, rows)
+    return exported
+
+
+# ---------------------------------------------------------------------------- save / load
+def _describe(module: nn.Module, prefix: str) -> tuple[dict, dict]:
+    if isinstance(module, PrunedLinear):
+        w = module.dense_weight()
+        nnz = int((w != 0).sum())
+        tensors = {}
+        disk = "csr" if csr_nbytes(nnz, w.shape[0]) < w.numel() * w.element_size() else "dense"
+        if disk == "csr":
+            c = to_csr(w) if module.format == "dense" else module._csr_matrix()
+            tensors[prefix + "crow_indices"] = c.crow_indices().to(torch.int32).contiguous()
+            tensors[prefix + "col_indices"] = c.col_indices().to(torch.int32).contiguous()
+            tensors[prefix + "values"] = c.values().contiguous()
+        else:
+            tensors[prefix + "weight"] = w.contiguous()
+        if module.bias is not None:
+            tensors[prefix + "bias"] = module.bias.contiguous()
+        if module.input_index is not None:
+            tensors[prefix + "input_index"] = module.input_index.contiguous()
+        spec = {
+            "type": "PrunedLinear",
+            "in_features": module.in_features,
+            "shape": list(w.shape),
+            "format": module.format,
+            "disk": disk,
+            "bias": module.bias is not None,
+            "index": module.input_index is not None,
+        }
+        return spec, {k: v.detach().cpu().clone() for k, v in tensors.items()}
+    if isinstance(module, nn.Sequential):
+        children, tensors = [], {}
+        for name, child in module.named_children():
+            spec, sub = _describe(child, f"{prefix}{name}.")
+            children.append([name, spec])
+            tensors.update(sub)
+        return {"type": "Sequential", "children": children}, tensors
+    for name, (cls, args) in ELEMENTWISE.items():
+        if type(module) is cls:
+            return {"type": name, "kwargs": {a: getattr(module, a) for a in args}}, {}
+    raise TypeError(
+        f"ExportedModel.save supports nn.Sequential stacks of Linear layers and the "
+        f"activations {sorted(ELEMENTWISE)}; the model holds a {type(module).__name__} at "
+        f"{prefix.rstrip('.') or 'the top'!r}"
+    )
+
+
+def _build(spec: dict, tensors: dict, prefix: str) -> nn.Module:
+    kind = spec.get("type")
+    if kind == "Sequential":
+        seq = nn.Sequential()
+        for name, child in spec["children"]:
+            seq.add_module(name, _build(child, tensors, f"{prefix}{name}."))
+        return seq
+    if kind in ELEMENTWISE:
+        return ELEMENTWISE[kind][0](**spec.get("kwargs", {}))
+    if kind != "PrunedLinear":
+        raise ModelFileError(f"unknown layer type {kind!r} in the exported model file")
+    shape = tuple(spec["shape"])
+    if spec["disk"] == "csr":
+        crow, col, values = (tensors[prefix + k] for k in ("crow_indices", "col_indices", "values"))
+        weight = csr_tensor(crow, col, values, shape).to_dense()
+    else:
+        weight = tensors[prefix + "weight"]
+    if tuple(weight.shape) != shape:
+        raise ModelFileError(f"{prefix}weight has shape {tuple(weight.shape)}, expected {shape}")
+    bias = tensors[prefix + "bias"] if spec["bias"] else None
+    index = tensors[prefix + "input_index"] if spec["index"] else None
+    if index is not None:
+        n_in = spec["in_features"]
+        if index.numel() != shape[1] or bool(((index < 0) | (index >= n_in)).any()):
+            raise ModelFileError(f"{prefix}input_index does not fit {shape[1]} of {n_in} inputs")
+    return PrunedLinear(weight, bias, index, spec["in_features"], spec["format"])
+
+
+def load_exported(path: str | os.PathLike) -> ExportedModel:
+    """Read a model written by :meth:`ExportedModel.save` (safetensors, no pickle).
+
+    Raises
+    ------
+    ModelFileError
+        When the file is not an exported model or its tensors do not fit its structure.
+
+    Examples
+    --------
+    >>> import os, tempfile, torch
+    >>> from torch import nn
+    >>> from bsdl.pruning import export, load_exported
+    >>> net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    >>> small = export(net, csr="never")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "net.safetensors")
+    ...     _ = small.save(path)
+    ...     back = load_exported(path)
+    >>> x = torch.randn(2, 3)
+    >>> bool(torch.equal(back(x), small(x)))
+    True
+    """
+    try:
+        with safe_open(os.fspath(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
+        raise ModelFileError(f"{path!s} is not a readable safetensors file: {exc}") from None
+    if metadata.get("format") != _FILE_TAG:
+        raise ModelFileError(f"{path!s} was not written by ExportedModel.save")
+    try:
+        module = _build(json.loads(metadata["spec"]), tensors, "")
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(
+            f"{path!s}: the tensors do not fit the stored structure ({exc})"
+        ) from None
+    return ExportedModel(module).eval()

@@ -1,0 +1,176 @@
+"""bsdl.pruning.export: dead units and inputs removed, CSR where asked or measured faster, the
+masked model's outputs kept, save/load with safetensors and a smaller file."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from safetensors.torch import save_file
+from torch import nn
+
+from bsdl.exceptions import ModelFileError
+from bsdl.pruning import GMP, ExportedModel, export, load_exported
+from bsdl.pruning.sparse_linear import PrunedLinear
+
+
+def pruned_mlp(sparsity=0.9, seed=0):
+    """A 3-layer MLP pruned by GMP (head included) on a small regression task."""
+    torch.manual_seed(seed)
+    net = nn.Sequential(
+        nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 3)
+    )
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(256, 20, generator=g)
+    y = X[:, :3] * 2.0
+    pruner = GMP(net, sparsity, 120, final_warmup=40, pruning_interval=5, exclude_head=False)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    for _ in range(120):
+        opt.zero_grad()
+        (net(X) - y).pow(2).mean().backward()
+        pruner.before_step()
+        opt.step()
+        pruner.after_step()
+    return net
+
+
+@pytest.fixture(scope="module")
+def net():
+    return pruned_mlp()
+
+
+@pytest.mark.parametrize("csr", ["never", "always", "auto"])
+def test_outputs_match_the_masked_model(net, csr):
+    original = copy.deepcopy(net.state_dict())
+    small = export(net, csr=csr)
+    x = torch.randn(5, 7, 20, generator=torch.Generator().manual_seed(1))  # any leading dims
+    with torch.no_grad():
+        torch.testing.assert_close(small(x), net(x), rtol=1e-5, atol=1e-5)
+    for k, v in net.state_dict().items():  # the user's model is untouched
+        assert torch.equal(v, original[k])
+    formats = {row["format"] for row in small.report.layers}
+    if csr != "auto":
+        assert formats == {"csr" if csr == "always" else "dense"}
+    stored = sum(
+        m.nnz if m.format == "csr" else m.weight.numel()
+        for m in small.modules()
+        if isinstance(m, PrunedLinear)
+    )
+    biases = sum(m.bias.numel() for m in small.modules() if isinstance(m, PrunedLinear))
+    assert small.report.params_after == stored + biases
+    assert small.report.params_before == sum(p.numel() for p in net.parameters())
+
+
+def test_auto_keeps_the_measured_faster_format(net):
+    small = export(net, csr="auto")
+    for row in small.report.layers:
+        assert row["dense_seconds"] > 0 and row["csr_seconds"] > 0
+        faster = "csr" if row["csr_seconds"] < row["dense_seconds"] else "dense"
+        assert row["format"] == faster
+
+
+def test_dead_units_and_inputs_are_removed_and_constants_folded():
+    torch.manual_seed(2)
+    net = nn.Sequential(
+        nn.Linear(5, 6), nn.Sigmoid(), nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 2)
+    ).eval()
+    with torch.no_grad():
+        net[0].weight[:, 4] = 0  # input 4 is never read
+        net[0].weight[1] = 0  # hidden unit 1 of layer 0: constant sigmoid(b) -> folded
+        net[2].weight[:, 3] = 0  # hidden unit 3 of layer 0 feeds nothing
+        net[4].weight[:, 2] = 0  # unit 2 of layer 2 feeds nothing ...
+        net[2].weight[0] = 0  # ... and unit 0 of layer 2 is constant relu(b)
+    small = export(net, csr="never")
+    shapes = [row["shape_after"] for row in small.report.layers]
+    assert shapes == [[4, 4], [2, 4], [2, 2]]
+    assert small.module[0].input_index.tolist() == [0, 1, 2, 3]
+    x = torch.randn(9, 5)
+    with torch.no_grad():
+        torch.testing.assert_close(small(x), net(x), rtol=1e-6, atol=1e-6)
+
+
+def test_a_cascade_of_dead_units_leaves_a_constant():
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    with torch.no_grad():
+        net[2].weight.zero_()  # nothing reaches the output: it is the last bias
+    small = export(net, csr="never")
+    assert [row["shape_after"] for row in small.report.layers] == [[0, 0], [2, 0]]
+    x = torch.randn(3, 3)
+    torch.testing.assert_close(small(x), net[2].bias.detach().expand(3, 2))
+
+
+def test_save_load_round_trip_and_smaller_file(net, tmp_path):
+    small = export(net, csr="auto")
+    path = tmp_path / "small.safetensors"
+    size = small.save(path)
+    dense_path = tmp_path / "dense.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(dense_path))
+    # 90 % of the weights pruned: CSR stores 8 bytes per kept weight instead of 4 per weight,
+    # about 0.2 of the dense bytes, plus row pointers, biases and the JSON header
+    assert size < 0.35 * dense_path.stat().st_size
+    back = load_exported(path)
+    assert isinstance(back, ExportedModel)
+    x = torch.randn(4, 20)
+    with torch.no_grad():
+        assert torch.equal(back(x), small(x))
+    assert [m.format for m in back.modules() if isinstance(m, PrunedLinear)] == [
+        row["format"] for row in small.report.layers
+    ]
+
+
+def test_other_modules_export_in_memory_but_do_not_save(tmp_path):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(3, 8, batch_first=True)
+            self.mlp = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 1))
+
+        def forward(self, x):
+            return self.mlp(self.rnn(x)[0])
+
+    torch.manual_seed(3)
+    model = Net()
+    with torch.no_grad():
+        model.mlp[0].weight[:4] = 0
+    small = export(model, csr="never")
+    x = torch.randn(2, 5, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(small(x), model(x), rtol=1e-6, atol=1e-6)
+    assert isinstance(small.module.rnn, nn.GRU)
+    assert small.report.layers[0]["name"] == "mlp.0"
+    with pytest.raises(TypeError, match="holds a Net at 'the top'"):
+        small.save(tmp_path / "x.safetensors")
+
+
+def test_bad_arguments_and_files(tmp_path):
+    net = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1))
+    with pytest.raises(ValueError, match="csr must be one of"):
+        export(net, csr="sometimes")
+    with pytest.raises(ValueError, match="batch_size"):
+        export(net, batch_size=0)
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        export([net])
+    other = tmp_path / "other.safetensors"
+    save_file({"w": torch.zeros(2)}, str(other))
+    with pytest.raises(ModelFileError, match="not written by ExportedModel.save"):
+        load_exported(other)
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a safetensors file at all")
+    with pytest.raises(ModelFileError, match="not a readable safetensors file"):
+        load_exported(junk)
+    good = tmp_path / "good.safetensors"
+    with torch.no_grad():
+        net[0].weight.zero_()
+        net[0].weight[0, 0] = 1.0
+    export(net, csr="always").save(good)
+    from safetensors import safe_open
+
+    with safe_open(str(good), framework="pt") as f:
+        meta = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    tensors["0.input_index"] = torch.tensor([7])  # points outside the layer's 2 inputs
+    bad = tmp_path / "bad.safetensors"
+    save_file(tensors, str(bad), metadata=meta)
+    with pytest.raises(ModelFileError, match="input_index"):
+        load_exported(bad)
