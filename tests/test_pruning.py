@@ -4,6 +4,7 @@ engine callback against a manual loop, and misuse."""
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -548,3 +549,37 @@ def test_replaced_parameters_and_divergence_are_reported():
     pruner.before_step()
     with pytest.raises(TrainingDivergedError, match="scores of '2.weight' are not finite"):
         pruner.after_step()
+
+
+@pytest.mark.parametrize("cls", [DPF, PLATON, MGPP])
+def test_resuming_from_a_checkpoint_equals_an_uninterrupted_run(cls):
+    kw = dict(initial_warmup=5, final_warmup=10, pruning_interval=3)
+
+    def setup():
+        model = mlp(10)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        return model, make_pruner(cls, model, 0.8, 60, **kw), opt
+
+    X, y, g = data(10)
+    model, pruner, opt = setup()
+    run(model, pruner, 12, opt, X, y, g)  # DPF: inside the phase with a dense copy
+    saved = (copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()))
+    pruner_state, g2 = pruner.state_dict(), torch.Generator().set_state(g.get_state())
+    resumed_model, resumed, resumed_opt = setup()
+    resumed_model.load_state_dict(saved[0])
+    resumed_opt.load_state_dict(saved[1])
+    resumed.load_state_dict(pruner_state)
+    for steps in (28, 20):  # to step 40 (still pruning), then to the end
+        run(model, pruner, steps, opt, X, y, g)
+        run(resumed_model, resumed, steps, resumed_opt, X, y, g2)
+        for a, b in zip(model.parameters(), resumed_model.parameters()):
+            assert torch.equal(a, b)
+        for key, value in pruner.state_dict().items():
+            other = resumed.state_dict()[key]
+            if isinstance(value, dict):
+                assert all(torch.equal(value[n], other[n]) for n in value), key
+            else:
+                assert value == other, key
+    assert resumed.global_step == 60
+    with pytest.raises(ValueError, match="state lacks 'pruned'"):
+        resumed.load_state_dict({"global_step": 3})

@@ -81,6 +81,30 @@ class Pruner(Callback):
     schedule : CubicSchedule
     global_step : int
         Steps completed (calls of :meth:`after_step`).
+
+    Examples
+    --------
+    A pruner that keeps the weights with the largest ``|w| * |dL/dw|`` of the last step:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from bsdl.pruning import Pruner
+    >>> class Taylor(Pruner):
+    ...     def _before_update(self, t):
+    ...         self._last = [(p * p.grad).abs().detach() for p in self._params]
+    ...     def _scores(self):
+    ...         return self._last
+    >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> net = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+    >>> pruner = Taylor(net, final_sparsity=0.5, total_steps=3, pruning_interval=1)
+    >>> opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    >>> for _ in range(3):
+    ...     opt.zero_grad()
+    ...     net(torch.randn(16, 4)).pow(2).mean().backward()
+    ...     pruner.before_step(); opt.step(); pruner.after_step()
+    >>> pruner.targets, pruner.sparsity(), pruner.metrics()["phase"]
+    (['0.weight'], 0.5, 'finetune')
     """
 
     regrow = False  # may a pruned weight come back at a mask update?
@@ -158,6 +182,48 @@ class Pruner(Callback):
             if tensors is not None:
                 setattr(self, attr, [t.to(device) for t in tensors])
         return self
+
+    def state_dict(self) -> dict:
+        """The pruning state to checkpoint: ``global_step`` and, per target, the masks and
+        any scores (copies). Restore it with :meth:`load_state_dict` on a pruner built with
+        the same arguments."""
+        out: dict = {"global_step": self.global_step, "target_sparsity": self._target}
+        for attr in self._tensor_lists:
+            tensors = getattr(self, attr)
+            out[attr.lstrip("_")] = (
+                None if tensors is None else {n: t.clone() for n, t in zip(self._names, tensors)}
+            )
+        return out
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a :meth:`state_dict` (tensors go to each parameter's device)."""
+        if not isinstance(state, dict) or "global_step" not in state:
+            raise TypeError("state must be a dict returned by Pruner.state_dict()")
+        for attr in self._tensor_lists:
+            key = attr.lstrip("_")
+            if key not in state:
+                raise ValueError(f"state lacks {key!r}: it is not a {type(self).__name__} state")
+            saved = state[key]
+            if saved is None and attr != "_pruned":
+                setattr(self, attr, None)
+                continue
+            if not isinstance(saved, dict) or sorted(saved) != sorted(self._names):
+                raise ValueError(
+                    f"state[{key!r}] must map this pruner's targets {self._names} to tensors"
+                )
+            tensors = []
+            for name, p in zip(self._names, self._params):
+                if saved[name].shape != p.shape:
+                    raise ValueError(
+                        f"state[{key!r}][{name!r}] has shape {tuple(saved[name].shape)}, "
+                        f"the parameter {tuple(p.shape)}"
+                    )
+                tensors.append(saved[name].to(p.device).clone())
+            setattr(self, attr, tensors)
+        self.global_step = int(state["global_step"])
+        self._target = float(state.get("target_sparsity", 0.0))
+        self._n_pruned = sum(int(m.sum()) for m in self._pruned)
+        self._pending = False
 
     def __repr__(self) -> str:
         s = self.schedule

@@ -76,6 +76,15 @@ class ExportReport:
         One entry per exported Linear: ``name``, ``shape_before``, ``shape_after``,
         ``nnz``, ``format`` and the measured ``dense_seconds`` and ``csr_seconds`` per
         forward (None when not timed).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from bsdl.pruning import export
+    >>> net = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1))
+    >>> report = export(net, csr="never").report
+    >>> report.params_before, report.params_after, report.layers[0]["format"]
+    (11, 11, 'dense')
     """
 
     params_before: int
@@ -109,6 +118,18 @@ class ExportedModel(nn.Module):
     """The exported network (``.module``) with its :class:`ExportReport` (``.report``).
 
     Calling it calls ``.module``. It is in eval mode and its tensors are buffers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from bsdl.pruning import export
+    >>> net = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1))
+    >>> with torch.no_grad():
+    ...     _ = net[2].weight[0, 1].zero_()  # hidden unit 1 feeds nothing
+    >>> small = export(net, csr="never")
+    >>> small.module[0]
+    PrunedLinear(in_features=3 (reads 3), out_features=1, format='dense', nnz=3, bias=True)
     """
 
     def __init__(self, module: nn.Module, report: ExportReport | None = None) -> None:
