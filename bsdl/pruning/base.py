@@ -20,7 +20,9 @@ what :func:`bsdl.pruning.export` reads. After every step (once pruning has start
 pruned weights are set to 0 again, so they stay exactly zero under any optimiser
 (momentum and Adam moments included). Except for :class:`~bsdl.pruning.DPF`, a pruned
 weight never comes back: at each update the masks grow to ``round(s(t) * n)`` pruned
-weights (per tensor with ``ranking="per_tensor"``), keeping the highest scores.
+weights (per tensor with ``ranking="per_tensor"``), keeping the highest scores. Besides
+the boolean masks the pruner holds a 0/1 copy in each parameter's dtype (as much memory
+as the targeted weights), which makes re-applying the masks after a step cheap.
 """
 
 from __future__ import annotations
@@ -141,6 +143,7 @@ class Pruner(Callback):
         self._names = [name for name, _ in pairs]
         self._params = [p for _, p in pairs]
         self._pruned = [torch.zeros_like(p, dtype=torch.bool) for p in self._params]
+        self._keep: list[torch.Tensor] | None = None  # ~pruned in each parameter's dtype
         self._n_weights = sum(p.numel() for p in self._params)
         self._n_pruned = 0
         self._target = 0.0
@@ -181,6 +184,7 @@ class Pruner(Callback):
             tensors = getattr(self, attr)
             if tensors is not None:
                 setattr(self, attr, [t.to(device) for t in tensors])
+        self._keep = None
         return self
 
     def state_dict(self) -> dict:
@@ -223,6 +227,7 @@ class Pruner(Callback):
         self.global_step = int(state["global_step"])
         self._target = float(state.get("target_sparsity", 0.0))
         self._n_pruned = sum(int(m.sum()) for m in self._pruned)
+        self._keep = None
         self._pending = False
 
     def __repr__(self) -> str:
@@ -334,8 +339,15 @@ class Pruner(Callback):
 
     @torch.no_grad()
     def _apply_masks(self) -> None:
-        for p, m in zip(self._params, self._pruned):
-            p.masked_fill_(m, 0.0)
+        # multiplying by a 0/1 tensor of the parameter's dtype is several times faster on a
+        # CPU than masked_fill_ with the boolean mask; it is rebuilt when the masks change
+        keep = self._keep
+        if keep is None or any(
+            k.dtype != p.dtype or k.device != p.device for k, p in zip(keep, self._params)
+        ):
+            keep = self._keep = [(~m).to(p.dtype) for m, p in zip(self._pruned, self._params)]
+        for p, k in zip(self._params, keep):
+            p.mul_(k)
 
     @torch.no_grad()
     def _update_masks(self, t: int) -> None:
@@ -363,6 +375,7 @@ class Pruner(Callback):
                 _lowest(s.reshape(-1), sched.n_pruned(t, s.numel())).view(s.shape) for s in scores
             ]
         self._pruned = new
+        self._keep = None
         self._n_pruned = sum(int(m.sum()) for m in new)
         self._target = sched.sparsity(t)
 
