@@ -146,6 +146,41 @@ def test_targets_by_type_pattern_and_exclude():
     assert got == ["lstm.weight_ih_l0", "lstm.weight_hh_l0", "ff.weight"]
 
 
+class SeqNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 16, batch_first=True)
+        self.attn = nn.MultiheadAttention(16, 2, batch_first=True)
+        self.norm = nn.LayerNorm(16)
+        self.head = nn.Linear(16, 1)
+
+    def forward(self, x):
+        h = self.lstm(x)[0]
+        h = self.norm(h + self.attn(h, h, h, need_weights=False)[0])
+        return self.head(h[:, -1])
+
+
+@pytest.mark.parametrize("cls", PRUNERS)
+def test_recurrent_and_attention_weights_are_pruned_in_place(cls):
+    torch.manual_seed(11)
+    model = SeqNet()
+    g = torch.Generator().manual_seed(11)
+    X = torch.randn(64, 6, 4, generator=g)
+    y = X[:, -3:, 0].sum(1, keepdim=True)
+    pruner = make_pruner(cls, model, 0.7, 30, final_warmup=5, pruning_interval=5)
+    loss = run(model, pruner, 30, torch.optim.Adam(model.parameters(), lr=1e-2), X, y, g)
+    targeted = [p for n, p in model.named_parameters() if n in pruner.targets]
+    assert pruner.targets == [
+        "lstm.weight_ih_l0",
+        "lstm.weight_hh_l0",
+        "attn.in_proj_weight",
+        "attn.out_proj.weight",
+    ]
+    n = sum(p.numel() for p in targeted)
+    assert abs(zeros(targeted) - 0.7 * n) <= len(targeted)
+    assert math.isfinite(loss)
+
+
 # ---------------------------------------------------------------------------- exact sparsity
 @pytest.mark.parametrize("cls", PRUNERS)
 @pytest.mark.parametrize("ranking", ["global", "per_tensor"])
