@@ -1,6 +1,7 @@
 """bsdl.pruning: the cubic schedule, targets, exact final sparsity, MGPP against GMP and against
 the prior's density, fixed masks under momentum and Adam, each pruner on a small task, the
-engine callback against a manual loop, and misuse."""
+engine callback against a manual loop, and resuming from a checkpoint (misuse:
+test_pruning_bad_input.py)."""
 
 from __future__ import annotations
 
@@ -9,57 +10,12 @@ import math
 
 import pytest
 import torch
+from _pruning_helpers import PRUNERS, N, data, make_pruner, mlp, run, zeros
 from torch import nn
 
 from bsdl import MixtureGaussianPrior
-from bsdl.exceptions import TrainingDivergedError
 from bsdl.inference import train
 from bsdl.pruning import DPF, GMP, MGPP, PLATON, CubicSchedule, MovementPruning, select_targets
-
-PRUNERS = [GMP, MGPP, MovementPruning, PLATON, DPF]
-N = 256
-
-
-def make_pruner(cls, model, s, total, sgd=False, **kw):
-    if cls is MGPP:
-        kw.setdefault("n_obs", N)
-        if sgd:  # the default spike (sd 1e-5) needs Adam; SGD follows lr / (n sigma0^2) < 1
-            kw.setdefault("prior", MixtureGaussianPrior(0.1, 0.1, 1.0))
-    return cls(model, s, total, **kw)
-
-
-def data(seed=0):
-    g = torch.Generator().manual_seed(seed)
-    X = torch.randn(N, 10, generator=g)
-    beta = torch.tensor([[1.0], [-2.0], [1.5]])
-    y = X[:, :3] @ beta + 0.1 * torch.randn(N, 1, generator=g)
-    return X, y, g
-
-
-def mlp(seed=0, width=32):
-    torch.manual_seed(seed)
-    return nn.Sequential(
-        nn.Linear(10, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 1)
-    )
-
-
-def run(model, pruner, steps, opt, X, y, g, batch=32, on_step=None):
-    for _ in range(steps):
-        idx = torch.randint(0, len(X), (batch,), generator=g)
-        opt.zero_grad()
-        loss = (model(X[idx]) - y[idx]).pow(2).mean()
-        loss.backward()
-        pruner.before_step()
-        opt.step()
-        if on_step is not None:
-            on_step(pruner)
-        pruner.after_step()
-    with torch.no_grad():
-        return float((model(X) - y).pow(2).mean())
-
-
-def zeros(params):
-    return sum(int((p == 0).sum()) for p in params)
 
 
 # ---------------------------------------------------------------------------- the schedule
@@ -493,97 +449,6 @@ def test_engine_checks_the_module_and_the_step_count():
             generator=torch.Generator().manual_seed(0),
             callbacks=[GMP(model, 0.5, 100)],
         )
-
-
-# ---------------------------------------------------------------------------- misuse
-@pytest.mark.parametrize("cls", PRUNERS)
-@pytest.mark.parametrize("bad", [1.0, -0.1, float("nan"), 1.5])
-def test_sparsity_outside_0_1_names_the_argument(cls, bad):
-    with pytest.raises(ValueError, match="final_sparsity must be in \\[0, 1\\)"):
-        make_pruner(cls, mlp(), bad, 10)
-    with pytest.raises(ValueError, match="initial_sparsity"):
-        make_pruner(cls, mlp(), 0.5, 10, initial_sparsity=bad)
-
-
-def test_bad_arguments_name_themselves():
-    with pytest.raises(TypeError, match="final_sparsity"):
-        GMP(mlp(), "0.5", 10)
-    with pytest.raises(ValueError, match="initial_sparsity must not exceed final_sparsity"):
-        GMP(mlp(), 0.5, 10, initial_sparsity=0.6)
-    with pytest.raises(ValueError, match="initial_warmup \\+ final_warmup must be smaller"):
-        GMP(mlp(), 0.5, 10, initial_warmup=5, final_warmup=5)
-    with pytest.raises(ValueError, match="total_steps"):
-        GMP(mlp(), 0.5, 0)
-    with pytest.raises(ValueError, match="pruning_interval"):
-        GMP(mlp(), 0.5, 10, pruning_interval=0)
-    with pytest.raises(ValueError, match="initial_warmup"):
-        GMP(mlp(), 0.5, 10, initial_warmup=-1)
-    with pytest.raises(ValueError, match="ranking must be one of"):
-        GMP(mlp(), 0.5, 10, ranking="local")
-    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
-        GMP("net", 0.5, 10)
-    with pytest.raises(ValueError, match="n_obs"):
-        MGPP(mlp(), 0.5, 10, n_obs=0)
-    with pytest.raises(TypeError, match="prior must be a bsdl.MixtureGaussianPrior"):
-        MGPP(mlp(), 0.5, 10, n_obs=5, prior=0.1)
-    with pytest.raises(ValueError, match="lambda_anneal"):
-        MGPP(mlp(), 0.5, 10, n_obs=5, lambda_anneal=(20.0, 0.1))
-    with pytest.raises(ValueError, match="prior_weight"):
-        MGPP(mlp(), 0.5, 10, n_obs=5, prior_weight=-1.0)
-    with pytest.raises(ValueError, match="beta2"):
-        PLATON(mlp(), 0.5, 10, beta2=1.0)
-    with pytest.raises(TypeError, match="exclude must hold name patterns"):
-        GMP(mlp(), 0.5, 10, exclude=[nn.Linear])
-
-
-def test_no_matching_target_names_the_argument():
-    with pytest.raises(ValueError, match="targets=.*matches no trainable parameter"):
-        GMP(nn.Sequential(nn.Embedding(5, 3), nn.LayerNorm(3)), 0.5, 10)
-    with pytest.raises(ValueError, match="targets="):
-        GMP(nn.Linear(3, 1), 0.5, 10)  # the only Linear is the head
-    with pytest.raises(ValueError, match="targets="):
-        GMP(mlp(), 0.5, 10, targets=["decoder.*"])
-    with pytest.raises(TypeError, match="targets\\[0\\]"):
-        GMP(mlp(), 0.5, 10, targets=[3])
-    assert GMP(nn.Linear(3, 1), 0.5, 10, exclude_head=False).targets == ["weight"]
-
-
-def test_step_hooks_out_of_order():
-    model = mlp()
-    pruner = GMP(model, 0.5, 10)
-    with pytest.raises(RuntimeError, match="after_step\\(\\) called without before_step"):
-        pruner.after_step()
-    model(torch.randn(2, 10)).sum().backward()
-    pruner.before_step()
-    with pytest.raises(RuntimeError, match="before_step\\(\\) called twice"):
-        pruner.before_step()
-    pruner.after_step()
-    assert pruner.global_step == 1
-
-
-def test_model_on_another_device_than_the_masks():
-    model = mlp()
-    pruner = GMP(model, 0.5, 10).to("meta")  # masks elsewhere than the model
-    model(torch.randn(2, 10)).sum().backward()
-    with pytest.raises(ValueError, match="model: parameter '0.weight' is on cpu but the pruner"):
-        pruner.before_step()
-
-
-def test_replaced_parameters_and_divergence_are_reported():
-    model = mlp()
-    pruner = GMP(model, 0.5, 10, pruning_interval=1)
-    model[0].weight = nn.Parameter(model[0].weight.detach().clone())
-    model(torch.randn(2, 10)).sum().backward()
-    pruner.before_step()
-    with pytest.raises(ValueError, match="parameter '0.weight' was replaced"):
-        pruner.after_step()
-    model = mlp()
-    pruner = GMP(model, 0.5, 10, pruning_interval=1)
-    with torch.no_grad():
-        model[2].weight[0, 0] = float("nan")
-    pruner.before_step()
-    with pytest.raises(TrainingDivergedError, match="scores of '2.weight' are not finite"):
-        pruner.after_step()
 
 
 @pytest.mark.parametrize("cls", [DPF, PLATON, MGPP])
