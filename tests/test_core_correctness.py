@@ -85,7 +85,7 @@ def test_laplace_evidence_matches_bayesian_linear_regression():
     # log N(y; 0, s2 I + sigma1^2 X X^T), plus k log(lambda) for the structure prior.
     # The Laplace approximation around the least-squares fit differs from it only by
     # 0.5 g^T H^-1 g with g = theta/sigma1^2 (the prior gradient), about 1e-4 nats here.
-    # Mixing RSS/(n-k) into the Hessian (defect 7) shifts it by k/2 log(n/(n-k)) = 2.9 nats.
+    # Mixing RSS/(n-k) into the Hessian (defect 7) shifts it by k/2 log(n/(n-k)) = 2.5 nats.
     n, k = 60, 16
     X, y = _linear_problem(n, k)
     prior = MixtureGaussianPrior(lambda_=0.05, sigma0=1e-3, sigma1=10.0)
