@@ -30,9 +30,15 @@ Methods (``METHODS``):
   profiled by least squares on the partial residual ``z - g(x)`` (``g``: the recurrent
   part's output), until no move lowers BIC; then one refit of ``refit_epochs // 4`` epochs.
 * ``exhaustive``: as ``stepwise`` but over all ``2^lags`` subsets of the linear path.
+* ``joint``: ``exhaustive``, but first a backward elimination of the recurrent part's groups
+  (hidden units; input columns without their skip weight) in which every candidate removal
+  is scored with the linear path re-chosen (profiled) for it: the group whose removal lowers
+  that BIC most goes, until none does (bsdl's own elimination scores a removal with the
+  linear path as it is, so a unit that a better linear path makes redundant stays).
 * ``grid3+exh``: ``exhaustive`` applied to each of the three ``grid3`` fits, the smallest
   final BIC kept.
-* ``hook-exh``, ``hook-step``, ``hook-exh-all``: the same re-choice of the linear path *inside*
+* ``hook-exh``, ``hook-step``, ``hook-exh-all``, ``hook-joint``, ``hook-joint-all``: the same
+  re-choices of the linear path (``exhaustive``, ``stepwise``, ``joint``) *inside*
   the pipeline (``LinearPathRNN``, a SparseRNN subclass whose restart ``simplify`` hook runs
   bsdl's threshold + BIC elimination and then the linear-path search), so bsdl's own refit
   follows it and nothing is added to the fit: exhaustive or greedy search on the scored
@@ -48,7 +54,7 @@ replicate.
 Usage::
 
     OMP_NUM_THREADS=1 python bench/diagnostics/lag_selection_power.py \\
-        [--design linear|nonlinear|both] [--ns 200,500,1000] [--reps 5] [--methods ...] \\
+        [--design linear|nonlinear|even|both|all] [--ns 200,500,1000] [--reps 5] [--methods ...] \\
         [--n-jobs 2] [--cache DIR] [--cache-tag TAG] [--json out.json] [--quick]
 
 Without ``--ns``: the linear design at n = 200, 500, 1000, the others at n = 1000.
@@ -106,9 +112,11 @@ FITS = {
     "lam0.1": (1.0, 0.1, None),
     "lam0.5": (1.0, 0.5, None),
     "lam0.001": (1.0, 1e-3, None),
-    "hook-exh": (1.0, 1e-2, ("exhaustive", "scored")),
-    "hook-step": (1.0, 1e-2, ("greedy", "scored")),
-    "hook-exh-all": (1.0, 1e-2, ("exhaustive", "all")),
+    "hook-exh": (1.0, 1e-2, ("exhaustive", "scored", False)),
+    "hook-step": (1.0, 1e-2, ("greedy", "scored", False)),
+    "hook-exh-all": (1.0, 1e-2, ("exhaustive", "all", False)),
+    "hook-joint": (1.0, 1e-2, ("exhaustive", "scored", True)),
+    "hook-joint-all": (1.0, 1e-2, ("exhaustive", "all", True)),
 }
 # method -> the fits it needs
 METHODS = {
@@ -124,8 +132,16 @@ METHODS = {
     "hook-exh": ("hook-exh",),
     "hook-step": ("hook-step",),
     "hook-exh-all": ("hook-exh-all",),
+    "joint": ("c1",),
+    "hook-joint": ("hook-joint",),
+    "hook-joint-all": ("hook-joint-all",),
 }
-HOOKS = ("hook-exh", "hook-step", "hook-exh-all")
+POST_HOC = {  # method -> (search, profile) applied to the default fit
+    "stepwise": ("greedy", False),
+    "exhaustive": ("exhaustive", False),
+    "grid3+exh": ("exhaustive", False),
+    "joint": ("exhaustive", True),
+}
 
 
 # ---------------------------------------------------------------- data and fits
@@ -168,7 +184,8 @@ def fit_one(design, n, rep, fit, cache: Path, n_epochs) -> dict:
     kwargs = {} if n_epochs == "auto" else {"n_epochs": int(n_epochs)}
     cls = SparseRNN
     if hook is not None:
-        cls = type(f"LinearPathRNN_{fit}", (LinearPathRNN,), dict(search=hook[0], sample=hook[1]))
+        attrs = dict(search=hook[0], sample=hook[1], profile=hook[2])
+        cls = type(f"LinearPathRNN_{fit}", (LinearPathRNN,), attrs)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -243,78 +260,60 @@ def selected(module) -> list[int]:
 
 
 # ---------------------------------------------------------------- the linear path by BIC
-def _ols_rss(x: np.ndarray, u: np.ndarray, subset: tuple[int, ...]):
-    design = np.column_stack([x[:, list(subset)], np.ones(len(u))])
-    coef, *_ = np.linalg.lstsq(design, u, rcond=None)
-    resid = u - design @ coef
-    return float(resid @ resid), coef
+class LinearPath:
+    """BIC of every subset of the linear (skip) path by least squares on a partial residual.
+
+    ``x``: the lag vectors ``(n, p)`` of the points that enter the criterion. For a subset
+    ``S`` the skip weights of ``S`` and the level are profiled (least squares of ``u`` on
+    ``x_S`` and 1, through the Gram matrix), and
+    ``BIC(S) = n log(RSS/n) + (k_rest + |S| + 1) log n_bic`` up to a constant.
+    """
+
+    def __init__(self, x: np.ndarray, n_bic: int) -> None:
+        self.n, self.p = x.shape
+        self.z = np.column_stack([x, np.ones(self.n)])
+        self.gram = self.z.T @ self.z
+        self.log_n = math.log(n_bic)
+
+    def _fit(self, cu: np.ndarray, uu: float, subset) -> tuple[float, np.ndarray]:
+        cols = [*subset, self.p]
+        coef = np.linalg.solve(self.gram[np.ix_(cols, cols)], cu[cols])
+        return max(uu - float(cu[cols] @ coef), 1e-300), coef
+
+    def best(self, u: np.ndarray, k_rest: int, current, search: str):
+        """``(bic, subset, coef)``: all subsets (``"exhaustive"``) or greedy add-or-drop
+        moves from ``current`` (``"greedy"``); ``coef``: the subset's weights, then the level.
+        """
+        cu, uu = self.z.T @ u, float(u @ u)
+
+        def score(subset):
+            rss, _ = self._fit(cu, uu, subset)
+            return self.n * math.log(rss / self.n) + (k_rest + len(subset) + 1) * self.log_n
+
+        if search == "exhaustive":
+            subsets = itertools.chain.from_iterable(
+                itertools.combinations(range(self.p), r) for r in range(self.p + 1)
+            )
+            bic, best = min(((score(s), s) for s in subsets), key=lambda t: t[0])
+        else:
+            best = tuple(int(j) for j in current)
+            bic = score(best)
+            while True:
+                moves = [tuple(sorted(set(best) ^ {j})) for j in range(self.p)]
+                cand = min(((score(m), m) for m in moves), key=lambda t: t[0])
+                if cand[0] >= bic:
+                    break
+                bic, best = cand
+        return bic, best, self._fit(cu, uu, best)[1]
 
 
-def _install(module, subset: tuple[int, ...], coef: np.ndarray) -> None:
-    """Skip weights of ``subset`` and the level from ``coef``; the other skip weights pruned."""
-    masks = get_masks(module)
-    keep = torch.zeros(LAGS, dtype=torch.bool)
-    keep[list(subset)] = True
-    masks = {k: v.clone() for k, v in masks.items()}
-    masks["skip.weight"] = keep.reshape(1, LAGS)
-    with torch.no_grad():
-        w = torch.zeros(1, LAGS)
-        w[0, list(subset)] = torch.as_tensor(coef[:-1], dtype=w.dtype)
-        module.skip.weight.copy_(w)
-        module.head.bias.fill_(float(coef[-1]))
-    apply_masks(module, masks, warn=False)
-
-
-def choose_linear_path(x, u, n_bic: int, k_rest: int, current, search: str):
-    """The skip lags (0-based) and their least-squares coefficients (then the level) that
-    minimise ``n log(RSS/n) + k log n_bic`` for the partial residual ``u`` on ``x``; ``k``
-    counts ``k_rest`` other weights, the chosen lags and the level. ``search``: all subsets
-    (``"exhaustive"``) or greedy add-or-drop moves from ``current`` (``"greedy"``)."""
-    n, p = x.shape
-
-    def score(subset):
-        rss, _ = _ols_rss(x, u, subset)
-        return n * math.log(max(rss, 1e-300) / n) + (k_rest + len(subset) + 1) * math.log(n_bic)
-
-    if search == "exhaustive":
-        subsets = itertools.chain.from_iterable(
-            itertools.combinations(range(p), r) for r in range(p + 1)
-        )
-        best = min(((score(s), s) for s in subsets), key=lambda t: t[0])[1]
-    else:
-        best, best_bic = tuple(current), score(tuple(current))
-        while True:
-            moves = [tuple(sorted(set(best) ^ {j})) for j in range(p)]
-            cand = min(((score(s), s) for s in moves), key=lambda t: t[0])
-            if cand[0] >= best_bic:
-                break
-            best_bic, best = cand
-    return best, _ols_rss(x, u, best)[1]
-
-
-def linear_path_by_bic(data: Data, module, search: str, refit_epochs: int, seed: int):
-    """After the fit: re-choose the skip lags by BIC with the recurrent part fixed, then a
-    short refit (in place)."""
-    u = data.z - data.recurrent_part(module)
-    k_rest = count_nonzero(module) - int(get_masks(module)["skip.weight"].sum()) - 1
-    current = np.flatnonzero(module.skip.weight.detach().numpy().ravel() != 0)
-    best, coef = choose_linear_path(data.x, u, data.n, k_rest, current, search)
-    _install(module, best, coef)
-    data.refit(module, refit_epochs, seed)
-    return module
-
-
-@torch.no_grad()
-def linear_path_hook(base, inputs, targets, n_bic, search, sample, module, masks):
-    """Inside the pipeline (a restart's ``simplify`` hook, before bsdl's refit): bsdl's own
-    simplification (threshold masks, BIC elimination of units and lags), then the skip lags
-    and the level re-chosen by BIC with the recurrent part fixed. ``sample="all"`` adds the
-    first window's burn-in steps, so that the linear search sees every time point from
-    ``lags`` on (as statsmodels' search does)."""
-    masks = base(module, masks)
+def points(module, inputs, targets, sample: str):
+    """Lag vectors and partial residuals ``z - g(x)`` (``g``: the output without the skip
+    path and the level) at the scored points, or at every point from ``lags`` on
+    (``sample="all"``: the first window's burn-in steps too, the sample of statsmodels'
+    search)."""
     burn = inputs.shape[1] - targets.shape[1]
-    out = module(inputs)
-    g = out - module.skip(inputs).squeeze(-1) - module.head.bias  # the recurrent part
+    g = module(inputs) - module.skip(inputs).squeeze(-1) - module.head.bias
     p = inputs.shape[-1]
     x = inputs[:, burn:, :].reshape(-1, p)
     u = targets.reshape(-1) - g[:, burn:].reshape(-1)
@@ -322,26 +321,98 @@ def linear_path_hook(base, inputs, targets, n_bic, search, sample, module, masks
         x = torch.cat([inputs[0, :burn, :], x])
         # the target at burn-in step s of the first window is lag 1 at step s + 1
         u = torch.cat([inputs[0, 1 : burn + 1, 0] - g[0, :burn], u])
-    k_rest = sum(int(m.sum()) for m in masks.values()) - int(masks["skip.weight"].sum()) - 1
+    return x.double().cpu().numpy(), u.double().cpu().numpy()
+
+
+def network_groups(module) -> list[tuple[str, dict]]:
+    """The recurrent part's groups: every hidden unit, and every input's first-layer column
+    without its skip weight."""
+    groups = []
+    for label, group in module.prunable_groups():
+        group = {k: m for k, m in group.items() if k != "skip.weight"}
+        if group:
+            groups.append((label, group))
+    return groups
+
+
+def _k_rest(masks) -> int:
+    """Non-zero weights outside the skip path and the level."""
+    return sum(int(m.sum()) for m in masks.values()) - int(masks["skip.weight"].sum()) - 1
+
+
+@torch.no_grad()
+def linear_path_search(module, masks, inputs, targets, n_bic, search, sample, profile):
+    """The skip lags and the level re-chosen by BIC with the recurrent part fixed; with
+    ``profile``, first remove, one at a time, the recurrent group (unit or input column)
+    whose removal lowers the BIC of the best linear path most, the linear path re-chosen
+    for every candidate (a backward elimination with the linear path profiled). Parameters
+    change in place (``masks`` applied); the new masks are returned."""
+    masks = {k: v.clone() for k, v in masks.items()}
+    params = dict(module.named_parameters())
+    x, u = points(module, inputs, targets, sample)
+    path = LinearPath(x, n_bic)
     current = np.flatnonzero(masks["skip.weight"].reshape(-1).cpu().numpy())
-    best, coef = choose_linear_path(
-        x.double().cpu().numpy(), u.double().cpu().numpy(), len(u), k_rest, current, search
-    )
-    keep = torch.zeros(p, dtype=torch.bool, device=masks["skip.weight"].device)
+    bic, best, coef = path.best(u, _k_rest(masks), current, search)
+    while profile:
+        trial = None
+        for _label, group in network_groups(module):
+            live = {k: group[k].to(masks[k].device) & masks[k] for k in group}
+            k_live = sum(int(m.sum()) for m in live.values())
+            if k_live == 0:
+                continue
+            saved = {k: params[k][m].clone() for k, m in live.items() if m.any()}
+            for k in saved:
+                params[k][live[k]] = 0.0
+            _, u_without = points(module, inputs, targets, sample)
+            for k, values in saved.items():
+                params[k][live[k]] = values
+            result = path.best(u_without, _k_rest(masks) - k_live, best, search)
+            if result[0] < bic and (trial is None or result[0] < trial[0][0]):
+                trial = (result, live)
+        if trial is None:
+            break
+        (bic, best, coef), live = trial
+        for k, m in live.items():
+            masks[k] &= ~m
+        masks = module.simplify(masks)  # zeroes the removed weights and dead units
+        x, u = points(module, inputs, targets, sample)
+    keep = torch.zeros(path.p, dtype=torch.bool, device=masks["skip.weight"].device)
     keep[list(best)] = True
-    w = torch.zeros(p, dtype=module.skip.weight.dtype)
-    w[list(best)] = torch.as_tensor(coef[:-1], dtype=w.dtype)
-    module.skip.weight.copy_(w.reshape(1, p))
+    w = torch.zeros(path.p, dtype=module.skip.weight.dtype, device=module.skip.weight.device)
+    w[list(best)] = torch.as_tensor(coef[:-1], dtype=w.dtype, device=w.device)
+    module.skip.weight.copy_(w.reshape(1, path.p))
     module.head.bias.fill_(float(coef[-1]))
-    return {**masks, "skip.weight": keep.reshape(1, p)}
+    masks["skip.weight"] = keep.reshape(1, path.p)
+    return masks
+
+
+def linear_path_after_fit(data: Data, module, search, profile, refit_epochs: int, seed: int):
+    """After the fit: :func:`linear_path_search` on the scored points, then a short refit."""
+    masks = linear_path_search(
+        module, get_masks(module), data.inputs, data.targets, data.n, search, "scored", profile
+    )
+    apply_masks(module, masks, warn=False)
+    data.refit(module, refit_epochs, seed)
+    return module
+
+
+def linear_path_hook(base, inputs, targets, n_bic, search, sample, profile, module, masks):
+    """Inside the pipeline (a restart's ``simplify`` hook, before bsdl's refit): bsdl's own
+    simplification (threshold masks, BIC elimination of units and lags), then
+    :func:`linear_path_search`."""
+    masks = base(module, masks)
+    n = n_bic if sample == "scored" else n_bic + inputs.shape[1] - targets.shape[1]
+    return linear_path_search(module, masks, inputs, targets, n, search, sample, profile)
 
 
 class LinearPathRNN(SparseRNN):
     """``SparseRNN`` whose restarts end their simplification with :func:`linear_path_hook`
-    (``search`` and ``sample`` are class attributes, so ``get_params`` is SparseRNN's)."""
+    (``search``, ``sample`` and ``profile`` are class attributes, so ``get_params`` is
+    SparseRNN's)."""
 
     search = "exhaustive"
     sample = "scored"
+    profile = False
 
     def _simplify(self, mse):
         inputs, targets = mse.args  # partial(full_loss, inputs, targets)
@@ -353,6 +424,7 @@ class LinearPathRNN(SparseRNN):
             self.n_scored_,
             self.search,
             self.sample,
+            self.profile,
         )
 
 
@@ -429,15 +501,15 @@ def run_methods(design, n, rep, fits: dict, methods: list[str]) -> list[dict]:
         need = METHODS[method]
         t0 = time.perf_counter()
         short = max(1, max(1, models["c1"].n_epochs_ // 5) // 4)  # refit_epochs="auto" / 4
-        if method in ("stepwise", "exhaustive", "fwd-refit", "grid3+exh"):
+        if method in POST_HOC or method == "fwd-refit":
             cands = []
             for name in need:
                 module = copy.deepcopy(models[name].module_)
                 if method == "fwd-refit":
                     module = forward_refit(data, module, short, rep)
                 else:
-                    search = "greedy" if method == "stepwise" else "exhaustive"
-                    module = linear_path_by_bic(data, module, search, short, rep)
+                    search, profile = POST_HOC[method]
+                    module = linear_path_after_fit(data, module, search, profile, short, rep)
                 cands.append((data.bic(module), selected(module)))
             bic_, lags = min(cands, key=lambda t: t[0])
         else:
