@@ -35,6 +35,7 @@ Methods (``METHODS``):
   is scored with the linear path re-chosen (profiled) for it: the group whose removal lowers
   that BIC most goes, until none does (bsdl's own elimination scores a removal with the
   linear path as it is, so a unit that a better linear path makes redundant stays).
+  ``joint-all``: the same on every point from ``lags`` on (see ``-all`` below).
 * ``grid3+exh``: ``exhaustive`` applied to each of the three ``grid3`` fits, the smallest
   final BIC kept.
 * ``hook-exh``, ``hook-step``, ``hook-exh-all``, ``hook-joint``, ``hook-joint-all``: the same
@@ -133,14 +134,16 @@ METHODS = {
     "hook-step": ("hook-step",),
     "hook-exh-all": ("hook-exh-all",),
     "joint": ("c1",),
+    "joint-all": ("c1",),
     "hook-joint": ("hook-joint",),
     "hook-joint-all": ("hook-joint-all",),
 }
-POST_HOC = {  # method -> (search, profile) applied to the default fit
-    "stepwise": ("greedy", False),
-    "exhaustive": ("exhaustive", False),
-    "grid3+exh": ("exhaustive", False),
-    "joint": ("exhaustive", True),
+POST_HOC = {  # method -> (search, sample, profile) applied to the default fit
+    "stepwise": ("greedy", "scored", False),
+    "exhaustive": ("exhaustive", "scored", False),
+    "grid3+exh": ("exhaustive", "scored", False),
+    "joint": ("exhaustive", "scored", True),
+    "joint-all": ("exhaustive", "all", True),
 }
 
 
@@ -266,14 +269,14 @@ class LinearPath:
     ``x``: the lag vectors ``(n, p)`` of the points that enter the criterion. For a subset
     ``S`` the skip weights of ``S`` and the level are profiled (least squares of ``u`` on
     ``x_S`` and 1, through the Gram matrix), and
-    ``BIC(S) = n log(RSS/n) + (k_rest + |S| + 1) log n_bic`` up to a constant.
+    ``BIC(S) = n log(RSS/n) + (k_rest + |S| + 1) log n`` up to a constant.
     """
 
-    def __init__(self, x: np.ndarray, n_bic: int) -> None:
+    def __init__(self, x: np.ndarray) -> None:
         self.n, self.p = x.shape
         self.z = np.column_stack([x, np.ones(self.n)])
         self.gram = self.z.T @ self.z
-        self.log_n = math.log(n_bic)
+        self.log_n = math.log(self.n)
 
     def _fit(self, cu: np.ndarray, uu: float, subset) -> tuple[float, np.ndarray]:
         cols = [*subset, self.p]
@@ -341,7 +344,7 @@ def _k_rest(masks) -> int:
 
 
 @torch.no_grad()
-def linear_path_search(module, masks, inputs, targets, n_bic, search, sample, profile):
+def linear_path_search(module, masks, inputs, targets, search, sample, profile):
     """The skip lags and the level re-chosen by BIC with the recurrent part fixed; with
     ``profile``, first remove, one at a time, the recurrent group (unit or input column)
     whose removal lowers the BIC of the best linear path most, the linear path re-chosen
@@ -350,7 +353,7 @@ def linear_path_search(module, masks, inputs, targets, n_bic, search, sample, pr
     masks = {k: v.clone() for k, v in masks.items()}
     params = dict(module.named_parameters())
     x, u = points(module, inputs, targets, sample)
-    path = LinearPath(x, n_bic)
+    path = LinearPath(x)
     current = np.flatnonzero(masks["skip.weight"].reshape(-1).cpu().numpy())
     bic, best, coef = path.best(u, _k_rest(masks), current, search)
     while profile:
@@ -386,23 +389,22 @@ def linear_path_search(module, masks, inputs, targets, n_bic, search, sample, pr
     return masks
 
 
-def linear_path_after_fit(data: Data, module, search, profile, refit_epochs: int, seed: int):
-    """After the fit: :func:`linear_path_search` on the scored points, then a short refit."""
+def linear_path_after_fit(data: Data, module, search, sample, profile, refit_epochs, seed):
+    """After the fit: :func:`linear_path_search`, then a short refit."""
     masks = linear_path_search(
-        module, get_masks(module), data.inputs, data.targets, data.n, search, "scored", profile
+        module, get_masks(module), data.inputs, data.targets, search, sample, profile
     )
     apply_masks(module, masks, warn=False)
     data.refit(module, refit_epochs, seed)
     return module
 
 
-def linear_path_hook(base, inputs, targets, n_bic, search, sample, profile, module, masks):
+def linear_path_hook(base, inputs, targets, search, sample, profile, module, masks):
     """Inside the pipeline (a restart's ``simplify`` hook, before bsdl's refit): bsdl's own
     simplification (threshold masks, BIC elimination of units and lags), then
     :func:`linear_path_search`."""
     masks = base(module, masks)
-    n = n_bic if sample == "scored" else n_bic + inputs.shape[1] - targets.shape[1]
-    return linear_path_search(module, masks, inputs, targets, n, search, sample, profile)
+    return linear_path_search(module, masks, inputs, targets, search, sample, profile)
 
 
 class LinearPathRNN(SparseRNN):
@@ -421,7 +423,6 @@ class LinearPathRNN(SparseRNN):
             super()._simplify(mse),
             inputs,
             targets,
-            self.n_scored_,
             self.search,
             self.sample,
             self.profile,
@@ -508,8 +509,10 @@ def run_methods(design, n, rep, fits: dict, methods: list[str]) -> list[dict]:
                 if method == "fwd-refit":
                     module = forward_refit(data, module, short, rep)
                 else:
-                    search, profile = POST_HOC[method]
-                    module = linear_path_after_fit(data, module, search, profile, short, rep)
+                    search, sample, profile = POST_HOC[method]
+                    module = linear_path_after_fit(
+                        data, module, search, sample, profile, short, rep
+                    )
                 cands.append((data.bic(module), selected(module)))
             bic_, lags = min(cands, key=lambda t: t[0])
         else:
