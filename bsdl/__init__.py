@@ -7,7 +7,7 @@ prediction intervals.
 
 from bsdl._version import __version__
 from bsdl.exceptions import NotFittedError
-from bsdl.models import SparseMLPClassifier, SparseMLPRegressor, SparseRNN
+from bsdl.models import SparseMLPClassifier, SparseMLPRegressor, SparseRNN, SparseTransformer
 from bsdl.models.io import load
 from bsdl.priors import MixtureGaussianPrior
 from bsdl.results import Intervals, PredictionIntervals
@@ -17,6 +17,7 @@ __all__ = [
     "SparseMLPRegressor",
     "SparseMLPClassifier",
     "SparseRNN",
+    "SparseTransformer",
     "PredictionIntervals",
     "Intervals",
     "NotFittedError",

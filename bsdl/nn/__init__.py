@@ -5,10 +5,12 @@ from bsdl.nn.mlp import MLP
 from bsdl.nn.penalty import penalized_flat, unpenalized_names
 from bsdl.nn.rnn import CELLS, LagRNN
 from bsdl.nn.structure import StructuredNetwork
+from bsdl.nn.transformer import LagTransformer
 
 __all__ = [
     "MLP",
     "LagRNN",
+    "LagTransformer",
     "CELLS",
     "StructuredNetwork",
     "reset_parameters",

@@ -1,0 +1,499 @@
+"""A maskable causal transformer encoder for lag-vector inputs (layer L1).
+
+:class:`LagTransformer` reads windows ``(batch, k, p)`` like :class:`~bsdl.nn.LagRNN`: at
+each of the ``k`` steps the input is the vector of the last ``lags`` values of the series
+(and lags of any regressors), and the network emits one output per step. Every weight is
+a plain ``nn.Linear`` parameter, so masks (``<param>_mask`` buffers), flat buffers and
+``torch.func`` Jacobians apply unchanged; pruning a column of the input projection
+``in_proj`` removes one lag.
+
+The layers, on a residual stream of width ``d_model``::
+
+    h = in_proj(x_t) + pos_t                         # sinusoidal positions, no bias
+    for each layer but the last:
+        h = h + o(attention(q(a), k(a), v(a)))       # a = h, or LayerNorm(h) (norm=True)
+        h = h + ff2(gelu(ff1(a)))                    # a as above, on the updated h
+    last layer:
+        h = h + o(attention(q(a), k(a), v(a)))
+        y_t = head(h_t) + ff2(gelu(ff1(a_t))) + skip(x_t)
+
+The attention is written out with explicit ``q``/``k``/``v``/``o`` projections, ``n_heads``
+heads of ``d_model // n_heads`` dimensions each, and a causal mask: the output at step
+``t`` sees steps ``<= t`` only. The causal mask is required: the lag vector of step
+``t + 1`` holds the value that step ``t`` predicts, and the recursive forecast feeds each
+prediction back as the next step's input.
+
+Design choices, all for the spike-and-slab fit and the delta method (which needs the
+Fisher information of the selected weights, so directions the function does not depend on
+are avoided where the architecture allows):
+
+* **The last feed-forward block writes the output.** In a standard encoder the last
+  block's ``ff2`` (``d_model x dim_feedforward``) is read only through the linear read-out,
+  so only ``head . ff2`` matters; here the last ``ff2`` is that ``1 x dim_feedforward``
+  product. The function class is the same, without ``d_model - 1`` flat directions per
+  unit.
+* **Biases only where they are identifiable.** A bias on ``k`` is constant over the keys
+  and cancels in the softmax; a bias on ``v`` passes through the attention weights (they
+  sum to one) and repeats one on ``o``; biases on ``o``, ``ff2`` and ``in_proj`` repeat
+  the level or the biases of ``q`` and ``ff1``. Only ``q``, ``ff1`` and ``head`` have
+  biases.
+* **The level outside the prior.** ``head.bias`` is listed in ``unpenalized`` (see
+  :mod:`bsdl.nn.penalty`); every other weight is under the prior.
+* **No learned positions.** ``reset_parameters`` re-draws ``nn.Linear`` layers from the
+  restart's generator; a learned position table would not be, so positions are the fixed
+  sinusoids of Vaswani et al. (2017), without parameters.
+* **Layer norm optional, without parameters** (``norm=False`` by default). Pre-norm
+  ``layer_norm`` without elementwise affine has nothing to prune (the projections after it
+  absorb a scale and shift), but it mixes every stream dimension: with ``norm=True`` a
+  live sub-layer reads all of them, so pruning the stream is coarser. The series is
+  standardised and the network shallow, so the default leaves it out. GELU keeps the
+  network function smooth (the delta method differentiates it).
+* **Skip path.** With ``skip=True`` a bias-free linear map of the lag vector is added to
+  the output, as in :class:`~bsdl.nn.LagRNN`; the estimator starts it (and the level) at
+  least squares.
+
+Exact symmetries remain in the attention: a ``q`` row (and its bias) times ``c`` with its
+``k`` row divided by ``c``, a ``v`` row times ``c`` with its ``o`` column divided by ``c``,
+and mixtures of rows of one head whose masks allow it. The function is invariant along
+them, so its Jacobian is orthogonal to them and the pseudo-inverse of the Fisher
+information gives the delta-method variance unchanged. So do writes into the stream that
+the layers reading it cannot tell apart; :meth:`LagTransformer.null_dimension` counts all
+such directions of a pruned network.
+
+Structure (:class:`~bsdl.nn.structure.StructuredNetwork`): a stream dimension is *live*
+when the output depends on it: the read-out reads it, or a live head or feed-forward unit
+reads it (with ``norm=True``: any live sub-layer reads every dimension). A feed-forward
+unit is live when it reads the stream and writes a live dimension (in the last layer: its
+``ff2`` weight survives); a value row when it reads the stream and writes, through ``o``,
+a live dimension; a head when one of its value rows is live; a score row (a ``q`` row
+with its ``k`` row) of a live head when both sides survive. An input is connected when
+its ``in_proj`` column reaches a live dimension, or its skip weight survives.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.func import functional_call, jacrev
+from torch.nn import functional as F
+
+from bsdl.nn.structure import Group, Masks, check_masks
+
+__all__ = ["LagTransformer", "sinusoidal_positions"]
+
+
+def _check_size(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def sinusoidal_positions(steps: int, width: int, **kwargs) -> torch.Tensor:
+    """``(steps, width)`` position codes: ``sin(t w_i)`` in even columns and ``cos(t w_i)``
+    in odd ones, ``w_i = 10000^(-2 floor(i/2) / width)`` (Vaswani et al., 2017).
+
+    Examples
+    --------
+    >>> sinusoidal_positions(3, 2)
+    tensor([[ 0.0000,  1.0000],
+            [ 0.8415,  0.5403],
+            [ 0.9093, -0.4161]])
+    """
+    t = torch.arange(steps, **kwargs).unsqueeze(1)
+    i = torch.arange(width, **kwargs)
+    freq = torch.exp(-(2 * torch.div(i, 2, rounding_mode="floor")) * math.log(1e4) / width)
+    angle = t * freq
+    return torch.where(i % 2 == 0, torch.sin(angle), torch.cos(angle))
+
+
+class _Block(nn.Module):
+    """One encoder layer: causal multi-head attention, then a GELU feed-forward block
+    (``out_features`` of ``ff2``: ``d_model``, or 1 in the last layer)."""
+
+    def __init__(self, d_model: int, dim_feedforward: int, out_features: int) -> None:
+        super().__init__()
+        self.q = nn.Linear(d_model, d_model)
+        self.k = nn.Linear(d_model, d_model, bias=False)
+        self.v = nn.Linear(d_model, d_model, bias=False)
+        self.o = nn.Linear(d_model, d_model, bias=False)
+        self.ff1 = nn.Linear(d_model, dim_feedforward)
+        self.ff2 = nn.Linear(dim_feedforward, out_features, bias=False)
+
+
+class LagTransformer(nn.Module):
+    """Causal transformer encoder over a window of lag vectors, one output per step.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Features per step (the lag vector).
+    d_model : int
+        Width of the residual stream.
+    n_heads : int
+        Attention heads per layer; must divide ``d_model``.
+    num_layers : int
+        Encoder layers (attention and feed-forward each).
+    dim_feedforward : int
+        Hidden units of each feed-forward block.
+    skip : bool
+        Add a linear (bias-free) map of each step's input to its output.
+    norm : bool
+        Pre-norm layer norm without parameters before each sub-layer (needs
+        ``d_model >= 2``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from bsdl.nn import LagTransformer
+    >>> net = LagTransformer(n_inputs=3, d_model=4, n_heads=2)
+    >>> net(torch.zeros(5, 7, 3)).shape   # 5 windows of 7 steps -> one output per step
+    torch.Size([5, 7])
+    >>> masks = {name: torch.ones_like(p, dtype=torch.bool) for name, p in net.named_parameters()}
+    >>> masks["in_proj.weight"][:, 1] = False          # cut lag 2 everywhere
+    >>> net.connected_inputs(masks).tolist()
+    [True, False, True]
+    >>> LagTransformer(3, d_model=6, n_heads=4)
+    Traceback (most recent call last):
+    ...
+    ValueError: d_model must be a multiple of n_heads (each head has d_model // n_heads \
+dimensions), got d_model=6 and n_heads=4
+    """
+
+    #: parameters outside the prior: the level (intercept) of the read-out
+    unpenalized = ("head.bias",)
+
+    def __init__(
+        self,
+        n_inputs: int,
+        d_model: int = 8,
+        n_heads: int = 2,
+        num_layers: int = 1,
+        dim_feedforward: int = 16,
+        skip: bool = False,
+        norm: bool = False,
+    ) -> None:
+        super().__init__()
+        self.n_inputs = _check_size(n_inputs, "n_inputs")
+        self.d_model = _check_size(d_model, "d_model")
+        self.n_heads = _check_size(n_heads, "n_heads")
+        self.num_layers = _check_size(num_layers, "num_layers")
+        self.dim_feedforward = _check_size(dim_feedforward, "dim_feedforward")
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                "d_model must be a multiple of n_heads (each head has d_model // n_heads "
+                f"dimensions), got d_model={self.d_model} and n_heads={self.n_heads}"
+            )
+        for name, flag in (("skip", skip), ("norm", norm)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be True or False, got {flag!r}")
+        if norm and self.d_model < 2:
+            raise ValueError("norm=True needs d_model >= 2 (a layer norm of one value is 0)")
+        self.head_dim = self.d_model // self.n_heads
+        self.norm = norm
+        last = self.num_layers - 1
+        self.in_proj = nn.Linear(self.n_inputs, self.d_model, bias=False)
+        self.layers = nn.ModuleList(
+            _Block(self.d_model, self.dim_feedforward, 1 if l == last else self.d_model)
+            for l in range(self.num_layers)
+        )
+        self.head = nn.Linear(self.d_model, 1)
+        self.skip = nn.Linear(self.n_inputs, 1, bias=False) if skip else None
+        self._constants: dict = {}
+
+    # ------------------------------------------------------------------ forward
+    def _positions_and_mask(self, steps: int, like: torch.Tensor):
+        key = (steps, like.device, like.dtype)
+        if key not in self._constants:
+            pos = sinusoidal_positions(steps, self.d_model, device=like.device, dtype=like.dtype)
+            future = torch.ones(steps, steps, dtype=torch.bool, device=like.device).triu(1)
+            self._constants[key] = (pos, future)
+        return self._constants[key]
+
+    def _normed(self, h: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(h, (self.d_model,)) if self.norm else h
+
+    def _attention(self, block: _Block, a: torch.Tensor, future: torch.Tensor) -> torch.Tensor:
+        b, k, _ = a.shape
+        shape = (b, k, self.n_heads, self.head_dim)
+        q = block.q(a).reshape(shape).transpose(1, 2)  # (b, H, k, dh)
+        key = block.k(a).reshape(shape).transpose(1, 2)
+        v = block.v(a).reshape(shape).transpose(1, 2)
+        scores = q @ key.transpose(-1, -2) / math.sqrt(self.head_dim)  # (b, H, k, k)
+        weights = torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
+        return block.o((weights @ v).transpose(1, 2).reshape(b, k, self.d_model))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(b, k, p)`` windows -> ``(b, k)`` one-step predictions."""
+        pos, future = self._positions_and_mask(x.shape[1], x)
+        h = self.in_proj(x) + pos
+        last = self.num_layers - 1
+        for l, block in enumerate(self.layers):
+            h = h + self._attention(block, self._normed(h), future)
+            ff = block.ff2(F.gelu(block.ff1(self._normed(h))))
+            if l < last:
+                h = h + ff
+        out = self.head(h).squeeze(-1) + ff.squeeze(-1)  # the last block writes the output
+        return out if self.skip is None else out + self.skip(x).squeeze(-1)
+
+    # ------------------------------------------------------------------ structure
+    def _head_rows(self, head: int) -> torch.Tensor:
+        rows = torch.zeros(self.d_model, dtype=torch.bool)
+        rows[head * self.head_dim : (head + 1) * self.head_dim] = True
+        return rows
+
+    def _reads(self, cols: torch.Tensor) -> torch.Tensor:
+        """Stream dimensions a sub-layer depends on, given the columns it reads: with the
+        layer norm every dimension as soon as one column is read."""
+        if self.norm and bool(cols.any()):
+            return torch.ones_like(cols)
+        return cols
+
+    def liveness(self, masks: Masks) -> dict:
+        """What reaches the output, layer by layer (bool tensors on the CPU).
+
+        Returns a dict with ``"dims"`` (``(d_model,)``: stream dimensions that reach the
+        output), ``"read"`` (those a live sub-layer reads; the others reach the output only
+        through ``head``) and ``"layers"``: per layer ``"mid"`` and ``"out"`` (live stream
+        dimensions after the attention and after the layer; ``"out"`` is ``[True]`` in the
+        last layer, whose ``ff2`` writes the output), ``"value"`` (live value rows),
+        ``"heads"``, ``"score"`` (live score rows), ``"ff"`` (live feed-forward units
+        that read the stream) and ``"ff_const"`` (units that write a live dimension but
+        read nothing: a constant ``gelu(bias)``).
+        """
+        check_masks(self, masks)
+        m = {k: v.detach().cpu() for k, v in masks.items()}
+        need = m["head.weight"].reshape(-1).clone()
+        read = torch.zeros(self.d_model, dtype=torch.bool)
+        layers: list[dict] = [{} for _ in range(self.num_layers)]
+        for l in reversed(range(self.num_layers)):
+            p, info = f"layers.{l}.", layers[l]
+            w1, b1, w2 = m[p + "ff1.weight"], m[p + "ff1.bias"], m[p + "ff2.weight"]
+            info["out"] = torch.ones(1, dtype=torch.bool) if l == self.num_layers - 1 else need
+            writes = w2[info["out"]].any(dim=0)
+            reads = w1.any(dim=1)
+            info["ff"] = writes & reads
+            info["ff_const"] = writes & ~reads & b1
+            ff_reads = self._reads(w1[info["ff"]].any(dim=0))
+            need = need | ff_reads
+            info["mid"] = need
+            wq, bq, wk = m[p + "q.weight"], m[p + "q.bias"], m[p + "k.weight"]
+            wv, wo = m[p + "v.weight"], m[p + "o.weight"]
+            value = wo[need].any(dim=0) & wv.any(dim=1)
+            heads = value.reshape(self.n_heads, self.head_dim).any(dim=1)
+            score = heads.repeat_interleave(self.head_dim) & wk.any(dim=1) & (wq.any(dim=1) | bq)
+            attn_reads = self._reads(
+                wv[value].any(dim=0) | wq[score].any(dim=0) | wk[score].any(dim=0)
+            )
+            info.update(value=value, heads=heads, score=score)
+            need = need | attn_reads
+            read = read | ff_reads | attn_reads
+        return {"dims": need, "read": read, "layers": layers}
+
+    def connected_inputs(self, masks: Masks) -> torch.Tensor:
+        """Boolean vector over the ``n_inputs`` features: True when one reaches the output
+        (through a live stream dimension, or through the skip path)."""
+        live = self.liveness(masks)["dims"].to(masks["in_proj.weight"].device)
+        keep = masks["in_proj.weight"][live].any(dim=0)
+        if self.skip is not None:
+            keep = keep | masks["skip.weight"].reshape(-1)
+        return keep
+
+    def input_groups(self) -> list[Masks]:
+        """Per input, its ``in_proj`` column and (with ``skip``) its skip weight."""
+        groups = []
+        for i in range(self.n_inputs):
+            column = torch.zeros_like(self.in_proj.weight, dtype=torch.bool)
+            column[:, i] = True
+            g = {"in_proj.weight": column}
+            if self.skip is not None:
+                g["skip.weight"] = torch.zeros_like(self.skip.weight, dtype=torch.bool)
+                g["skip.weight"][:, i] = True
+            groups.append(g)
+        return groups
+
+    def _empty(self) -> Masks:
+        return {n: torch.zeros_like(p, dtype=torch.bool) for n, p in self.named_parameters()}
+
+    def head_weights(self, layer: int, head: int) -> Masks:
+        """Masks of every weight of one attention head: its ``q`` rows and biases, its
+        ``k`` and ``v`` rows and its ``o`` columns."""
+        out = self._empty()
+        rows = self._head_rows(head).to(out["head.weight"].device)
+        p = f"layers.{layer}."
+        for name in ("q.weight", "q.bias", "k.weight", "v.weight"):
+            out[p + name][rows] = True
+        out[p + "o.weight"][:, rows] = True
+        return out
+
+    def unit_weights(self, layer: int, units: torch.Tensor) -> Masks:
+        """Masks of every weight into or out of the feed-forward ``units`` (bool over
+        ``dim_feedforward``) of ``layer``: ``ff1`` rows and biases, ``ff2`` columns."""
+        out = self._empty()
+        units = units.to(out["head.weight"].device)
+        p = f"layers.{layer}."
+        out[p + "ff1.weight"][units] = True
+        out[p + "ff1.bias"][units] = True
+        out[p + "ff2.weight"][:, units] = True
+        return out
+
+    def prunable_groups(self) -> list[Group]:
+        """Per layer every attention head (``"head l.h"``, :meth:`head_weights`) and every
+        feed-forward unit (``"unit l.u"``, :meth:`unit_weights`), then every input
+        (``"input i"``, :meth:`input_groups`).
+
+        Examples
+        --------
+        >>> net = LagTransformer(2, d_model=4, n_heads=2, dim_feedforward=2, skip=True)
+        >>> [label for label, _ in net.prunable_groups()]
+        ['head 0.0', 'head 0.1', 'unit 0.0', 'unit 0.1', 'input 0', 'input 1']
+        """
+        groups: list[Group] = []
+        for layer in range(self.num_layers):
+            for h in range(self.n_heads):
+                cut = self.head_weights(layer, h)
+                groups.append((f"head {layer}.{h}", {k: m for k, m in cut.items() if m.any()}))
+            for u in range(self.dim_feedforward):
+                unit = torch.arange(self.dim_feedforward) == u
+                cut = self.unit_weights(layer, unit)
+                groups.append((f"unit {layer}.{u}", {k: m for k, m in cut.items() if m.any()}))
+        groups += [(f"input {i}", g) for i, g in enumerate(self.input_groups())]
+        return groups
+
+    def null_dimension(self, masks: Masks, steps: int, seed: int = 0) -> int:
+        """Null directions of the Fisher information that the structure alone implies.
+
+        The rank deficiency of the Jacobian of the outputs in the surviving weights (those
+        of ``masks``), at random weights with this mask pattern and random windows of
+        ``steps`` steps, in float64: the dimension of the directions along which the
+        network function does not change for generic weights (the attention's rescaling
+        symmetries, writes into the stream that its readers cannot tell apart). A fitted
+        network whose information has a larger null space is singular for another reason
+        (its weights or its data).
+
+        Examples
+        --------
+        >>> import torch
+        >>> net = LagTransformer(2, d_model=2, n_heads=1, dim_feedforward=2)
+        >>> masks = {n: torch.ones_like(p, dtype=torch.bool) for n, p in net.named_parameters()}
+        >>> net.null_dimension(masks, steps=4)   # GL(2) on q/k rows and GL(2) on v/o
+        8
+        """
+        check_masks(self, masks)
+        g = torch.Generator().manual_seed(seed)
+        shapes = {n: p.shape for n, p in self.named_parameters()}
+        index = {n: torch.nonzero(masks[n].detach().cpu().reshape(-1)).reshape(-1) for n in shapes}
+        index = {n: ix for n, ix in index.items() if ix.numel()}
+        if not index:
+            return 0
+        base = {  # pruned weights are zero
+            n: torch.randn(shape, generator=g, dtype=torch.float64)
+            * masks[n].detach().cpu()
+            / math.sqrt(shape[-1])
+            for n, shape in shapes.items()
+        }
+        sizes = [int(ix.numel()) for ix in index.values()]
+        theta = torch.cat([base[n].reshape(-1)[ix] for n, ix in index.items()])
+        windows = 2 * theta.numel() // steps + 2
+        x = torch.randn(windows, steps, self.n_inputs, generator=g, dtype=torch.float64)
+        net = LagTransformer(
+            self.n_inputs, self.d_model, self.n_heads, self.num_layers,
+            self.dim_feedforward, self.skip is not None, self.norm,
+        ).double()  # fmt: skip
+
+        def outputs(th: torch.Tensor) -> torch.Tensor:
+            params = dict(base)
+            for (n, ix), piece in zip(index.items(), torch.split(th, sizes)):
+                params[n] = base[n].reshape(-1).scatter(0, ix, piece).view(shapes[n])
+            return functional_call(net, params, (x,)).reshape(-1)
+
+        sv = torch.linalg.svdvals(jacrev(outputs)(theta))
+        return int(theta.numel() - (sv > 1e-8 * sv.max()).sum())
+
+    @torch.no_grad()
+    def simplify(self, masks: Masks) -> Masks:
+        """Remove what cannot reach the output and fold what is constant or linear.
+
+        * Dead heads, value rows, score rows (a ``q`` row whose ``k`` row is pruned, or the
+          reverse), feed-forward units and stream dimensions lose every weight.
+        * A feed-forward unit of the last layer that reads nothing adds the constant
+          ``ff2_u gelu(b_u)`` to the output: it is folded into ``head.bias``.
+        * Stream dimensions that only the read-out reads enter the output through one
+          weighted sum: with ``skip``, their ``in_proj`` rows (a linear effect of the lags)
+          are folded into the skip weights, which are then kept; the other writes into
+          them (``o`` rows, ``ff2`` rows, ``in_proj`` rows without ``skip``) are merged
+          into the one with the largest read-out weight.
+
+        The network function is unchanged; parameters are modified in place and the new
+        masks returned (``masks`` is not modified).
+
+        Examples
+        --------
+        >>> import torch
+        >>> net = LagTransformer(2, d_model=2, n_heads=1, dim_feedforward=2)
+        >>> masks = {n: torch.ones_like(p, dtype=torch.bool) for n, p in net.named_parameters()}
+        >>> masks["layers.0.ff2.weight"][:, 1] = False      # unit 1 writes nothing
+        >>> net.simplify(masks)["layers.0.ff1.weight"].tolist()
+        [[True, True], [False, False]]
+        """
+        live = self.liveness(masks)
+        device = masks["head.weight"].device
+        new = {k: v.clone() for k, v in masks.items()}
+        params = dict(self.named_parameters())
+        for name, p in params.items():
+            p.mul_(new[name])
+        last = self.num_layers - 1
+        for l, info in enumerate(live["layers"]):
+            info = {k: v.to(device) for k, v in info.items()}
+            p = f"layers.{l}."
+            const = info["ff_const"]
+            if l == last and const.any():  # the constant goes to the level
+                b1 = params[p + "ff1.bias"][const]
+                self.head.bias += (params[p + "ff2.weight"][0, const] * F.gelu(b1)).sum()
+                new["head.bias"] |= True
+            keep_units = info["ff"] | (const & (l < last))
+            for name, cut in self.unit_weights(l, ~keep_units).items():
+                new[name] &= ~cut.to(device)
+            new[p + "ff2.weight"] &= info["out"].unsqueeze(1)
+            new[p + "v.weight"] &= info["value"].unsqueeze(1)
+            new[p + "o.weight"] &= info["value"].unsqueeze(0) & info["mid"].unsqueeze(1)
+            new[p + "q.weight"] &= info["score"].unsqueeze(1)
+            new[p + "k.weight"] &= info["score"].unsqueeze(1)
+            new[p + "q.bias"] &= info["score"]
+        dims = live["dims"].to(device)
+        new["in_proj.weight"] &= dims.unsqueeze(1)
+        for name, p in params.items():
+            p.mul_(new[name])
+        self._merge_readout_dims(dims & ~live["read"].to(device), new)
+        return new
+
+    def _merge_readout_dims(self, only: torch.Tensor, new: Masks) -> None:
+        """Fold the writes into the stream dimensions ``only`` the read-out reads (see
+        :meth:`simplify`); ``new`` is updated in place."""
+        head = self.head.weight.reshape(-1)
+        writers = [f"layers.{l}.o.weight" for l in range(self.num_layers)]
+        writers += [f"layers.{l}.ff2.weight" for l in range(self.num_layers - 1)]
+        params = dict(self.named_parameters())
+        if self.skip is not None and only.any():
+            w = params["in_proj.weight"]
+            self.skip.weight += (head[only] @ w[only]).reshape(self.skip.weight.shape)
+            new["skip.weight"] |= new["in_proj.weight"][only].any(dim=0).reshape(1, -1)
+            new["in_proj.weight"] &= ~only.unsqueeze(1)
+            w.mul_(new["in_proj.weight"])
+        else:
+            writers.append("in_proj.weight")
+        if int(only.sum()) < 2:
+            return
+        scale = torch.where(only, head.abs(), torch.zeros_like(head))
+        target = int(scale.argmax())
+        if float(scale[target]) == 0.0:
+            return
+        others = only.clone()
+        others[target] = False
+        for name in writers:
+            w = params[name]
+            w[target] = (head[only] @ w[only]) / head[target]
+            new[name][target] = new[name][only].any(dim=0)
+            new[name] &= ~others.unsqueeze(1)
+            w.mul_(new[name])
