@@ -219,9 +219,12 @@ class SparseTransformer(SequenceForecaster):
     # ---------------------------------------------------------------- the covariance
     def _set_covariance(self, module: nn.Module, spec, n: int, laplace: tuple) -> None:
         # the structure's own null directions are expected (see Notes): warn only beyond them
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SingularFisherWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             super()._set_covariance(module, spec, n, laplace)
+        for w in caught:  # the others again, one frame up (this method wraps the base's)
+            if not issubclass(w.category, SingularFisherWarning):
+                warnings.warn(w.message, w.category, stacklevel=4)
         lap = laplace[1]
         if lap is None or self._covariance is None:
             return
