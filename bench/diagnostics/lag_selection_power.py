@@ -36,6 +36,12 @@ Methods (``METHODS``):
   that BIC most goes, until none does (bsdl's own elimination scores a removal with the
   linear path as it is, so a unit that a better linear path makes redundant stays).
   ``joint-all``: the same on every point from ``lags`` on (see ``-all`` below).
+* ``rnn``, ``gru`` and ``rnn+joint``, ``gru+joint``: the default fit with ``cell="rnn"`` (an
+  Elman cell, ``tanh(W x + U h + b)``: with ``U`` pruned a unit is a function of its input
+  lags only) or ``cell="gru"``, alone or followed by ``joint``. An LSTM unit whose gate
+  biases are pruned keeps half its cell state (forget gate ``sigmoid(0) = 1/2``), so a unit
+  that reads lag 2 also depends on lags 3, 4, ... through its memory; a GRU unit likewise
+  (update gate 1/2).
 * ``grid3+exh``: ``exhaustive`` applied to each of the three ``grid3`` fits, the smallest
   final BIC kept.
 * ``hook-exh``, ``hook-step``, ``hook-exh-all``, ``hook-joint``, ``hook-joint-all``: the same
@@ -118,7 +124,10 @@ FITS = {
     "hook-exh-all": (1.0, 1e-2, ("exhaustive", "all", False)),
     "hook-joint": (1.0, 1e-2, ("exhaustive", "scored", True)),
     "hook-joint-all": (1.0, 1e-2, ("exhaustive", "all", True)),
+    "rnn": (1.0, 1e-2, None),  # cell="rnn" (see CELL)
+    "gru": (1.0, 1e-2, None),
 }
+CELL = {"rnn": "rnn", "gru": "gru"}  # fit name -> cell (default: SparseRNN's "lstm")
 # method -> the fits it needs
 METHODS = {
     "default": ("c1",),
@@ -135,6 +144,10 @@ METHODS = {
     "hook-exh-all": ("hook-exh-all",),
     "joint": ("c1",),
     "joint-all": ("c1",),
+    "rnn": ("rnn",),
+    "rnn+joint": ("rnn",),
+    "gru": ("gru",),
+    "gru+joint": ("gru",),
     "hook-joint": ("hook-joint",),
     "hook-joint-all": ("hook-joint-all",),
 }
@@ -144,6 +157,8 @@ POST_HOC = {  # method -> (search, sample, profile) applied to the default fit
     "grid3+exh": ("exhaustive", "scored", False),
     "joint": ("exhaustive", "scored", True),
     "joint-all": ("exhaustive", "all", True),
+    "rnn+joint": ("exhaustive", "scored", True),
+    "gru+joint": ("exhaustive", "scored", True),
 }
 
 
@@ -192,6 +207,8 @@ def fit_one(design, n, rep, fit, cache: Path, n_epochs) -> dict:
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if fit in CELL:
+            kwargs["cell"] = CELL[fit]
         model = cls(lags=LAGS, prior=prior_for(n, c, lam), random_state=rep, **kwargs)
         model.fit(y)
     seconds = time.perf_counter() - t0
