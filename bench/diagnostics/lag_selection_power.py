@@ -42,6 +42,10 @@ Methods (``METHODS``):
   biases are pruned keeps half its cell state (forget gate ``sigmoid(0) = 1/2``), so a unit
   that reads lag 2 also depends on lags 3, 4, ... through its memory; a GRU unit likewise
   (update gate 1/2).
+* ``joint-refit``, ``rnn+joint-refit``: the linear path chosen as in ``exhaustive`` (with its
+  short refit), then a backward elimination over the recurrent part's groups (units, input
+  columns, each unit's recurrent weights, all recurrent weights) in which every candidate
+  removal gets the linear path re-chosen and a short refit before its BIC is compared.
 * ``grid3+exh``: ``exhaustive`` applied to each of the three ``grid3`` fits, the smallest
   final BIC kept.
 * ``hook-exh``, ``hook-step``, ``hook-exh-all``, ``hook-joint``, ``hook-joint-all``: the same
@@ -148,6 +152,8 @@ METHODS = {
     "rnn+joint": ("rnn",),
     "gru": ("gru",),
     "gru+joint": ("gru",),
+    "joint-refit": ("c1",),
+    "rnn+joint-refit": ("rnn",),
     "hook-joint": ("hook-joint",),
     "hook-joint-all": ("hook-joint-all",),
 }
@@ -446,6 +452,54 @@ class LinearPathRNN(SparseRNN):
         )
 
 
+def recurrence_groups(module) -> list[tuple[str, dict]]:
+    """The recurrent weights of each unit of the first layer (its gate rows and its column of
+    ``U``), then all of ``U``: removing them makes an Elman unit a function of its input
+    lags only."""
+    name = "recurrent_layers.0.weight"
+    u = dict(module.named_parameters())[name]
+    hidden = module.hidden_size
+    blocks = u.shape[0] // hidden
+    groups = []
+    for j in range(hidden):
+        m = torch.zeros_like(u, dtype=torch.bool)
+        m[[b * hidden + j for b in range(blocks)], :] = True
+        m[:, j] = True
+        groups.append((f"recurrence {j}", {name: m}))
+    groups.append(("recurrence", {name: torch.ones_like(u, dtype=torch.bool)}))
+    return groups
+
+
+def joint_refit(data: Data, module, refit_epochs: int, seed: int):
+    """The linear path by BIC (exhaustive, scored points) and a short refit; then a backward
+    elimination over the recurrent part's groups (units, input columns, recurrent weights)
+    in which every candidate removal is refitted for ``refit_epochs`` epochs with its linear
+    path re-chosen, and the removal that lowers BIC most is kept, while BIC falls."""
+    module = linear_path_after_fit(data, module, "exhaustive", "scored", False, refit_epochs, seed)
+    bic = data.bic(module)
+    while True:
+        best = None
+        masks = get_masks(module)
+        for _label, group in network_groups(module) + recurrence_groups(module):
+            live = {k: group[k] & masks[k] for k in group}
+            if not any(bool(m.any()) for m in live.values()):
+                continue
+            trial = copy.deepcopy(module)
+            cut = {k: (v & ~live[k]) if k in live else v.clone() for k, v in masks.items()}
+            with torch.no_grad():
+                cut = trial.simplify(cut)
+            apply_masks(trial, cut, warn=False)
+            trial = linear_path_after_fit(
+                data, trial, "exhaustive", "scored", False, refit_epochs, seed
+            )
+            b = data.bic(trial)
+            if b < bic and (best is None or b < best[0]):
+                best = (b, trial)
+        if best is None:
+            return module
+        bic, module = best
+
+
 def forward_refit(data: Data, module, refit_epochs: int, seed: int):
     """Forward steps: re-admit the pruned lag whose skip weight, after a short refit, lowers
     BIC most; repeat while BIC falls."""
@@ -519,12 +573,14 @@ def run_methods(design, n, rep, fits: dict, methods: list[str]) -> list[dict]:
         need = METHODS[method]
         t0 = time.perf_counter()
         short = max(1, max(1, models["c1"].n_epochs_ // 5) // 4)  # refit_epochs="auto" / 4
-        if method in POST_HOC or method == "fwd-refit":
+        if method in POST_HOC or method in ("fwd-refit", "joint-refit", "rnn+joint-refit"):
             cands = []
             for name in need:
                 module = copy.deepcopy(models[name].module_)
                 if method == "fwd-refit":
                     module = forward_refit(data, module, short, rep)
+                elif method.endswith("joint-refit"):
+                    module = joint_refit(data, module, short, rep)
                 else:
                     search, sample, profile = POST_HOC[method]
                     module = linear_path_after_fit(
