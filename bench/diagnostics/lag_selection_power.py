@@ -54,7 +54,8 @@ Methods (``METHODS``):
   bsdl's threshold + BIC elimination and then the linear-path search), so bsdl's own refit
   follows it and nothing is added to the fit: exhaustive or greedy search on the scored
   points, or exhaustive on every point from ``lags`` on (``-all``: the first window's
-  burn-in steps too, the sample statsmodels' search uses).
+  burn-in steps too, the sample statsmodels' search uses). ``hook-joint-rnn``: ``hook-joint``
+  with ``cell="rnn"``.
 
 Every BIC here is bsdl's (``-2 loglik + k log n`` on the original scale, ``n`` scored points,
 ``k`` non-zero weights with the level, ``RSS / n`` noise); the recomputed BIC of a fit is
@@ -128,10 +129,15 @@ FITS = {
     "hook-exh-all": (1.0, 1e-2, ("exhaustive", "all", False)),
     "hook-joint": (1.0, 1e-2, ("exhaustive", "scored", True)),
     "hook-joint-all": (1.0, 1e-2, ("exhaustive", "all", True)),
+    "hook-joint-rnn": (1.0, 1e-2, ("exhaustive", "scored", True)),
     "rnn": (1.0, 1e-2, None),  # cell="rnn" (see CELL)
     "gru": (1.0, 1e-2, None),
 }
-CELL = {"rnn": "rnn", "gru": "gru"}  # fit name -> cell (default: SparseRNN's "lstm")
+CELL = {
+    "rnn": "rnn",
+    "gru": "gru",
+    "hook-joint-rnn": "rnn",
+}  # fit name -> cell (default: SparseRNN's "lstm")
 # method -> the fits it needs
 METHODS = {
     "default": ("c1",),
@@ -152,6 +158,7 @@ METHODS = {
     "rnn+joint": ("rnn",),
     "gru": ("gru",),
     "gru+joint": ("gru",),
+    "hook-joint-rnn": ("hook-joint-rnn",),
     "joint-refit": ("c1",),
     "rnn+joint-refit": ("rnn",),
     "hook-joint": ("hook-joint",),
