@@ -19,6 +19,7 @@ from bsdl.exceptions import SingularFisherWarning
 from bsdl.intervals import per_sample_jacobian
 from bsdl.models._params import SHARED_CONSTRAINTS, SHARED_PARAMETERS_DOC
 from bsdl.models._windows import lag_windows, last_steps, training_ends
+from bsdl.nn import LagTransformer
 from bsdl.sparsify import get_masks
 
 SMALL = dict(lags=5, d_model=4, n_heads=2, dim_feedforward=4)
@@ -158,17 +159,15 @@ def test_set_params_after_fit_changes_nothing(attention_fit):
         m.set_params(d_model=4, n_heads=2, num_layers=1, norm=False)
 
 
-@pytest.mark.parametrize("seed", [0, 3])
-def test_singular_fisher_warning_only_beyond_the_structure(seed):
-    # The information of the selected weights (rebuilt here from the training windows)
-    # has null eigenvalues along the structure's own null directions; the warning is
-    # raised exactly when it has more (seed 0: small eigenvalues of the fitted weights
-    # fall under the pseudo-inverse's cut-off; seed 3: none do).
+def _fit_and_information(monkeypatch=None, null=None):
+    """A weak-prior fit that keeps the attention; the null eigenvalues of its Fisher
+    information, rebuilt here from the training windows, under the cut-off of the
+    estimator's pseudo-inverse (1e-10 of the largest)."""
+    if null is not None:
+        monkeypatch.setattr(LagTransformer, "null_dimension", null)
     y = make_nonlinear_ar(500, random_state=1)
     prior = bsdl.MixtureGaussianPrior(lambda_=0.1, sigma0=0.005, sigma1=1.0)
-    model = SparseTransformer(
-        n_epochs=30, prior=prior, prune="threshold", random_state=seed, **SMALL
-    )
+    model = SparseTransformer(n_epochs=30, prior=prior, prune="threshold", random_state=0, **SMALL)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         m = model.fit(y)
@@ -180,15 +179,36 @@ def test_singular_fisher_warning_only_beyond_the_structure(seed):
     ).double()
     info = torch.einsum("nkd,nke->de", jac, jac)
     ev = torch.linalg.eigvalsh(0.5 * (info + info.T))
-    dim, n_null = len(ev), int((ev <= 1e-10 * ev.max()).sum())
+    return m, singular, len(ev), int((ev <= 1e-10 * ev.max()).sum())
+
+
+def test_structural_null_directions_are_null_in_the_fitted_information():
+    m, singular, dim, n_null = _fit_and_information()
     structural = m.module_.null_dimension(get_masks(m.module_), 8)
-    assert structural > 0 and n_null >= structural
-    if n_null > structural:
-        assert len(singular) == 1
+    assert 0 < structural <= n_null < dim
+    # a warning exactly when the fitted information has more null directions than that
+    assert len(singular) == int(n_null > structural)
+    if singular:
         assert f"rank {dim - n_null}, below the {dim - structural}" in singular[0]
-    else:
+
+
+@pytest.mark.parametrize("explained", [True, False])
+def test_singular_fisher_warning_only_beyond_the_structure(monkeypatch, explained):
+    # the override's rule alone: null_dimension replaced by the exact count of the fitted
+    # information's null directions (no warning) or by 0 (the base's warning, with ranks)
+    counts = {}
+
+    def null(self, masks, steps, seed=0):
+        return counts.get("n_null", 0) if explained else 0
+
+    m, _, dim, n_null = _fit_and_information()
+    counts["n_null"] = n_null
+    _, singular, _, again = _fit_and_information(monkeypatch, null)
+    assert again == n_null > 0  # the same fit
+    if explained:
         assert singular == []
-    assert (n_null > structural) == (seed == 0)  # both branches are exercised
+    else:
+        assert len(singular) == 1 and f"rank {dim - n_null}, below the {dim}" in singular[0]
 
 
 @pytest.mark.parametrize("norm", [True, False])

@@ -9,7 +9,7 @@ a plain ``nn.Linear`` parameter, so masks (``<param>_mask`` buffers), flat buffe
 
 The layers, on a residual stream of width ``d_model``::
 
-    h = in_proj(x_t) + pos_t                         # sinusoidal positions, no bias
+    h = in_proj(x_t)                                 # no bias, no position code
     for each layer but the last:
         h = h + o(attention(q(a), k(a), v(a)))       # a = h, or LayerNorm(h) (norm=True)
         h = h + ff2(gelu(ff1(a)))                    # a as above, on the updated h
@@ -39,9 +39,11 @@ are avoided where the architecture allows):
   biases.
 * **The level outside the prior.** ``head.bias`` is listed in ``unpenalized`` (see
   :mod:`bsdl.nn.penalty`); every other weight is under the prior.
-* **No learned positions.** ``reset_parameters`` re-draws ``nn.Linear`` layers from the
-  restart's generator; a learned position table would not be, so positions are the fixed
-  sinusoids of Vaswani et al. (2017), without parameters.
+* **No position codes.** Each step's lag vector already orders the values it holds and the
+  causal mask gives each step its own prefix. A position code would be read by the linear
+  read-out as an offset per step of the window (the forecast only ever uses the last step),
+  and the low-frequency sinusoids are nearly constant over a short window, copies of the
+  level: flat directions of the Fisher information.
 * **Layer norm optional, without parameters** (``norm=False`` by default). Pre-norm
   ``layer_norm`` without elementwise affine has nothing to prune (the projections after it
   absorb a scale and shift), but it mixes every stream dimension: with ``norm=True`` a
@@ -52,13 +54,15 @@ are avoided where the architecture allows):
   the output, as in :class:`~bsdl.nn.LagRNN`; the estimator starts it (and the level) at
   least squares.
 
-Exact symmetries remain in the attention: a ``q`` row (and its bias) times ``c`` with its
-``k`` row divided by ``c``, a ``v`` row times ``c`` with its ``o`` column divided by ``c``,
-and mixtures of rows of one head whose masks allow it. The function is invariant along
-them, so its Jacobian is orthogonal to them and the pseudo-inverse of the Fisher
-information gives the delta-method variance unchanged. So do writes into the stream that
-the layers reading it cannot tell apart; :meth:`LagTransformer.null_dimension` counts all
-such directions of a pruned network.
+Exact symmetries remain: a ``q`` row (and its bias) times ``c`` with its ``k`` row divided
+by ``c``, a ``v`` row times ``c`` with its ``o`` column divided by ``c``, an invertible map
+``A`` of the residual stream (``in_proj`` and every write into the stream times ``A``,
+every read of it times ``A^-1``; without the layer norm), each restricted to the maps that
+keep pruned weights at zero. The function is invariant along them, and along writes into
+the stream that the layers reading it cannot tell apart, so its Jacobian is orthogonal to
+them and the pseudo-inverse of the Fisher information gives the delta-method variance
+unchanged; :meth:`LagTransformer.null_dimension` counts all such directions of a pruned
+network.
 
 Structure (:class:`~bsdl.nn.structure.StructuredNetwork`): a stream dimension is *live*
 when the output depends on it: the read-out reads it, or a live head or feed-forward unit
@@ -81,31 +85,13 @@ from torch.nn import functional as F
 
 from bsdl.nn.structure import Group, Masks, check_masks
 
-__all__ = ["LagTransformer", "sinusoidal_positions"]
+__all__ = ["LagTransformer"]
 
 
 def _check_size(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
-
-
-def sinusoidal_positions(steps: int, width: int, **kwargs) -> torch.Tensor:
-    """``(steps, width)`` position codes: ``sin(t w_i)`` in even columns and ``cos(t w_i)``
-    in odd ones, ``w_i = 10000^(-2 floor(i/2) / width)`` (Vaswani et al., 2017).
-
-    Examples
-    --------
-    >>> sinusoidal_positions(3, 2)
-    tensor([[ 0.0000,  1.0000],
-            [ 0.8415,  0.5403],
-            [ 0.9093, -0.4161]])
-    """
-    t = torch.arange(steps, **kwargs).unsqueeze(1)
-    i = torch.arange(width, **kwargs)
-    freq = torch.exp(-(2 * torch.div(i, 2, rounding_mode="floor")) * math.log(1e4) / width)
-    angle = t * freq
-    return torch.where(i % 2 == 0, torch.sin(angle), torch.cos(angle))
 
 
 class _Block(nn.Module):
@@ -203,12 +189,12 @@ dimensions), got d_model=6 and n_heads=4
         self._constants: dict = {}
 
     # ------------------------------------------------------------------ forward
-    def _positions_and_mask(self, steps: int, like: torch.Tensor):
-        key = (steps, like.device, like.dtype)
-        if key not in self._constants:
-            pos = sinusoidal_positions(steps, self.d_model, device=like.device, dtype=like.dtype)
-            future = torch.ones(steps, steps, dtype=torch.bool, device=like.device).triu(1)
-            self._constants[key] = (pos, future)
+    def _causal_mask(self, steps: int, like: torch.Tensor) -> torch.Tensor:
+        key = (steps, like.device)
+        if key not in self._constants:  # True above the diagonal: a later step
+            self._constants[key] = torch.ones(
+                steps, steps, dtype=torch.bool, device=like.device
+            ).triu(1)
         return self._constants[key]
 
     def _normed(self, h: torch.Tensor) -> torch.Tensor:
@@ -226,8 +212,8 @@ dimensions), got d_model=6 and n_heads=4
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(b, k, p)`` windows -> ``(b, k)`` one-step predictions."""
-        pos, future = self._positions_and_mask(x.shape[1], x)
-        h = self.in_proj(x) + pos
+        future = self._causal_mask(x.shape[1], x)
+        h = self.in_proj(x)
         last = self.num_layers - 1
         for l, block in enumerate(self.layers):
             h = h + self._attention(block, self._normed(h), future)
@@ -250,36 +236,55 @@ dimensions), got d_model=6 and n_heads=4
             return torch.ones_like(cols)
         return cols
 
+    def _signal(self, m: Masks) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per layer, the stream dimensions that are not identically zero before the
+        attention and after it (a dimension no surviving weight writes is zero)."""
+        sig, out = m["in_proj.weight"].any(dim=1), []
+        for l in range(self.num_layers):
+            p = f"layers.{l}."
+            a = self._reads(sig)
+            mid = sig | m[p + "o.weight"][:, (m[p + "v.weight"] & a).any(dim=1)].any(dim=1)
+            units = (m[p + "ff1.weight"] & self._reads(mid)).any(dim=1) | m[p + "ff1.bias"]
+            out.append((sig, mid))
+            if l < self.num_layers - 1:
+                sig = mid | m[p + "ff2.weight"][:, units].any(dim=1)
+        return out
+
     def liveness(self, masks: Masks) -> dict:
         """What reaches the output, layer by layer (bool tensors on the CPU).
 
-        Returns a dict with ``"dims"`` (``(d_model,)``: stream dimensions that reach the
-        output), ``"read"`` (those a live sub-layer reads; the others reach the output only
-        through ``head``) and ``"layers"``: per layer ``"mid"`` and ``"out"`` (live stream
-        dimensions after the attention and after the layer; ``"out"`` is ``[True]`` in the
-        last layer, whose ``ff2`` writes the output), ``"value"`` (live value rows),
-        ``"heads"``, ``"score"`` (live score rows), ``"ff"`` (live feed-forward units
-        that read the stream) and ``"ff_const"`` (units that write a live dimension but
-        read nothing: a constant ``gelu(bias)``).
+        Returns a dict with ``"dims"`` (``(d_model,)``: stream dimensions at the bottom
+        that reach the output), ``"read"`` (those a live sub-layer reads; the others reach
+        the output only through ``head``), ``"final"`` (non-zero dimensions the read-out
+        sees) and ``"layers"``: per layer ``"in"`` and ``"cols"`` (non-zero dimensions
+        the attention and the feed-forward block read), ``"mid"`` and ``"out"`` (live
+        dimensions after the attention and after the layer; ``"out"`` is ``[True]`` in
+        the last layer, whose ``ff2`` writes the output), ``"value"`` (live value rows),
+        ``"heads"``, ``"score"`` (live score rows), ``"ff"`` (live feed-forward units that
+        read the stream) and ``"ff_const"`` (units that write a live dimension but read
+        nothing: a constant ``gelu(bias)``).
         """
         check_masks(self, masks)
         m = {k: v.detach().cpu() for k, v in masks.items()}
-        need = m["head.weight"].reshape(-1).clone()
+        signal = self._signal(m)
+        final = signal[-1][1]
+        need = m["head.weight"].reshape(-1) & final
         read = torch.zeros(self.d_model, dtype=torch.bool)
         layers: list[dict] = [{} for _ in range(self.num_layers)]
         for l in reversed(range(self.num_layers)):
             p, info = f"layers.{l}.", layers[l]
+            a, a2 = self._reads(signal[l][0]), self._reads(signal[l][1])
             w1, b1, w2 = m[p + "ff1.weight"], m[p + "ff1.bias"], m[p + "ff2.weight"]
             info["out"] = torch.ones(1, dtype=torch.bool) if l == self.num_layers - 1 else need
             writes = w2[info["out"]].any(dim=0)
+            w1 = w1 & a2  # reading a zero dimension is reading nothing
             reads = w1.any(dim=1)
-            info["ff"] = writes & reads
-            info["ff_const"] = writes & ~reads & b1
+            info.update(in_=a, cols=a2, ff=writes & reads, ff_const=writes & ~reads & b1)
             ff_reads = self._reads(w1[info["ff"]].any(dim=0))
             need = need | ff_reads
             info["mid"] = need
-            wq, bq, wk = m[p + "q.weight"], m[p + "q.bias"], m[p + "k.weight"]
-            wv, wo = m[p + "v.weight"], m[p + "o.weight"]
+            wq, bq, wk = m[p + "q.weight"] & a, m[p + "q.bias"], m[p + "k.weight"] & a
+            wv, wo = m[p + "v.weight"] & a, m[p + "o.weight"]
             value = wo[need].any(dim=0) & wv.any(dim=1)
             heads = value.reshape(self.n_heads, self.head_dim).any(dim=1)
             score = heads.repeat_interleave(self.head_dim) & wk.any(dim=1) & (wq.any(dim=1) | bq)
@@ -289,7 +294,9 @@ dimensions), got d_model=6 and n_heads=4
             info.update(value=value, heads=heads, score=score)
             need = need | attn_reads
             read = read | ff_reads | attn_reads
-        return {"dims": need, "read": read, "layers": layers}
+        for info in layers:
+            info["in"] = info.pop("in_")
+        return {"dims": need, "read": read, "final": final, "layers": layers}
 
     def connected_inputs(self, masks: Masks) -> torch.Tensor:
         """Boolean vector over the ``n_inputs`` features: True when one reaches the output
@@ -377,8 +384,8 @@ dimensions), got d_model=6 and n_heads=4
         >>> import torch
         >>> net = LagTransformer(2, d_model=2, n_heads=1, dim_feedforward=2)
         >>> masks = {n: torch.ones_like(p, dtype=torch.bool) for n, p in net.named_parameters()}
-        >>> net.null_dimension(masks, steps=4)   # GL(2) on q/k rows and GL(2) on v/o
-        8
+        >>> net.null_dimension(masks, steps=4)   # GL(2) on q/k rows, on v/o, on the stream
+        12
         """
         check_masks(self, masks)
         g = torch.Generator().manual_seed(seed)
@@ -388,9 +395,7 @@ dimensions), got d_model=6 and n_heads=4
         if not index:
             return 0
         base = {  # pruned weights are zero
-            n: torch.randn(shape, generator=g, dtype=torch.float64)
-            * masks[n].detach().cpu()
-            / math.sqrt(shape[-1])
+            n: torch.randn(shape, generator=g, dtype=torch.float64) * masks[n].detach().cpu() * 0.7
             for n, shape in shapes.items()
         }
         sizes = [int(ix.numel()) for ix in index.values()]
@@ -409,7 +414,7 @@ dimensions), got d_model=6 and n_heads=4
             return functional_call(net, params, (x,)).reshape(-1)
 
         sv = torch.linalg.svdvals(jacrev(outputs)(theta))
-        return int(theta.numel() - (sv > 1e-8 * sv.max()).sum())
+        return int(theta.numel() - (sv > 1e-9 * sv.max()).sum())
 
     @torch.no_grad()
     def simplify(self, masks: Masks) -> Masks:
@@ -417,8 +422,10 @@ dimensions), got d_model=6 and n_heads=4
 
         * Dead heads, value rows, score rows (a ``q`` row whose ``k`` row is pruned, or the
           reverse), feed-forward units and stream dimensions lose every weight.
-        * A feed-forward unit of the last layer that reads nothing adds the constant
-          ``ff2_u gelu(b_u)`` to the output: it is folded into ``head.bias``.
+        * Weights that read a stream dimension no surviving weight writes (it is zero).
+        * A feed-forward unit that reads nothing adds a constant: in the last layer it is
+          folded into ``head.bias``; in an earlier one (without the layer norm) into the
+          biases of the later ``q`` and ``ff1`` and into ``head.bias``.
         * Stream dimensions that only the read-out reads enter the output through one
           weighted sum: with ``skip``, their ``in_proj`` rows (a linear effect of the lags)
           are folded into the skip weights, which are then kept; the other writes into
@@ -437,12 +444,14 @@ dimensions), got d_model=6 and n_heads=4
         >>> net.simplify(masks)["layers.0.ff1.weight"].tolist()
         [[True, True], [False, False]]
         """
-        live = self.liveness(masks)
         device = masks["head.weight"].device
         new = {k: v.clone() for k, v in masks.items()}
         params = dict(self.named_parameters())
         for name, p in params.items():
             p.mul_(new[name])
+        if not self.norm:
+            self._fold_constant_units(new)
+        live = self.liveness(new)
         last = self.num_layers - 1
         for l, info in enumerate(live["layers"]):
             info = {k: v.to(device) for k, v in info.items()}
@@ -461,12 +470,44 @@ dimensions), got d_model=6 and n_heads=4
             new[p + "q.weight"] &= info["score"].unsqueeze(1)
             new[p + "k.weight"] &= info["score"].unsqueeze(1)
             new[p + "q.bias"] &= info["score"]
+            for name in ("q.weight", "k.weight", "v.weight"):  # reading a zero dimension
+                new[p + name] &= info["in"].unsqueeze(0)
+            new[p + "ff1.weight"] &= info["cols"].unsqueeze(0)
+        new["head.weight"] &= live["final"].to(device).unsqueeze(0)
         dims = live["dims"].to(device)
         new["in_proj.weight"] &= dims.unsqueeze(1)
         for name, p in params.items():
             p.mul_(new[name])
         self._merge_readout_dims(dims & ~live["read"].to(device), new)
+        # a merged or folded dimension no longer written is zero: the read-out skips it
+        new["head.weight"] &= self.liveness(new)["final"].to(device).unsqueeze(0)
+        self.head.weight.mul_(new["head.weight"])
         return new
+
+    def _fold_constant_units(self, new: Masks) -> None:
+        """A unit of an earlier layer that reads nothing adds a constant ``c`` to the stream;
+        later layers read it linearly (``q`` and ``ff1`` biases absorb it, ``k`` cancels it
+        in the softmax, ``v`` passes it through the attention weights, which sum to one)
+        and so does the read-out: fold it there and drop the unit (without a layer norm)."""
+        params = dict(self.named_parameters())
+        for l in range(self.num_layers - 1):
+            const = self.liveness(new)["layers"][l]["ff_const"].to(self.head.bias.device)
+            if not const.any():
+                continue
+            p = f"layers.{l}."
+            c = params[p + "ff2.weight"][:, const] @ F.gelu(params[p + "ff1.bias"][const])
+            for later in range(l + 1, self.num_layers):
+                p2 = f"layers.{later}."
+                params[p2 + "q.bias"] += params[p2 + "q.weight"] @ c
+                new[p2 + "q.bias"] |= (new[p2 + "q.weight"] & (c != 0)).any(dim=1)
+                c = c + params[p2 + "o.weight"] @ (params[p2 + "v.weight"] @ c)
+                params[p2 + "ff1.bias"] += params[p2 + "ff1.weight"] @ c
+                new[p2 + "ff1.bias"] |= (new[p2 + "ff1.weight"] & (c != 0)).any(dim=1)
+            self.head.bias += self.head.weight.reshape(-1) @ c
+            new["head.bias"] |= True
+            for name, cut in self.unit_weights(l, const).items():
+                new[name] &= ~cut.to(new[name].device)
+                params[name].mul_(new[name])
 
     def _merge_readout_dims(self, only: torch.Tensor, new: Masks) -> None:
         """Fold the writes into the stream dimensions ``only`` the read-out reads (see
