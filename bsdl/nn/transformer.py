@@ -80,9 +80,13 @@ import math
 
 import torch
 from torch import nn
-from torch.func import functional_call, jacrev
 from torch.nn import functional as F
 
+from bsdl.nn._transformer_folds import (
+    fold_constant_units,
+    jacobian_null_dimension,
+    merge_readout_dims,
+)
 from bsdl.nn.structure import Group, Masks, check_masks
 
 __all__ = ["LagTransformer"]
@@ -388,33 +392,11 @@ dimensions), got d_model=6 and n_heads=4
         12
         """
         check_masks(self, masks)
-        g = torch.Generator().manual_seed(seed)
-        shapes = {n: p.shape for n, p in self.named_parameters()}
-        index = {n: torch.nonzero(masks[n].detach().cpu().reshape(-1)).reshape(-1) for n in shapes}
-        index = {n: ix for n, ix in index.items() if ix.numel()}
-        if not index:
-            return 0
-        base = {  # pruned weights are zero
-            n: torch.randn(shape, generator=g, dtype=torch.float64) * masks[n].detach().cpu() * 0.7
-            for n, shape in shapes.items()
-        }
-        sizes = [int(ix.numel()) for ix in index.values()]
-        theta = torch.cat([base[n].reshape(-1)[ix] for n, ix in index.items()])
-        windows = 2 * theta.numel() // steps + 2
-        x = torch.randn(windows, steps, self.n_inputs, generator=g, dtype=torch.float64)
         net = LagTransformer(
             self.n_inputs, self.d_model, self.n_heads, self.num_layers,
             self.dim_feedforward, self.skip is not None, self.norm,
-        ).double()  # fmt: skip
-
-        def outputs(th: torch.Tensor) -> torch.Tensor:
-            params = dict(base)
-            for (n, ix), piece in zip(index.items(), torch.split(th, sizes)):
-                params[n] = base[n].reshape(-1).scatter(0, ix, piece).view(shapes[n])
-            return functional_call(net, params, (x,)).reshape(-1)
-
-        sv = torch.linalg.svdvals(jacrev(outputs)(theta))
-        return int(theta.numel() - (sv > 1e-9 * sv.max()).sum())
+        )  # fmt: skip
+        return jacobian_null_dimension(net, masks, steps, seed)
 
     @torch.no_grad()
     def simplify(self, masks: Masks) -> Masks:
@@ -450,7 +432,7 @@ dimensions), got d_model=6 and n_heads=4
         for name, p in params.items():
             p.mul_(new[name])
         if not self.norm:
-            self._fold_constant_units(new)
+            fold_constant_units(self, new)
         live = self.liveness(new)
         last = self.num_layers - 1
         for l, info in enumerate(live["layers"]):
@@ -478,63 +460,8 @@ dimensions), got d_model=6 and n_heads=4
         new["in_proj.weight"] &= dims.unsqueeze(1)
         for name, p in params.items():
             p.mul_(new[name])
-        self._merge_readout_dims(dims & ~live["read"].to(device), new)
+        merge_readout_dims(self, dims & ~live["read"].to(device), new)
         # a merged or folded dimension no longer written is zero: the read-out skips it
         new["head.weight"] &= self.liveness(new)["final"].to(device).unsqueeze(0)
         self.head.weight.mul_(new["head.weight"])
         return new
-
-    def _fold_constant_units(self, new: Masks) -> None:
-        """A unit of an earlier layer that reads nothing adds a constant ``c`` to the stream;
-        later layers read it linearly (``q`` and ``ff1`` biases absorb it, ``k`` cancels it
-        in the softmax, ``v`` passes it through the attention weights, which sum to one)
-        and so does the read-out: fold it there and drop the unit (without a layer norm)."""
-        params = dict(self.named_parameters())
-        for l in range(self.num_layers - 1):
-            const = self.liveness(new)["layers"][l]["ff_const"].to(self.head.bias.device)
-            if not const.any():
-                continue
-            p = f"layers.{l}."
-            c = params[p + "ff2.weight"][:, const] @ F.gelu(params[p + "ff1.bias"][const])
-            for later in range(l + 1, self.num_layers):
-                p2 = f"layers.{later}."
-                params[p2 + "q.bias"] += params[p2 + "q.weight"] @ c
-                new[p2 + "q.bias"] |= (new[p2 + "q.weight"] & (c != 0)).any(dim=1)
-                c = c + params[p2 + "o.weight"] @ (params[p2 + "v.weight"] @ c)
-                params[p2 + "ff1.bias"] += params[p2 + "ff1.weight"] @ c
-                new[p2 + "ff1.bias"] |= (new[p2 + "ff1.weight"] & (c != 0)).any(dim=1)
-            self.head.bias += self.head.weight.reshape(-1) @ c
-            new["head.bias"] |= True
-            for name, cut in self.unit_weights(l, const).items():
-                new[name] &= ~cut.to(new[name].device)
-                params[name].mul_(new[name])
-
-    def _merge_readout_dims(self, only: torch.Tensor, new: Masks) -> None:
-        """Fold the writes into the stream dimensions ``only`` the read-out reads (see
-        :meth:`simplify`); ``new`` is updated in place."""
-        head = self.head.weight.reshape(-1)
-        writers = [f"layers.{l}.o.weight" for l in range(self.num_layers)]
-        writers += [f"layers.{l}.ff2.weight" for l in range(self.num_layers - 1)]
-        params = dict(self.named_parameters())
-        if self.skip is not None and only.any():
-            w = params["in_proj.weight"]
-            self.skip.weight += (head[only] @ w[only]).reshape(self.skip.weight.shape)
-            new["skip.weight"] |= new["in_proj.weight"][only].any(dim=0).reshape(1, -1)
-            new["in_proj.weight"] &= ~only.unsqueeze(1)
-            w.mul_(new["in_proj.weight"])
-        else:
-            writers.append("in_proj.weight")
-        if int(only.sum()) < 2:
-            return
-        scale = torch.where(only, head.abs(), torch.zeros_like(head))
-        target = int(scale.argmax())
-        if float(scale[target]) == 0.0:
-            return
-        others = only.clone()
-        others[target] = False
-        for name in writers:
-            w = params[name]
-            w[target] = (head[only] @ w[only]) / head[target]
-            new[name][target] = new[name][only].any(dim=0)
-            new[name] &= ~others.unsqueeze(1)
-            w.mul_(new[name])
