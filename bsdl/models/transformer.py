@@ -81,7 +81,8 @@ class SparseTransformer(SequenceForecaster):
     -----
     A transformer's function does not change along some directions of its weights: a
     query row times ``c`` with its key row divided by ``c``, a value row and its output
-    column likewise, writes into the stream that the layers reading it cannot tell apart.
+    column likewise, an invertible map of the residual stream undone by every layer that
+    reads it, writes into the stream that the layers reading it cannot tell apart.
     The Fisher information of the selected weights is singular along them, and the
     forecast's Jacobian is orthogonal to them, so the delta method's pseudo-inverse gives
     the forecast variance unchanged. The
