@@ -259,13 +259,6 @@ class Data:
     def bic(self, module) -> float:
         return self.bic_from_rss(self.rss(module), count_nonzero(module))
 
-    @torch.no_grad()
-    def recurrent_part(self, module) -> np.ndarray:
-        """``g(x)``: the output without the skip path and the level, at the scored points."""
-        out = module(self.inputs)[:, BURN_IN:].reshape(-1).double().numpy()
-        skip = self.x @ module.skip.weight.detach().double().numpy().ravel()
-        return out - skip - float(module.head.bias)
-
     def refit(self, module, epochs: int, seed: int) -> None:
         """Refit every surviving weight (no prior, mask fixed), as bsdl's refit does."""
         if epochs <= 0:
