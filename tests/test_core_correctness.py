@@ -171,6 +171,50 @@ def test_mlp_readout_bias_is_outside_the_prior():
     assert net.unpenalized == ("linears.2.bias",)
 
 
+def test_mlp_readout_bias_gets_no_prior_gradient_during_annealing():
+    # In the engine, every step's gradient is the data gradient plus the prior term on the
+    # penalised weights. The read-out bias (here 3, far in the slab: its prior term would be
+    # about prior_weight * noise_var * 3 / n) must get the data gradient only, recomputed
+    # here independently with autograd; a hidden bias, penalised, must differ from its data
+    # gradient once the prior weight is positive (so the comparison can detect a prior term).
+    from bsdl.inference import Callback, PriorAnnealing, train
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(40, 3, generator=g), 3.0 + torch.randn(40, generator=g)
+    net = MLP(3, (4,), 1)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=g))
+        net.linears[0].bias.fill_(2.0)
+        net.linears[1].bias.fill_(3.0)
+
+    def loss_fn(m, xb, yb):
+        return 0.5 * (m(xb).squeeze(-1) - yb).pow(2).mean()
+
+    class Compare(Callback):
+        def on_train_begin(self, state):
+            self.rows = []
+
+        def after_backward(self, state):
+            data = torch.autograd.grad(loss_fn(state.module, x, y), list(net.parameters()))
+            w = state.schedule_state.prior_weight
+            readout = (net.linears[1].bias.grad - data[3]).abs().max().item()
+            hidden = (net.linears[0].bias.grad - data[1]).abs().max().item()
+            self.rows.append((w, readout, hidden))
+
+    cmp = Compare()
+    prior = MixtureGaussianPrior(lambda_=1e-3, sigma0=0.05, sigma1=1.0)
+    train(
+        net, loss_fn, x, y, n_epochs=12, batch_size=40, lr=1e-2, prior=prior,
+        schedule=PriorAnnealing(warmup=2, ramp=4, anneal=4), generator=g, callbacks=[cmp],
+    )  # fmt: skip
+    annealed = [r for r in cmp.rows if r[0] > 0]
+    assert len(annealed) >= 8
+    for w, readout, hidden in annealed:
+        assert readout <= 1e-6  # data gradient only (float32 round-off)
+        assert hidden > 1e-3 * w  # the prior term 2 * w * noise_var / 40 is there
+
+
 # ----------------------------------------------------------------------------- defect 4
 def _interpolating_fit(n: int):
     rng = np.random.default_rng(4)
