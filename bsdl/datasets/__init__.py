@@ -27,9 +27,13 @@ time (see ``data/README.md``):
   :func:`load_bjsales` (n = 150) from R's ``datasets`` package: real time
   series bundled as CSV files in the repository's ``data/`` folder
   (:mod:`bsdl.datasets.bundled_series`)
+- :func:`load_sp500_returns`, :func:`load_nasdaq_returns`, :func:`load_wti_returns`:
+  daily log-returns read from the example data of the optional package ``arch``
+  (:mod:`bsdl.datasets.returns`)
 - :func:`load_series` and :func:`list_series`: all nine real series by name
   (:data:`REAL_SERIES`: yearly, quarterly, monthly, weekly, daily, half-hourly,
-  minutely, and one without a stated unit)
+  minutely, and one without a stated unit), and the three return series
+  (:data:`RETURN_SERIES`)
 """
 
 from __future__ import annotations
@@ -39,8 +43,9 @@ from sklearn import datasets as _skdatasets
 from sklearn.utils import Bunch
 
 from .bundled_series import load_bjsales, load_gb_demand, load_seattle_temperature, load_wwwusage
-from .catalog import REAL_SERIES, list_series, load_series
+from .catalog import REAL_SERIES, RETURN_SERIES, list_series, load_series
 from .real_series import load_co2, load_elnino, load_macro, load_nile, load_sunspots
+from .returns import load_nasdaq_returns, load_sp500_returns, load_wti_returns
 from .simulate import (
     make_sparse_classification,
     make_sparse_regression,
@@ -50,6 +55,7 @@ from .timeseries import EVEN_AR_LAGS, NONLINEAR_AR_LAGS, make_ar, make_even_ar, 
 
 __all__ = [
     "REAL_SERIES",
+    "RETURN_SERIES",
     "load_series",
     "list_series",
     "make_sparse_regression",
@@ -70,6 +76,9 @@ __all__ = [
     "load_gb_demand",
     "load_wwwusage",
     "load_bjsales",
+    "load_sp500_returns",
+    "load_nasdaq_returns",
+    "load_wti_returns",
 ]
 
 
