@@ -1,7 +1,8 @@
-"""Autoregressive-lag selection with a sparse RNN, beside statsmodels' AIC/BIC (layer L5).
+"""Autoregressive-lag selection with a sparse network, beside statsmodels' AIC/BIC (layer L5).
 
-:func:`select_ar_order` fits a :class:`~bsdl.SparseRNN` whose inputs are the last
-``max_lag`` values, reads the selected lags off the surviving input connections, and runs
+:func:`select_ar_order` fits a sparse sequence forecaster (:class:`~bsdl.SparseRNN` by
+default, or :class:`~bsdl.SparseTransformer`) whose inputs are the last ``max_lag``
+values, reads the selected lags off the surviving input connections, and runs
 :func:`statsmodels.tsa.ar_model.ar_select_order` on the same series for comparison: over
 the contiguous orders ``1..p`` and, for up to 12 candidate lags by default, over every
 subset of the lags (statsmodels' global search, ``glob=True``; see
@@ -14,14 +15,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from bsdl._series import check_series
 from bsdl._validation import check_in_options, check_positive_int
 from bsdl.baselines import ar_lag_search, resolve_global_search
-from bsdl.models import SparseRNN
+from bsdl.models import SparseRNN, SparseTransformer
+from bsdl.models.sequence import SequenceForecaster
 from bsdl.summary import Summary
 
-__all__ = ["select_ar_order", "ARSelectionResult"]
+__all__ = ["select_ar_order", "ARSelectionResult", "MODELS"]
+
+#: The sequence forecasters :func:`select_ar_order` fits by name (``model=``).
+MODELS: dict[str, type[SequenceForecaster]] = {
+    "rnn": SparseRNN,
+    "transformer": SparseTransformer,
+}
 
 
 def _fmt(lags) -> str:
@@ -30,12 +39,12 @@ def _fmt(lags) -> str:
 
 @dataclass
 class ARSelectionResult:
-    """Lags chosen by the sparse RNN and by statsmodels' information criteria.
+    """Lags chosen by the sparse network and by statsmodels' information criteria.
 
     Attributes
     ----------
     selected_lags : ndarray of int
-        1-based lags kept by the sparse RNN.
+        1-based lags kept by the sparse network (``model``).
     ar_order : int
         Largest selected lag (0 if none).
     inclusion_probabilities : pandas.Series
@@ -59,6 +68,9 @@ class ARSelectionResult:
         one row per candidate lag set and search (``search`` "contiguous" or "global"),
         with ``lags`` (tuple), ``n_lags``, ``aic``, ``bic``, ``hqic``; sorted by BIC within
         each search.
+    model : str
+        Class name of the fitted network (``"SparseRNN"``, ``"SparseTransformer"``); the
+        row of :meth:`to_frame` that holds its lags is ``"bsdl <model>"``.
     aic_order, bic_order : int
         Largest lag of ``aic_lags`` / ``bic_lags``.
     global_aic_order, global_bic_order : int or None
@@ -77,6 +89,7 @@ class ARSelectionResult:
     global_search: bool = False
     global_search_note: str = ""
     criteria: pd.DataFrame | None = None
+    model: str = "SparseRNN"
     aic_order: int = field(init=False)
     bic_order: int = field(init=False)
     global_aic_order: int | None = field(init=False)
@@ -97,7 +110,7 @@ class ARSelectionResult:
         global search ran.
         """
         rows = {
-            "bsdl SparseRNN": (self.selected_lags, self.ar_order),
+            f"bsdl {self.model}": (self.selected_lags, self.ar_order),
             "statsmodels AIC": (self.aic_lags, self.aic_order),
             "statsmodels BIC": (self.bic_lags, self.bic_order),
         }
@@ -118,6 +131,7 @@ class ARSelectionResult:
             "AR order selection",
             [
                 [
+                    ("Network:", self.model),
                     ("Candidate lags:", f"1..{self.max_lag}"),
                     ("bsdl AR order:", self.ar_order),
                     ("Global search:", search),
@@ -136,25 +150,45 @@ class ARSelectionResult:
             else ""
         )
         return (
-            f"ARSelectionResult(selected_lags={self.selected_lags.tolist()}, "
+            f"ARSelectionResult(model={self.model!r}, "
+            f"selected_lags={self.selected_lags.tolist()}, "
             f"ar_order={self.ar_order}, aic_order={self.aic_order}, "
             f"bic_order={self.bic_order}{glob})"
         )
+
+
+def _resolve_model(model) -> SequenceForecaster:
+    """A fresh, unfitted forecaster from ``model`` (a name in :data:`MODELS` or an instance)."""
+    if isinstance(model, str):
+        name = check_in_options(model, "model", list(MODELS))
+        return MODELS[name]()
+    if isinstance(model, SequenceForecaster):
+        return clone(model)
+    if isinstance(model, type) and issubclass(model, SequenceForecaster):
+        raise TypeError(
+            f"model must be one of {sorted(MODELS)} or an estimator instance, got the class "
+            f"{model.__name__}; pass {model.__name__}() instead"
+        )
+    raise TypeError(
+        f"model must be one of {sorted(MODELS)} or a sequence forecaster instance "
+        f"(SparseRNN, SparseTransformer), got {type(model).__name__}"
+    )
 
 
 def select_ar_order(
     series,
     max_lag: int = 10,
     *,
+    model="rnn",
     n_restarts: int = 3,
     trend: str = "c",
     global_search="auto",
     random_state=None,
-    **rnn_params,
+    **model_params,
 ) -> ARSelectionResult:
-    """Select the autoregressive lags of ``series`` with a sparse RNN.
+    """Select the autoregressive lags of ``series`` with a sparse RNN or transformer.
 
-    Beside the RNN's lags, statsmodels' :func:`~statsmodels.tsa.ar_model.ar_select_order`
+    Beside the network's lags, statsmodels' :func:`~statsmodels.tsa.ar_model.ar_select_order`
     chooses, on the same series and with the same deterministic terms (``trend``), an
     order ``p`` (lags ``1..p``) by AIC and by BIC and, with the global search, the best
     lag *subset* by AIC and by BIC (``glob=True``). The subset search is the fair linear
@@ -166,9 +200,17 @@ def select_ar_order(
     series : array-like or pandas Series
         Univariate series (see :meth:`bsdl.SparseRNN.fit`).
     max_lag : int, default 10
-        Largest candidate lag (the RNN's ``lags``; statsmodels' ``maxlag``).
+        Largest candidate lag (the network's ``lags``; statsmodels' ``maxlag``).
+    model : {"rnn", "transformer"} or estimator, default "rnn"
+        The sparse network whose surviving input connections select the lags:
+        ``"rnn"`` a :class:`~bsdl.SparseRNN`, ``"transformer"`` a
+        :class:`~bsdl.SparseTransformer` (:data:`MODELS`), each with its defaults; or an
+        unfitted :class:`~bsdl.SparseRNN` / :class:`~bsdl.SparseTransformer` instance
+        as a template (it is cloned, not fitted in place). Either way ``max_lag`` (its
+        ``lags``), ``n_restarts``, ``random_state`` and ``**model_params`` are set on the
+        model that is fitted, so they win over the template's own values.
     n_restarts : int, default 3
-        Restarts of the RNN; the one with the smallest BIC is kept. With the default
+        Restarts of the network; the one with the smallest BIC is kept. With the default
         prior the three restarts also use three spike scales (see
         :class:`~bsdl.SparseRNN`'s ``prior``), so BIC chooses ``sigma0`` too.
     trend : {"n", "c", "t", "ct"}, default "c"
@@ -181,8 +223,9 @@ def select_ar_order(
         (:data:`bsdl.baselines.GLOBAL_SEARCH_MAX_LAG`) and raises ``ValueError`` beyond;
         ``False`` skips it.
     random_state : int, optional
-    **rnn_params
-        Other :class:`~bsdl.SparseRNN` parameters (``cell``, ``window``, ``prior``, ...).
+    **model_params
+        Other parameters of the network (for the RNN ``cell``, ``hidden_size``,
+        ``window``, ``prior``, ...; for the transformer ``d_model``, ``n_heads``, ...).
 
     Returns
     -------
@@ -191,8 +234,12 @@ def select_ar_order(
     Raises
     ------
     ValueError
-        Bad ``max_lag``, ``trend`` or ``global_search`` (before any fit), or
-        ``global_search=True`` with ``max_lag > 16``.
+        Bad ``max_lag``, ``trend``, ``global_search`` or ``model`` name (before any
+        fit), or ``global_search=True`` with ``max_lag > 16``.
+    TypeError
+        ``model`` is neither a name nor a sequence-forecaster instance, or
+        ``**model_params`` holds ``lags`` or a parameter the network does not have
+        (before any fit).
 
     Examples
     --------
@@ -204,14 +251,31 @@ def select_ar_order(
     (2, True, 21)
     >>> res.to_frame().columns.tolist()
     ['lags', 'order']
-    >>> res.to_frame().index[-1]
-    'statsmodels global BIC'
+    >>> res.to_frame().index.tolist()[::4]
+    ['bsdl SparseRNN', 'statsmodels global BIC']
+
+    The same with a sparse transformer:
+
+    >>> res = select_ar_order(
+    ...     y, max_lag=4, model="transformer", n_restarts=1, n_epochs=40, random_state=0
+    ... )
+    >>> res.model, res.to_frame().index[0]
+    ('SparseTransformer', 'bsdl SparseTransformer')
     """
     max_lag = check_positive_int(max_lag, "max_lag")
     trend = check_in_options(trend, "trend", ["n", "c", "t", "ct"])
     run_global, note = resolve_global_search(global_search, max_lag)
-    model = SparseRNN(
-        lags=max_lag, n_restarts=n_restarts, random_state=random_state, **rnn_params
+    model = _resolve_model(model)
+    if "lags" in model_params:
+        raise TypeError("select_ar_order sets the network's lags from max_lag; drop lags=")
+    valid = model.get_params(deep=False)
+    if unknown := sorted(set(model_params) - set(valid)):
+        raise TypeError(
+            f"{type(model).__name__} has no parameter(s) {unknown} (passed to "
+            f"select_ar_order as **model_params); valid: {sorted(valid)}"
+        )
+    model.set_params(
+        lags=max_lag, n_restarts=n_restarts, random_state=random_state, **model_params
     ).fit(series)
     y, _, _ = check_series(series, "series", missing=model.missing)  # as the model saw it
     searches = [ar_lag_search(y, max_lag, glob=False, trend=trend)]
@@ -238,4 +302,5 @@ def select_ar_order(
         global_search=run_global,
         global_search_note=note,
         criteria=criteria,
+        model=type(model).__name__,
     )

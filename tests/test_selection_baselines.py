@@ -1,4 +1,5 @@
-"""bsdl.baselines: statsmodels' lag searches and AutoReg forecasts at fixed lags.
+"""bsdl.baselines: statsmodels' lag searches and AutoReg forecasts at fixed lags; and
+``select_ar_order``'s choice of network (``model=``; its RNN path is tested in test_rnn.py).
 
 The criteria and forecasts are checked against least squares and the AR recursion written
 out here with numpy, not against statsmodels' own output alone.
@@ -14,6 +15,7 @@ import pytest
 from scipy import stats
 from statsmodels.tsa.ar_model import ar_select_order
 
+from bsdl import SparseRNN, SparseTransformer
 from bsdl.baselines import (
     GLOBAL_SEARCH_AUTO_MAX_LAG,
     GLOBAL_SEARCH_MAX_LAG,
@@ -22,6 +24,7 @@ from bsdl.baselines import (
     resolve_global_search,
 )
 from bsdl.datasets import make_ar
+from bsdl.selection import MODELS, select_ar_order
 
 
 def _ols_bic(y: np.ndarray, lags: tuple[int, ...], max_lag: int) -> float:
@@ -183,3 +186,77 @@ def test_autoreg_forecasts_does_not_mutate_input():
     before = y.copy()
     autoreg_forecasts(y[:80], [1, 2], series=y, steps=3)
     np.testing.assert_array_equal(y, before)
+
+
+# ----------------------------------------------------------------------------- select_ar_order
+
+
+def test_select_ar_order_with_the_transformer():
+    y = make_ar(800, {1: 0.6, 2: -0.3}, random_state=7)
+    res = select_ar_order(
+        y, max_lag=5, model="transformer", n_restarts=2, n_epochs=60, random_state=0
+    )
+    # the true lag set (t-statistics of both lags > 8 at n = 800, as in test_rnn.py's
+    # select_ar_order test), inclusion probabilities on the right side of 1/2
+    assert res.model == "SparseTransformer"
+    np.testing.assert_array_equal(res.selected_lags, [1, 2])
+    assert res.ar_order == 2
+    probs = res.inclusion_probabilities
+    assert (probs.loc[[1, 2]] > 0.5).all() and (probs.loc[[3, 4, 5]] < 0.5).all()
+    assert len(res.restarts) == 2 and res.restarts["chosen"].sum() == 1
+    frame = res.to_frame()
+    assert frame.index[0] == "bsdl SparseTransformer"
+    assert frame.loc["bsdl SparseTransformer", "lags"] == "1, 2"
+    assert "bsdl SparseRNN" not in frame.index
+    # the statsmodels side does not depend on the network
+    np.testing.assert_array_equal(res.global_bic_lags, [1, 2])
+    assert res.criteria["search"].value_counts().to_dict() == {"global": 32, "contiguous": 6}
+    text = str(res.summary())
+    assert "SparseTransformer" in text and "bsdl SparseTransformer" in text
+    assert "model='SparseTransformer'" in repr(res)
+
+
+def test_select_ar_order_model_instance_is_a_template():
+    y = make_ar(300, {1: 0.6}, random_state=3)
+    small = dict(d_model=4, n_heads=1, dim_feedforward=4, n_epochs=20)
+    template = SparseTransformer(lags=99, n_restarts=9, random_state=5, **small)
+    before = template.get_params()
+    res = select_ar_order(y, max_lag=3, model=template, n_restarts=1, random_state=0)
+    # the template is cloned, never fitted, and keeps its parameters
+    assert not hasattr(template, "selected_lags_") and template.get_params() == before
+    # max_lag, n_restarts and random_state win over the template's; the rest is the
+    # template's: the same fit as the name with the same parameters
+    by_name = select_ar_order(
+        y, max_lag=3, model="transformer", n_restarts=1, random_state=0, **small
+    )
+    assert res.model == "SparseTransformer" and len(res.restarts) == 1
+    assert res.inclusion_probabilities.index.tolist() == [1, 2, 3]
+    pd.testing.assert_frame_equal(res.restarts, by_name.restarts)
+    # an RNN instance gives the RNN's row
+    rnn = select_ar_order(
+        y,
+        max_lag=3,
+        model=SparseRNN(hidden_size=2, n_epochs=5),
+        n_restarts=1,
+        global_search=False,
+        random_state=0,
+    )
+    assert rnn.model == "SparseRNN" and rnn.to_frame().index[0] == "bsdl SparseRNN"
+    assert set(MODELS) == {"rnn", "transformer"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(model="lstm"), ValueError, "model"),
+        (dict(model=SparseTransformer), TypeError, r"pass SparseTransformer\(\) instead"),
+        (dict(model=object()), TypeError, "model must be one of"),
+        (dict(model="rnn", d_model=4), TypeError, r"SparseRNN has no parameter\(s\) \['d_model'\]"),
+        (dict(model="transformer", cell="gru"), TypeError, "SparseTransformer has no parameter"),
+        (dict(lags=3), TypeError, "from max_lag; drop lags="),
+    ],
+)
+def test_select_ar_order_bad_model(kwargs, error, match):
+    # refused before any fit: the series here would fail the fit with another message
+    with pytest.raises(error, match=match):
+        select_ar_order(np.array([1.0, np.nan]), max_lag=3, **kwargs)
