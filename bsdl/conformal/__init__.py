@@ -16,7 +16,10 @@ imports torch or bsdl's models.
 - :class:`SPCI`: quantile regression on recent residuals (Xu & Xie 2023);
 - :class:`ConformalizedAsymptotic`: bsdl's delta-method standard error as the scale of
   the conformity score, so the interval keeps its asymptotic shape and gains the
-  split-conformal finite-sample calibration.
+  split-conformal finite-sample calibration;
+- :class:`AdaptiveAsymptotic`: bsdl's asymptotic interval (its standard error and
+  critical value) whose level moves online by ACI's update (:func:`aci_walk`), without a
+  calibration set.
 
 Scores: :class:`AbsoluteScore`, :class:`ScaledScore`. Metrics:
 :mod:`bsdl.conformal.metrics`.
@@ -39,8 +42,9 @@ uses leave-one-out residuals), then ``predict_interval(X, alpha)`` or
 """
 
 from ._core import ConformalIntervals, conformal_quantile, lag_matrix, min_calibration_size
-from .adaptive import ACI, DEFAULT_GAMMAS, AgACI
+from .adaptive import ACI, DEFAULT_GAMMAS, AgACI, aci_update, aci_walk
 from .enbpi import EnbPI, block_bootstrap
+from .hybrid import AdaptiveAsymptotic
 from .metrics import (
     coverage,
     interval_metrics,
@@ -60,6 +64,9 @@ __all__ = [
     "EnbPI",
     "SPCI",
     "ConformalizedAsymptotic",
+    "AdaptiveAsymptotic",
+    "aci_update",
+    "aci_walk",
     "ConformalIntervals",
     "ConformityScore",
     "AbsoluteScore",

@@ -10,7 +10,7 @@ from ._core import quantile_or_max
 from .scores import ConformityScore
 from .split import SplitConformal
 
-__all__ = ["ACI", "AgACI", "DEFAULT_GAMMAS"]
+__all__ = ["ACI", "AgACI", "DEFAULT_GAMMAS", "aci_update", "aci_walk"]
 
 #: The step sizes of Zaffran et al. (2022), section 5, used by AgACI by default.
 DEFAULT_GAMMAS: tuple[float, ...] = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128)
@@ -23,6 +23,54 @@ def _check_gamma(gamma, name: str = "gamma") -> float:
     if not 0.0 < gamma < 1.0:
         raise ValueError(f"{name} must be in (0, 1), got {gamma!r}")
     return gamma
+
+
+def aci_update(a_t, alpha: float, gamma, miss):
+    """ACI's level update (Gibbs & Candès 2021): ``alpha_{t+1} = alpha_t + gamma (alpha - err_t)``.
+
+    ``miss`` is ``err_t`` (1 if ``y_t`` fell outside its interval); ``a_t``, ``gamma`` and
+    ``miss`` may be arrays (one level per expert, as in :class:`AgACI`).
+
+    >>> from bsdl.conformal import aci_update
+    >>> round(aci_update(0.1, 0.1, 0.01, 1.0), 4), round(aci_update(0.1, 0.1, 0.01, 0.0), 4)
+    (0.091, 0.101)
+    """
+    return a_t + gamma * (alpha - miss)
+
+
+def aci_walk(y, alpha: float, gamma: float, interval_at):
+    """Walk a test span with ACI's level: the shared loop of :class:`ACI` and
+    :class:`~bsdl.conformal.AdaptiveAsymptotic`.
+
+    At step ``t`` the working level is ``a_t`` (``a_0 = alpha``);
+    ``interval_at(t, a_t) -> (lower, upper, infinite)`` gives the reported interval and
+    whether the nominal one is the whole line (it never misses, so the update counts no
+    error there); then ``y[t]`` is revealed and :func:`aci_update` moves the level. A point
+    on an interval end counts as covered.
+
+    Returns
+    -------
+    lower, upper, alphas : ndarray of shape (len(y),)
+        The reported intervals and the level each step used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bsdl.conformal import aci_walk
+    >>> lo, up, a = aci_walk(np.array([0.0, 5.0, 0.0]), 0.1, 0.5,
+    ...                      lambda t, a_t: (-1.0, 1.0, False))
+    >>> np.round(a, 3).tolist()  # covered: + gamma alpha; missed: - gamma (1 - alpha)
+    [0.1, 0.15, -0.3]
+    """
+    n = len(y)
+    lower, upper, alphas = np.empty(n), np.empty(n), np.empty(n)
+    a_t = alpha
+    for t in range(n):
+        alphas[t] = a_t
+        lower[t], upper[t], infinite = interval_at(t, a_t)
+        miss = 0.0 if infinite else float(not (lower[t] <= y[t] <= upper[t]))
+        a_t = aci_update(a_t, alpha, gamma, miss)
+    return lower, upper, alphas
 
 
 class ACI(SplitConformal):
@@ -88,22 +136,18 @@ class ACI(SplitConformal):
 
     def _online(self, pred, scale, y, test_scores, alpha):
         gamma = _check_gamma(self.gamma)
-        lower = np.empty_like(pred)
-        upper = np.empty_like(pred)
-        alphas = np.empty_like(pred)
-        a_t = alpha
-        for t, sorted_scores in enumerate(self._score_windows(test_scores)):
-            alphas[t] = a_t
+        windows = self._score_windows(test_scores)
+
+        def interval_at(t, a_t):
+            sorted_scores = next(windows)
             q = quantile_or_max(sorted_scores, a_t)
             s = None if scale is None else scale[t : t + 1]
             lo, up = self._score.interval(pred[t : t + 1], q, s)
-            lower[t], upper[t] = lo[0], up[0]
             # an alpha_t below 1/(n+1) asks for an infinite interval, which never misses:
             # the update counts no error there (the reported interval is only capped)
-            infinite = a_t < 1.0 / (sorted_scores.size + 1)
-            err = 0.0 if infinite else float(not (lower[t] <= y[t] <= upper[t]))
-            a_t = a_t + gamma * (alpha - err)
-        return lower, upper, alphas
+            return lo[0], up[0], a_t < 1.0 / (sorted_scores.size + 1)
+
+        return aci_walk(y, alpha, gamma, interval_at)
 
 
 def _pinball_grad(pred: float, y: float, tau: float) -> float:
@@ -197,7 +241,7 @@ class AgACI(SplitConformal):
                 g = _pinball_grad(agg[side], y[t], taus[side])
                 cum[side] += g * bounds[side]
             err = ((y[t] < lo_k) | (y[t] > up_k)) & (a_t >= 1.0 / (sorted_scores.size + 1))
-            a_t = a_t + gammas * (alpha - err)
+            a_t = aci_update(a_t, alpha, gammas, err)
         return lower, upper, None
 
     def __repr__(self) -> str:
