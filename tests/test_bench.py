@@ -52,3 +52,27 @@ def test_scale_quick_runs(tmp_path):
             assert r["steps"] == r["epochs"] * -(-r["rows"] // r["batch_size"])
             assert all(s > 0 for s in r["seconds"]) and r["median_seconds"] > 0
     assert set(result["slopes"]) == {"SparseMLPRegressor", "SparseRNN"}
+
+
+def test_transformer_quick_runs(tmp_path):
+    stdout, result = run_quick("transformer.py", tmp_path)
+    assert "| design | method | fit s (median) | / SparseRNN |" in stdout
+    for method in ("sparse_transformer", "dense_lagtransformer", "dense_torch"):
+        assert f"ratio {method}/sparse_rnn fit:" in stdout, stdout
+    assert "rmse sparse_transformer/sparse_rnn:" in stdout and "summary: " in stdout
+    assert result["config"]["mode"] == "quick" and result["config"]["threads"] == 1
+    [run] = result["runs"]  # quick: linear AR, n = 300, one seed
+    assert run["design"] == "linear AR" and run["n"] == 300
+    for method in ("sparse_transformer", "sparse_rnn", "dense_lagtransformer", "dense_torch"):
+        assert run[method]["seconds"] > 0
+        assert 0 < run[method]["rmse"] < 10, method  # unit innovations: RMSE near 1
+    # the dense loops take the sparse transformer's optimiser steps
+    assert run["dense_lagtransformer"]["optimizer_steps"] > 0
+    assert run["dense_torch"]["optimizer_steps"] == run["dense_lagtransformer"]["optimizer_steps"]
+    assert {r["method"] for r in result["summary"]} == {
+        "sparse_transformer",
+        "sparse_rnn",
+        "dense_lagtransformer",
+        "dense_torch",
+        "autoreg",
+    }
