@@ -43,13 +43,15 @@
 # 2 binomial standard errors of 0.9 on the simulated designs, and a fit of the defaults on
 # 1000 points in at most twice the RNN's time.
 #
-# Full mode: n in {1000, 2000}, replicates as set below, 500 held-out points per replicate.
+# Full mode: n = 1000 training points, 10 replicates per design, 500 held-out points per
+# replicate.
 # Quick mode (`BSDL_QUICK=1`): n = 300, 2 replicates, candidate lags 1..8, 30 epochs,
 # 100 held-out points, sunspots only; it only checks that the pipeline runs.
 
 # %%
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -117,15 +119,18 @@ if QUICK:
     )
 else:
     CONFIG = dict(
-        ns=[1000, 2000],
-        n_reps=8,
+        ns=[1000],
+        n_reps=10,
         max_lag=10,
         n_test=500,
         bsdl_kwargs={},
         real_series=["sunspots", "elnino"],
     )
-FULL_NS = [1000, 2000]
-FULL_REPS = 8
+# The full design: the issue's targets are stated at n >= 1000; n = 2000 (a fit of each
+# network takes 2-4 times longer there) does not fit the 40-minute budget of a run on a
+# shared 2-core machine. BSDL_VIGNETTE_NS=1000,2000 runs it (stated in report.md).
+FULL_NS = [1000]
+FULL_REPS = 10
 apply_grid_overrides(CONFIG)
 N_JOBS = n_jobs()
 DESIGNS = {
@@ -142,7 +147,11 @@ announce(OUT, CONFIG, N_JOBS)
 
 
 def git_commit() -> str:
-    """The commit of the working tree this run used (with "+changes" if it was dirty)."""
+    """The commit this run used: ``BSDL_VIGNETTE_COMMIT`` (for a tree exported with
+    ``git archive``), else ``git rev-parse`` (with a note if bsdl/ or vignettes/ had
+    uncommitted changes)."""
+    if os.environ.get("BSDL_VIGNETTE_COMMIT"):
+        return os.environ["BSDL_VIGNETTE_COMMIT"] + " (exported tree)"
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
@@ -155,9 +164,9 @@ def git_commit() -> str:
         ).stdout.strip()
     except OSError:
         return "unknown"
-    return (head or "unknown") + (
-        " (+ uncommitted changes under bsdl/ or vignettes/)" if dirty else ""
-    )
+    if not head:
+        return "unknown"
+    return head + (" (+ uncommitted changes under bsdl/ or vignettes/)" if dirty else "")
 
 
 COMMIT = git_commit()
@@ -312,8 +321,8 @@ results.to_csv(OUT / "results.csv", index=False)
 # Per design, n and method: exact-recovery and correct-order rates ± binomial se
 # sqrt(p(1 - p) / R) over the R replicates, the number of selected lags, mean fit seconds.
 # The target of the issue: the transformer's exact rate within 0.1 of the RNN's at n >= 1000.
-# With R replicates the se of a difference of two rates is up to sqrt(0.5 / R) (0.25 for
-# R = 8), so only large differences can be resolved.
+# With R replicates the se of a difference of two rates is up to sqrt(0.5 / R) (0.22 for
+# R = 10), so only large differences can be resolved.
 
 
 # %%
