@@ -76,6 +76,13 @@ class Pruner(Callback):
         Which parameters are pruned; see :func:`bsdl.pruning.targets.select_targets`
         (default: the weights of Linear, recurrent and attention layers, without biases,
         embeddings, norms and the last Linear).
+    pattern : (int, int), optional
+        ``(k, n)``: a k-of-n pattern (``(2, 4)`` is the 2:4 semi-structured sparsity of
+        sparse tensor cores): every block of ``n`` consecutive weights along the last
+        (input) dimension keeps ``k``. ``final_sparsity`` must then be ``(n - k) / n``;
+        at step ``t`` each block loses ``round(s(t) * n)`` weights, the lowest scores of
+        the block (``ranking`` is not used). Every target must be 2-D with an input
+        dimension divisible by ``n``.
 
     Attributes
     ----------
@@ -126,6 +133,7 @@ class Pruner(Callback):
         targets="auto",
         exclude: Sequence[str] | str = (),
         exclude_head: bool = True,
+        pattern: tuple[int, int] | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -138,10 +146,11 @@ class Pruner(Callback):
             pruning_interval=pruning_interval,
         )
         self.ranking = check_in_options(ranking, "ranking", RANKINGS)
-        pairs = select_targets(model, targets, exclude, exclude_head)
         self.model = model
+        pairs = self._select_targets(model, targets, exclude, exclude_head)
         self._names = [name for name, _ in pairs]
         self._params = [p for _, p in pairs]
+        self.pattern = _check_pattern(pattern, self.schedule.final_sparsity, pairs)
         self._pruned = [torch.zeros_like(p, dtype=torch.bool) for p in self._params]
         self._keep: list[torch.Tensor] | None = None  # ~pruned in each parameter's dtype
         self._n_weights = sum(p.numel() for p in self._params)
@@ -300,6 +309,10 @@ class Pruner(Callback):
         state.row["pruning_target"] = self._target
 
     # ------------------------------------------------------------------ for subclasses
+    def _select_targets(self, model, targets, exclude, exclude_head) -> list:
+        """The ``(name, parameter)`` pairs to prune (default: :func:`select_targets`)."""
+        return select_targets(model, targets, exclude, exclude_head)
+
     def _before_update(self, t: int) -> None:
         """Gradient of step ``t`` ready, before the optimiser step (default: nothing)."""
 
@@ -363,7 +376,11 @@ class Pruner(Callback):
                 )
             scores.append(s if self.regrow else s.masked_fill(m, -math.inf))
         sched = self.schedule
-        if self.ranking == "global":
+        if self.pattern is not None:
+            n = self.pattern[1]
+            per_block = sched.n_pruned(t, n)
+            new = [_lowest_per_block(s, n, per_block) for s in scores]
+        elif self.ranking == "global":
             device = scores[0].device
             flat = torch.cat([s.reshape(-1).to(device) for s in scores])
             k = sched.n_pruned(t, flat.numel())
@@ -378,6 +395,42 @@ class Pruner(Callback):
         self._keep = None
         self._n_pruned = sum(int(m.sum()) for m in new)
         self._target = sched.sparsity(t)
+
+
+def _check_pattern(pattern, final_sparsity: float, pairs) -> tuple[int, int] | None:
+    if pattern is None:
+        return None
+    if (
+        not isinstance(pattern, tuple | list)
+        or len(pattern) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in pattern)
+        or not 0 < pattern[0] < pattern[1]
+    ):
+        raise ValueError(f"pattern must be a pair (k, n) of ints with 0 < k < n, got {pattern!r}")
+    k, n = int(pattern[0]), int(pattern[1])
+    if abs(final_sparsity - (n - k) / n) > 1e-9:
+        raise ValueError(
+            f"pattern=({k}, {n}) keeps {k} of every {n} weights: final_sparsity must be "
+            f"{(n - k) / n!r}, got {final_sparsity!r}"
+        )
+    for name, p in pairs:
+        if p.dim() != 2 or p.shape[1] % n:
+            raise ValueError(
+                f"pattern=({k}, {n}) needs 2-D targets whose input dimension is divisible by "
+                f"{n}; {name!r} has shape {tuple(p.shape)} (exclude it with exclude=[...])"
+            )
+    return k, n
+
+
+def _lowest_per_block(scores: torch.Tensor, n: int, k: int) -> torch.Tensor:
+    """Boolean tensor: True at the ``k`` lowest scores of each block of ``n`` consecutive
+    entries along the last dimension."""
+    blocks = scores.reshape(-1, n)
+    out = torch.zeros(blocks.shape, dtype=torch.bool, device=scores.device)
+    if k > 0:
+        idx = torch.topk(blocks, k, dim=1, largest=False, sorted=False).indices
+        out.scatter_(1, idx, True)
+    return out.view(scores.shape)
 
 
 def _lowest(values: torch.Tensor, k: int) -> torch.Tensor:

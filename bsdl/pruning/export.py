@@ -16,7 +16,14 @@ activations elementwise, see :data:`ELEMENTWISE`) as a stack:
    rows and the current torch thread count, and the faster is kept (the timings are in
    the report).
 
-Linear layers outside an ``nn.Sequential`` are left as they are: their owner's
+Before that, structures pruned whole (see :mod:`bsdl.pruning.export_structured`) shrink:
+attention heads whose output columns are zero are removed from ``nn.MultiheadAttention``
+and from Hugging-Face-style ``q_proj``/``k_proj``/``v_proj``/``o_proj`` modules, and for each
+``links`` pair ``{producer: consumer}`` (as given to the structured pruners) the producer's
+outputs the consumer does not read are removed from both (Linear rows and columns, the
+hidden units of a one-layer recurrent module).
+
+Other Linear layers outside an ``nn.Sequential`` are left as they are: their owner's
 ``forward`` may read ``.weight`` itself (as ``nn.MultiheadAttention`` does).
 :meth:`ExportedModel.save` writes a safetensors file (matrices in CSR when that takes
 fewer bytes, the structure as JSON in the header; no pickle) and :func:`load_exported`
@@ -37,6 +44,8 @@ from torch import nn
 
 from bsdl._validation import check_in_options, check_positive_int
 from bsdl.exceptions import ModelFileError
+from bsdl.pruning.export_structured import shrink_structures
+from bsdl.pruning.groups import check_links, linear_runs
 from bsdl.pruning.sparse_linear import PrunedLinear, csr_nbytes, csr_tensor, time_call, to_csr
 
 __all__ = ["export", "ExportedModel", "ExportReport", "load_exported", "ELEMENTWISE"]
@@ -57,7 +66,6 @@ ELEMENTWISE: dict[str, tuple[type[nn.Module], tuple[str, ...]]] = {
     "Identity": (nn.Identity, ()),
     "Dropout": (nn.Dropout, ("p",)),  # identity at inference
 }
-_ELEMENTWISE_TYPES = tuple(t for t, _ in ELEMENTWISE.values())
 _FILE_TAG = "bsdl.pruning.export/1"
 
 
@@ -76,6 +84,9 @@ class ExportReport:
         One entry per exported Linear: ``name``, ``shape_before``, ``shape_after``,
         ``nnz``, ``format`` and the measured ``dense_seconds`` and ``csr_seconds`` per
         forward (None when not timed).
+    structures : list of dict
+        One entry per structure shrunk before the stacks: ``name``, ``kind`` (``"head"``,
+        ``"unit"``, ``"rnn_unit"``), ``groups_before`` and ``groups_after``.
 
     Examples
     --------
@@ -92,6 +103,7 @@ class ExportReport:
     bytes_before: int
     bytes_after: int
     layers: list = field(default_factory=list)
+    structures: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """The report as plain Python types."""
@@ -102,6 +114,10 @@ class ExportReport:
             f"parameters {self.params_before} -> {self.params_after}, "
             f"bytes {self.bytes_before} -> {self.bytes_after}",
             f"{'layer':<24}{'shape':>24}{'nnz':>10}{'format':>8}{'dense us':>10}{'csr us':>10}",
+        ]
+        lines[1:1] = [
+            f"{r['kind']} {r['name']}: {r['groups_before']} -> {r['groups_after']}"
+            for r in self.structures
         ]
         for r in self.layers:
             shape = f"{tuple(r['shape_before'])}->{tuple(r['shape_after'])}"
@@ -214,26 +230,9 @@ def _choose(weight, bias, index, in_features, csr: str, batch_size: int):
     return (sparse if t_csr < t_dense else dense), t_dense, t_csr
 
 
-def _runs(seq: nn.Sequential) -> list[list[int]]:
-    """Indices of the Linear layers of each stack ``Linear (act)* Linear ...`` in ``seq``.
-
-    Types are matched exactly: a subclass may compute something else in its forward.
-    """
-    runs: list[list[int]] = []
-    current: list[int] = []
-    for i, mod in enumerate(seq):
-        if type(mod) is nn.Linear:
-            current.append(i)
-        elif type(mod) not in _ELEMENTWISE_TYPES:
-            if current:
-                runs.append(current)
-            current = []
-    if current:
-        runs.append(current)
-    return runs
-
-
-def export(model: nn.Module, *, csr: str = "auto", batch_size: int = 1) -> ExportedModel:
+def export(
+    model: nn.Module, *, csr: str = "auto", batch_size: int = 1, links: dict | None = None
+) -> ExportedModel:
     """A smaller copy of a pruned model with the same outputs (see the module docstring).
 
     Parameters
@@ -244,6 +243,10 @@ def export(model: nn.Module, *, csr: str = "auto", batch_size: int = 1) -> Expor
         CSR for the stacks' Linear layers: where measured faster, always, or never.
     batch_size : int, default 1
         Rows of the input the formats are timed on.
+    links : dict, optional
+        ``{producer module name: consumer module name}``, as given to
+        :class:`~bsdl.pruning.StructuredMGPP`: linked units the consumer no longer reads
+        are removed.
 
     Returns
     -------
@@ -272,16 +275,18 @@ def export(model: nn.Module, *, csr: str = "auto", batch_size: int = 1) -> Expor
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     csr = check_in_options(csr, "csr", ("auto", "always", "never"))
     batch_size = check_positive_int(batch_size, "batch_size")
+    links = check_links(model, links)
     params_before, bytes_before = _numbers(model)
     work = copy.deepcopy(model).eval()
     if isinstance(work, nn.Linear):
         work = nn.Sequential(work)
+    work, structures = shrink_structures(work, links)
     rows = []
     with torch.no_grad():
         for seq_name, seq in list(work.named_modules()):
             if not isinstance(seq, nn.Sequential):
                 continue
-            for run in _runs(seq):
+            for run in linear_runs(seq):
                 linears = [seq[i] for i in run]
                 acts = [list(seq[i + 1 : j]) for i, j in zip(run, run[1:])]
                 ws, bs, index = _compact(linears, acts)
@@ -304,7 +309,9 @@ def export(model: nn.Module, *, csr: str = "auto", batch_size: int = 1) -> Expor
                     )
     exported = ExportedModel(work).eval()
     params_after, bytes_after = _numbers(work)
-    exported.report = ExportReport(params_before, params_after, bytes_before, bytes_after, rows)
+    exported.report = ExportReport(
+        params_before, params_after, bytes_before, bytes_after, rows, structures
+    )
     return exported
 
 
