@@ -45,7 +45,7 @@
 #
 # Full mode: n = 1000 training points, 10 replicates per design, 500 held-out points per
 # replicate.
-# Quick mode (`BSDL_QUICK=1`): n = 300, 2 replicates, candidate lags 1..8, 30 epochs,
+# Quick mode (`BSDL_QUICK=1`): n = 300, 1 replicate, candidate lags 1..8, 30 epochs,
 # 100 held-out points, sunspots only; it only checks that the pipeline runs.
 
 # %%
@@ -111,7 +111,7 @@ ALPHA = 0.1  # 90 % intervals
 if QUICK:
     CONFIG = dict(
         ns=[300],
-        n_reps=2,
+        n_reps=1,
         max_lag=8,  # >= 7, the largest true lag of the linear design
         n_test=100,
         bsdl_kwargs=dict(n_epochs=30),
@@ -641,7 +641,7 @@ def verdicts() -> list[str]:
 
 def deviations() -> list[str]:
     notes = deviation_notes(
-        "n = 300, 2 replicates, candidate lags 1..8, 30 epochs for both networks, 100 "
+        "n = 300, 1 replicate, candidate lags 1..8, 30 epochs for both networks, 100 "
         "held-out points, sunspots only",
         CONFIG,
         FULL_NS,
