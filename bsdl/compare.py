@@ -2,47 +2,49 @@
 
 :func:`compare_intervals` puts every method on the same footing: one chronological
 train / calibration / test split per series, the same base forecaster
-(:class:`~bsdl.SparseRNN`, one fit per series and seed, shared by every method that
+(:class:`~bsdl.SparseRNN` by default, :class:`~bsdl.SparseTransformer` with
+``model="transformer"``; one fit per series and seed, shared by every method that
 wraps a model; EnbPI refits it on block-bootstrap series), one-step-ahead intervals
 along the test span with each value revealed after its interval, and the same
 metrics, read from the :class:`~bsdl.results.Intervals` every method returns
 (``coverage``, ``width``, ``interval_score``: the rules of :mod:`bsdl.conformal.metrics`).
 The linear baseline ``autoreg`` (statsmodels' AutoReg at the BIC lags,
-:func:`bsdl.baselines.baseline_bic_lags`) sits in the same table.
-``bsdl compare`` is its command line.
+:func:`bsdl.baselines.baseline_bic_lags`) and the volatility baseline ``garch``
+(an AR-GARCH(1, 1) at the same lags, :mod:`bsdl.garch`, needs ``arch``) sit in the
+same table. ``bsdl compare`` is its command line.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import clone
 from tqdm.auto import tqdm
 
+from bsdl._compare_run import GARCH_MIN_FIT, MIN_BLOCKS, run_one
 from bsdl._validation import check_alpha, check_array, check_positive_int, check_random_state
-from bsdl.baselines import autoreg_forecasts, baseline_bic_lags
-from bsdl.conformal import (
-    ACI,
-    SPCI,
-    AgACI,
-    ConformalizedAsymptotic,
-    EnbPI,
-    SplitConformal,
-    min_calibration_size,
-)
 from bsdl.datasets import REAL_SERIES, load_series
 from bsdl.models.rnn import SparseRNN
-from bsdl.results import Intervals, PredictionIntervals
+from bsdl.models.transformer import SparseTransformer
+from bsdl.onestep import OneStepForecaster
 
-__all__ = ["METHODS", "OneStepForecaster", "compare_intervals", "comparison_table"]
+__all__ = [
+    "GARCH_MIN_FIT",
+    "METHODS",
+    "MIN_BLOCKS",
+    "MODELS",
+    "OneStepForecaster",
+    "compare_intervals",
+    "comparison_table",
+    "default_methods",
+]
 
 #: Methods compared, in table order.
 METHODS: tuple[str, ...] = (
     "bsdl",
+    "hybrid",
     "conformalized",
     "split",
     "aci",
@@ -50,247 +52,25 @@ METHODS: tuple[str, ...] = (
     "enbpi",
     "spci",
     "autoreg",
+    "garch",
 )
 
+#: Forecasters that ``model=`` names.
+MODELS: dict[str, type] = {"rnn": SparseRNN, "transformer": SparseTransformer}
 
-class OneStepForecaster:
-    """A series forecaster seen as a regressor on time positions, for conformal wrappers.
 
-    ``X`` holds integer positions in ``series``. ``fit(X, y)`` fits a copy of ``model``
-    (e.g. :class:`~bsdl.SparseRNN`) to the values ``y`` in the order given (a
-    block-bootstrap sample is a concatenation of blocks); ``predict(X)`` and
-    ``predict_interval(X)`` are the one-step-ahead forecasts at those positions from
-    the observed past of ``series``, without refitting.
+def default_methods() -> tuple[str, ...]:
+    """:data:`METHODS`, without ``"garch"`` when the optional package ``arch`` is missing.
 
-    Parameters
-    ----------
-    model : SparseRNN or any model with ``fit(series)``, ``predict(series=)`` and
-        ``predict_interval(series=, alpha=)``
-    series : array-like of shape (n,)
-        The whole observed series (training, calibration and test spans).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from bsdl import SparseRNN
-    >>> from bsdl.compare import OneStepForecaster
-    >>> y = np.sin(np.arange(120) / 3.0)
-    >>> f = OneStepForecaster(SparseRNN(lags=3, window=4, n_epochs=20, random_state=0), y)
-    >>> f = f.fit(np.arange(80), y[:80])
-    >>> f.predict(np.array([100, 101])).shape
-    (2,)
+    >>> from bsdl.compare import default_methods
+    >>> default_methods()[:2]
+    ('bsdl', 'hybrid')
     """
+    import importlib.util
 
-    def __init__(self, model, series) -> None:
-        self.model = model
-        self.series = series
-
-    def get_params(self, deep: bool = False) -> dict:
-        return {"model": self.model, "series": self.series}
-
-    def fit(self, X, y):
-        pos = np.asarray(X).reshape(-1).astype(np.int64)
-        self._y = np.asarray(self.series, dtype=float).reshape(-1)
-        self.model_ = clone(self.model).fit(np.asarray(y, dtype=float))
-        # fitted on the series' own prefix (not a bootstrap sample): the model's history is
-        # the true past, so forecasts can start at the first requested position
-        self._prefix = bool(np.array_equal(pos, np.arange(pos.size)))
-        return self
-
-    def _positions(self, X) -> np.ndarray:
-        pos = np.asarray(X).reshape(-1).astype(np.int64)
-        lags, window = int(self.model_.lags), int(self.model_.window)
-        first = lags + window - 1
-        if pos.size == 0:
-            raise ValueError("X holds no positions")
-        if pos.min() < first or pos.max() >= self._y.size:
-            raise ValueError(
-                f"positions must lie in [{first}, {self._y.size}) (one-step forecasts need "
-                f"lags + window - 1 = {first} earlier values), got {pos.min()}..{pos.max()}"
-            )
-        return pos
-
-    def _along(self, pos: np.ndarray):
-        """The series handed to the model (starting as late as its history allows) and
-        the position of its first one-step forecast."""
-        stop = int(pos.max()) + 1
-        if self._prefix:
-            lo = int(min(pos.min(), self.model_.n_obs_))
-            return pd.Series(self._y[lo:stop], index=pd.RangeIndex(lo, stop))
-        return self._y[:stop]
-
-    def predict(self, X) -> np.ndarray:
-        pos = self._positions(X)
-        path = self.model_.predict(series=self._along(pos)).to_numpy()
-        return path[pos - (int(pos.max()) + 1 - path.size)]
-
-    def predict_interval(self, X, alpha: float = 0.05) -> PredictionIntervals:
-        """The model's one-step prediction intervals at the positions ``X`` (the index).
-
-        The rows of the model's :class:`~bsdl.results.PredictionIntervals` at those
-        positions, with its settings (critical value, link, bounds); a model that
-        returns another object with ``mean`` and ``se`` gets normal intervals.
-        """
-        alpha = check_alpha(alpha)
-        pos = self._positions(X)
-        pi = self.model_.predict_interval(series=self._along(pos), alpha=alpha)
-        mean, se = np.asarray(pi.mean, dtype=float), np.asarray(pi.se, dtype=float)
-        idx = pos - (int(pos.max()) + 1 - mean.size)
-        opts = {}
-        if isinstance(pi, PredictionIntervals):
-            opts = dict(bounds=pi.bounds, kind=pi.kind, df=pi.df, link=pi.link)
-        return PredictionIntervals(mean[idx], se[idx], alpha, index=pos, **opts)
-
-
-def _split_sizes(n: int, train: float, calibration: float, first: int) -> tuple[int, int]:
-    n_train = int(round(train * n))
-    n_cal = int(round(calibration * n))
-    if n_train - first < 20 or n_cal < 20 or n - n_train - n_cal < 20:
-        raise ValueError(
-            f"a series of {n} points gives train/calibration/test spans of {n_train}/"
-            f"{n_cal}/{n - n_train - n_cal}; each needs at least 20 points (the training "
-            f"span {first} more for the first window): use a longer series or other fractions"
-        )
-    return n_train, n_cal
-
-
-#: EnbPI is skipped (NaN row, with a note) when its block bootstrap would have fewer blocks.
-MIN_BLOCKS = 8
-
-_WRAPPERS = ("conformalized", "split", "aci", "agaci", "spci")
-
-
-def _run_one(
-    name: str,
-    y: np.ndarray,
-    index: pd.Index,
-    seed: int,
-    alphas: list[float],
-    methods: list[str],
-    train: float,
-    calibration: float,
-    rnn_params: dict,
-    n_bootstraps: int,
-) -> tuple[list[dict], dict]:
-    base = SparseRNN(random_state=seed, **rnn_params)
-    first = int(base.lags) + int(base.window) - 1
-    n = y.size
-    n_train, n_cal = _split_sizes(n, train, calibration, first)
-    wrappers = [m for m in methods if m in _WRAPPERS]
-    if wrappers and n_cal < min_calibration_size(min(alphas)):
-        raise ValueError(
-            f"series {name!r}: its calibration span has {n_cal} points, fewer than the "
-            f"{min_calibration_size(min(alphas))} that alpha={min(alphas):g} needs"
-        )
-    pos = np.arange(n)
-    cal = pos[n_train : n_train + n_cal]
-    test = pos[n_train + n_cal :]
-    n_full = n_train + n_cal
-    rows, intervals = [], {}
-
-    def record(method, alpha, iv: Intervals | None, seconds, n_fit, n_calibration, note=""):
-        if iv is None:
-            m = dict(coverage=np.nan, width=np.nan, interval_score=np.nan)
-        else:
-            m = dict(
-                coverage=iv.coverage(y[test]),
-                width=float(np.mean(iv.width)),
-                interval_score=iv.interval_score(y[test]),
-            )
-            intervals[(name, seed, alpha, method)] = pd.DataFrame(
-                {"y": y[test], "mean": iv.mean, "lower": iv.lower, "upper": iv.upper},
-                index=index[test],
-            )
-        rows.append(
-            dict(
-                series=name,
-                seed=seed,
-                alpha=alpha,
-                method=method,
-                coverage=m["coverage"],
-                width=m["width"],
-                interval_score=m["interval_score"],
-                seconds=seconds,
-                n_fit=n_fit,
-                n_calibration=n_calibration,
-                n_test=test.size,
-                note=note,
-            )
-        )
-
-    # bsdl needs no calibration set: one fit on train + calibration, as a user would do
-    if "bsdl" in methods:
-        t0 = time.perf_counter()
-        full = OneStepForecaster(base, y).fit(pos[:n_full], y[:n_full])
-        full_seconds = time.perf_counter() - t0
-        for alpha in alphas:
-            t0 = time.perf_counter()
-            pi = full.predict_interval(test, alpha=alpha)
-            seconds = full_seconds + time.perf_counter() - t0
-            record("bsdl", alpha, pi, seconds, n_full, 0)
-
-    # the calibration-based methods share one fit on the training span
-    if wrappers:
-        t0 = time.perf_counter()
-        fitted = OneStepForecaster(base, y).fit(pos[:n_train], y[:n_train])
-        fit_seconds = time.perf_counter() - t0
-        make = {
-            "conformalized": lambda: ConformalizedAsymptotic(fitted, prefit=True),
-            "split": lambda: SplitConformal(fitted, prefit=True),
-            "aci": lambda: ACI(fitted, prefit=True, gamma=0.01, window=n_cal),
-            "agaci": lambda: AgACI(fitted, prefit=True, window=n_cal),
-            "spci": lambda: SPCI(fitted, prefit=True, n_lags=5, window=300, refit_every=5),
-        }
-        for alpha in alphas:
-            for method in wrappers:
-                t0 = time.perf_counter()
-                ci = make[method]().calibrate(cal, y[cal]).predict_online(test, y[test], alpha)
-                seconds = fit_seconds + time.perf_counter() - t0
-                record(method, alpha, ci, seconds, n_train, n_cal)
-
-    # the linear baseline: AutoReg at the BIC lags chosen on train + calibration, as bsdl
-    if "autoreg" in methods:
-        t0 = time.perf_counter()
-        search = baseline_bic_lags(y[:n_full], int(base.lags))
-        fc = autoreg_forecasts(y[:n_full], search.bic_lags, series=y, alpha=alphas[0])
-        at = test - int(search.bic_lags.max(initial=0))  # one_step starts at position max lag
-        one = PredictionIntervals(fc.one_step.mean[at], fc.one_step.se[at], alpha=alphas[0])
-        fit_ar = time.perf_counter() - t0
-        lags = ", ".join(map(str, search.bic_lags)) or "none"
-        note = f"lags {{{lags}}} ({search.search} BIC search over 1..{search.max_lag})"
-        for alpha in alphas:
-            t1 = time.perf_counter()
-            pi = one.with_alpha(alpha)
-            seconds = fit_ar + time.perf_counter() - t1
-            record("autoreg", alpha, pi, seconds, n_full, 0, note)
-
-    # EnbPI needs no calibration set either: bootstrap refits on train + calibration
-    if "enbpi" in methods:
-        n_rows = n_full - first
-        block = max(int(round(n_rows ** (1 / 3))), first + 1)
-        if n_rows // block < MIN_BLOCKS:
-            note = (
-                f"skipped: {n_rows} training rows make {n_rows // block} bootstrap blocks of "
-                f"{block} (lags + window); EnbPI needs at least {MIN_BLOCKS}"
-            )
-            for alpha in alphas:
-                record("enbpi", alpha, None, np.nan, n_full, 0, note)
-            return rows, intervals
-        t0 = time.perf_counter()
-        enb = EnbPI(
-            OneStepForecaster(base, y),
-            n_bootstraps=n_bootstraps,
-            block_length=block,
-            random_state=seed,
-        ).fit(pos[first:n_full], y[first:n_full])
-        fit_enb = time.perf_counter() - t0
-        for alpha in alphas:
-            t1 = time.perf_counter()
-            ci = enb.predict_online(test, y[test], alpha=alpha)
-            seconds = fit_enb + time.perf_counter() - t1
-            record("enbpi", alpha, ci, seconds, n_full, 0)
-
-    return rows, intervals
+    if importlib.util.find_spec("arch") is None:
+        return tuple(m for m in METHODS if m != "garch")
+    return METHODS
 
 
 def _as_series_dict(series) -> dict[str, tuple[np.ndarray, pd.Index]]:
@@ -321,11 +101,58 @@ def _as_series_dict(series) -> dict[str, tuple[np.ndarray, pd.Index]]:
     return out
 
 
+def _resolve_model(model, model_params, rnn_params) -> tuple[type, dict]:
+    """The forecaster's class and its arguments (without ``random_state``)."""
+    if model_params is not None and rnn_params is not None:
+        raise ValueError("give model_params or rnn_params (its older name), not both")
+    given, argname = (
+        (model_params, "model_params") if rnn_params is None else (rnn_params, "rnn_params")
+    )
+    if given is not None and not isinstance(given, dict):
+        raise TypeError(f"{argname} must be a dict of the forecaster's arguments, got {given!r}")
+    if isinstance(model, str):
+        if model not in MODELS:
+            raise ValueError(
+                f"model must be one of {list(MODELS)}, a forecaster class or an unfitted "
+                f"forecaster, got {model!r}"
+            )
+        cls, base = MODELS[model], {}
+    elif isinstance(model, type):
+        cls, base = model, {}
+    elif callable(getattr(model, "get_params", None)):
+        cls = type(model)
+        base = {k: v for k, v in model.get_params(deep=False).items() if k != "random_state"}
+    else:
+        raise TypeError(
+            f"model must be one of {list(MODELS)}, a forecaster class or an unfitted "
+            f"forecaster, got {type(model).__name__}"
+        )
+    for method in ("fit", "predict", "predict_interval"):
+        if not callable(getattr(cls, method, None)):
+            raise TypeError(
+                f"model {cls.__name__} must have fit(series), predict(series=) and "
+                f"predict_interval(series=, alpha=); it has no {method}()"
+            )
+    params = {"lags": 10} | base | dict(given or {})
+    if "random_state" in params:
+        raise ValueError(
+            f"{argname} must not hold random_state: the seeds come from compare_intervals' "
+            "random_state and n_seeds"
+        )
+    probe = cls(random_state=0, **params)
+    for attr in ("lags", "window"):
+        if not isinstance(getattr(probe, attr, None), int | np.integer):
+            raise TypeError(f"model {cls.__name__} must have an integer {attr!r} parameter")
+    return cls, params
+
+
 def compare_intervals(
     series=tuple(REAL_SERIES),
-    methods=METHODS,
+    methods=None,
     alpha=(0.1, 0.05),
     *,
+    model="rnn",
+    model_params: dict | None = None,
     train: float = 0.6,
     calibration: float = 0.2,
     n_seeds: int = 1,
@@ -337,14 +164,18 @@ def compare_intervals(
     return_intervals: bool = False,
     verbose: bool = False,
 ):
-    """Compare bsdl's asymptotic intervals with conformal and AutoReg baselines on one split.
+    """Compare bsdl's asymptotic intervals with conformal, AutoReg and GARCH baselines.
 
     Each series is cut in time order into train (first ``train`` share), calibration
     (next ``calibration`` share) and test (the rest). Each method is used as it would
-    be in practice, with the same :class:`~bsdl.SparseRNN` settings and seed:
+    be in practice, with the same forecaster (``model``: :class:`~bsdl.SparseRNN` by
+    default), settings and seed:
 
     - ``bsdl``: the asymptotic one-step prediction intervals (delta method + noise) of
       one fit on train + calibration (it needs no calibration set);
+    - ``hybrid``: :class:`~bsdl.conformal.AdaptiveAsymptotic` on the same fit: bsdl's
+      interval (its standard error and critical value) at a level moved online by
+      ACI's update (gamma = 0.01), no calibration set;
     - ``conformalized``: :class:`~bsdl.conformal.ConformalizedAsymptotic`, a fit on
       the training span, scores ``|y - f| / se`` on the calibration span;
     - ``split``, ``aci`` (gamma = 0.01), ``agaci``, ``spci``: the same training-span fit,
@@ -362,6 +193,13 @@ def compare_intervals(
       when ``lags <= 12``, otherwise the contiguous BIC order. Its one-step intervals are
       statsmodels' (:func:`bsdl.baselines.autoreg_forecasts`: normal quantiles, the fitted
       innovation sd, no parameter uncertainty); ``note`` gives the lags.
+    - ``garch``: the volatility baseline, an AR-GARCH(1, 1) with standardised Student-t
+      innovations (:func:`bsdl.garch.garch_forecasts`, the ``arch`` package) at the same
+      BIC lags, fitted on train + calibration by maximum likelihood; its conditional
+      variance is filtered along the test span with the fitted parameters (no refit), and
+      the one-step intervals are ``mean -+ t-quantile x conditional sd``. ``note`` gives
+      the lags, ``nu`` and ``alpha + beta``; NaN rows when train + calibration has fewer
+      than :data:`GARCH_MIN_FIT` points beyond the largest lag.
 
     Every method walks the test span online, each value revealed after its interval.
     Tasks (series x seed) run in parallel with joblib.
@@ -370,17 +208,26 @@ def compare_intervals(
     ----------
     series : str, sequence or dict, default all of :data:`bsdl.datasets.REAL_SERIES`
         Names of bundled series, arrays / pandas Series, or ``{name: values}``.
-    methods : sequence of str, default :data:`METHODS`
+    methods : sequence of str, optional
+        Default :func:`default_methods`: all of :data:`METHODS`, ``garch`` only when
+        ``arch`` is installed (asking for ``garch`` without it raises ImportError).
     alpha : float or sequence of float, default (0.1, 0.05)
         Significance levels (0.1: 90 % intervals).
     train, calibration : float, default 0.6 and 0.2
         Shares of each series for the training and calibration spans.
+    model : {"rnn", "transformer"}, class or estimator, default "rnn"
+        The forecaster every model-based method shares: :class:`~bsdl.SparseRNN`,
+        :class:`~bsdl.SparseTransformer`, another class with the same ``fit(series)`` /
+        ``predict_interval(series=)`` API and ``lags`` / ``window`` parameters, or an
+        unfitted instance (its parameters are used, its ``random_state`` is not).
+    model_params : dict, optional
+        Arguments of the forecaster (default ``lags=10``); they override an instance's.
     n_seeds : int, default 1
-        Seeds per series (the RNN initialisation and EnbPI's bootstrap).
+        Seeds per series (the network initialisation and EnbPI's bootstrap).
     max_length : int or None, default 2000
         Use only the last ``max_length`` points of longer series (bounds the cost).
     rnn_params : dict, optional
-        Arguments of the shared :class:`~bsdl.SparseRNN` (default ``lags=10``).
+        The older name of ``model_params`` (give one of them).
     n_bootstraps : int, default 20
         EnbPI's number of refits.
     n_jobs : int, optional
@@ -414,10 +261,16 @@ def compare_intervals(
     """
     data = _as_series_dict(series)
     alphas = [check_alpha(a) for a in np.atleast_1d(np.asarray(alpha, dtype=float))]
+    methods = default_methods() if methods is None else methods
     methods = [methods] if isinstance(methods, str) else list(methods)
-    unknown = sorted(set(methods) - set(METHODS))
+    unknown = sorted(set(methods) - set(METHODS), key=str)
     if unknown or not methods:
         raise ValueError(f"methods must be a non-empty subset of {list(METHODS)}, got {unknown}")
+    if "garch" in methods:
+        from bsdl.garch import _arch_model
+
+        _arch_model()  # a clear ImportError now, not in a worker
+    model_cls, params = _resolve_model(model, model_params, rnn_params)
     for share, argname in ((train, "train"), (calibration, "calibration")):
         if not (isinstance(share, float | int) and 0 < share < 1):
             raise ValueError(f"{argname} must be a fraction in (0, 1), got {share!r}")
@@ -428,18 +281,22 @@ def compare_intervals(
     if max_length is not None:
         max_length = check_positive_int(max_length, "max_length")
         data = {k: (v[-max_length:], i[-max_length:]) for k, (v, i) in data.items()}
-    params = {"lags": 10} | dict(rnn_params or {})
-    if "random_state" in params:
-        raise ValueError(
-            "rnn_params must not hold random_state: the seeds come from compare_intervals' "
-            "random_state and n_seeds"
-        )
     rng = np.random.default_rng(check_random_state(random_state))
     seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=n_seeds)]
     tasks = [(name, y, index, seed) for name, (y, index) in data.items() for seed in seeds]
     runs = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_run_one)(
-            name, y, index, seed, alphas, methods, train, calibration, params, n_bootstraps
+        delayed(run_one)(
+            name,
+            y,
+            index,
+            seed,
+            alphas,
+            methods,
+            train,
+            calibration,
+            model_cls,
+            params,
+            n_bootstraps,
         )
         for name, y, index, seed in tasks
     )

@@ -48,10 +48,10 @@ def test_every_method_and_level_gets_a_row(compared):
     assert set(frame.method) == set(METHODS)
     assert frame[["coverage", "width", "interval_score", "seconds"]].notna().all().all()
     assert frame.coverage.between(0, 1).all() and (frame.width > 0).all()
-    # 300 points: 180 train, 60 calibration, 60 test; bsdl, EnbPI and AutoReg need no
-    # calibration set and fit on train + calibration (240 points)
+    # 300 points: 180 train, 60 calibration, 60 test; bsdl, the hybrid, EnbPI, AutoReg and
+    # GARCH need no calibration set and fit on train + calibration (240 points)
     assert set(frame.n_test) == {60}
-    no_cal = frame.method.isin(["bsdl", "enbpi", "autoreg"])
+    no_cal = frame.method.isin(["bsdl", "hybrid", "enbpi", "autoreg", "garch"])
     assert set(frame.n_calibration[no_cal]) == {0} and set(frame.n_fit[no_cal]) == {240}
     assert set(frame.n_calibration[~no_cal]) == {60} and set(frame.n_fit[~no_cal]) == {180}
     key = ("ar2", frame.seed[0], 0.1, "split")
@@ -104,7 +104,7 @@ def test_levels_are_nested(compared):
     # (ACI, AgACI, SPCI) follow level-specific paths, so nesting is not guaranteed for them
     frame, intervals = compared
     seed = frame.seed[0]
-    for method in ("bsdl", "conformalized", "split", "enbpi", "autoreg"):
+    for method in ("bsdl", "conformalized", "split", "enbpi", "autoreg", "garch"):
         wide = intervals[("ar2", seed, 0.1, method)]
         narrow = intervals[("ar2", seed, 0.2, method)]
         assert (narrow.lower >= wide.lower - 1e-12).all()
