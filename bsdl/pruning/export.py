@@ -12,8 +12,10 @@ activations elementwise, see :data:`ELEMENTWISE`) as a stack:
    masked model up to float rounding.
 2. **Format.** Each Linear of such a stack becomes a
    :class:`~bsdl.pruning.sparse_linear.PrunedLinear` whose weight is stored dense or in CSR.
-   With ``csr="auto"`` both forwards are timed once, on this machine, at ``batch_size``
-   rows and the current torch thread count, and the faster is kept (the timings are in
+   With ``csr="auto"`` the dense forward and that of every sparse kernel available here
+   (torch CSR, SciPy, MKL through sparse-dot-mkl, a compiled numba kernel; see
+   :mod:`bsdl.pruning.sparse_kernels`) are timed once, on this machine, at ``batch_size``
+   rows and the current torch thread count, and the fastest is kept (the timings are in
    the report).
 
 Before that, structures pruned whole (see :mod:`bsdl.pruning.export_structured`) shrink:
@@ -22,6 +24,11 @@ and from Hugging-Face-style ``q_proj``/``k_proj``/``v_proj``/``o_proj`` modules,
 ``links`` pair ``{producer: consumer}`` (as given to the structured pruners) the producer's
 outputs the consumer does not read are removed from both (Linear rows and columns, the
 hidden units of a one-layer recurrent module).
+
+A one-layer, unidirectional ``nn.LSTM`` with zeros in its weights becomes a
+:class:`~bsdl.pruning.sparse_rnn.PrunedLSTM` in the fastest sparse format when that beats
+the fused dense ``nn.LSTM`` on 16 steps of ``batch_size`` sequences (``csr="auto"``), or
+in the format asked for (the report has a row for it).
 
 Other Linear layers outside an ``nn.Sequential`` are left as they are: their owner's
 ``forward`` may read ``.weight`` itself (as ``nn.MultiheadAttention`` does).
@@ -44,9 +51,11 @@ from torch import nn
 
 from bsdl._validation import check_in_options, check_positive_int
 from bsdl.exceptions import ModelFileError
-from bsdl.pruning.export_structured import shrink_structures
+from bsdl.pruning.export_structured import _replace, shrink_structures
 from bsdl.pruning.groups import check_links, linear_runs
+from bsdl.pruning.sparse_kernels import SPARSE_FORMATS, available_formats
 from bsdl.pruning.sparse_linear import PrunedLinear, csr_nbytes, csr_tensor, time_call, to_csr
+from bsdl.pruning.sparse_rnn import PrunedLSTM, sparse_lstm_supported
 
 __all__ = ["export", "ExportedModel", "ExportReport", "load_exported", "ELEMENTWISE"]
 
@@ -82,8 +91,9 @@ class ExportReport:
         Bytes of those tensors in memory (index arrays included).
     layers : list of dict
         One entry per exported Linear: ``name``, ``shape_before``, ``shape_after``,
-        ``nnz``, ``format`` and the measured ``dense_seconds`` and ``csr_seconds`` per
-        forward (None when not timed).
+        ``nnz``, ``format``, ``seconds`` (``{format: seconds per forward}`` measured by
+        ``csr="auto"``, else None) and, from it, ``dense_seconds`` and ``csr_seconds``
+        (torch CSR).
     structures : list of dict
         One entry per structure shrunk before the stacks: ``name``, ``kind`` (``"head"``,
         ``"unit"``, ``"rnn_unit"``), ``groups_before`` and ``groups_after``.
@@ -174,7 +184,7 @@ def _numbers(module: nn.Module) -> tuple[int, int]:
         for t in [*sub.parameters(recurse=False), *sub.buffers(recurse=False)]:
             nbytes += t.numel() * t.element_size()
             count += t.numel()
-        if isinstance(sub, PrunedLinear) and sub.format == "csr":
+        if isinstance(sub, PrunedLinear) and sub.sparse:
             count -= sub.crow_indices.numel() + sub.col_indices.numel()
         if isinstance(sub, PrunedLinear) and sub.input_index is not None:
             count -= sub.input_index.numel()
@@ -215,19 +225,55 @@ def _compact(linears: list[nn.Linear], acts: list[list[nn.Module]]):
 
 
 def _choose(weight, bias, index, in_features, csr: str, batch_size: int):
-    """A PrunedLinear in the requested or the measured faster format, and the timings."""
+    """A PrunedLinear in the requested or the measured fastest format, and the timings
+    (``{format: seconds per forward}``, None when not timed)."""
     has_zeros = bool((weight == 0).any())
     if csr == "never" or (csr == "auto" and not has_zeros) or weight.numel() == 0:
-        return PrunedLinear(weight, bias, index, in_features, "dense"), None, None
-    if csr == "always":
-        return PrunedLinear(weight, bias, index, in_features, "csr"), None, None
-    dense = PrunedLinear(weight, bias, index, in_features, "dense")
-    sparse = PrunedLinear(weight, bias, index, in_features, "csr")
+        return PrunedLinear(weight, bias, index, in_features, "dense"), None
+    if csr != "auto":
+        fmt = "csr" if csr == "always" else csr
+        return PrunedLinear(weight, bias, index, in_features, fmt), None
+    layers = {
+        fmt: PrunedLinear(weight, bias, index, in_features, fmt)
+        for fmt in ("dense", *available_formats(weight.device))
+    }
     x = torch.randn(batch_size, in_features, dtype=weight.dtype, device=weight.device)
     with torch.no_grad():
-        t_dense = time_call(lambda: dense(x))
-        t_csr = time_call(lambda: sparse(x))
-    return (sparse if t_csr < t_dense else dense), t_dense, t_csr
+        seconds = {fmt: time_call(lambda layer=layer: layer(x)) for fmt, layer in layers.items()}
+    best = min(seconds, key=seconds.get)
+    return layers[best], seconds
+
+
+def _choose_lstm(lstm: nn.LSTM, csr: str, batch_size: int, steps: int = 16):
+    """A PrunedLSTM in the requested or measured fastest format (None: keep nn.LSTM)."""
+    if not any(bool((w == 0).any()) for w in (lstm.weight_ih_l0, lstm.weight_hh_l0)):
+        return None, None
+    if csr != "auto":
+        return PrunedLSTM(lstm, "csr" if csr == "always" else csr), None
+    shape = (batch_size, steps) if lstm.batch_first else (steps, batch_size)
+    w = lstm.weight_hh_l0
+    x = torch.randn(*shape, lstm.input_size, dtype=w.dtype, device=w.device)
+    candidates = {"dense": lstm}
+    candidates.update({f: PrunedLSTM(lstm, f) for f in available_formats(w.device)})
+    with torch.no_grad():
+        seconds = {f: time_call(lambda m=m: m(x)) for f, m in candidates.items()}
+    best = min(seconds, key=seconds.get)
+    return (None if best == "dense" else candidates[best]), seconds
+
+
+def _lstm_row(name: str, lstm: nn.LSTM, new, seconds) -> dict:
+    nnz = int((lstm.weight_ih_l0 != 0).sum() + (lstm.weight_hh_l0 != 0).sum())
+    shape = [4 * lstm.hidden_size, lstm.input_size + lstm.hidden_size]
+    return {
+        "name": name,
+        "shape_before": shape,
+        "shape_after": shape,
+        "nnz": nnz,
+        "format": "dense" if new is None else new.format,
+        "dense_seconds": None if seconds is None else seconds["dense"],
+        "csr_seconds": None if seconds is None else seconds["csr"],
+        "seconds": seconds,
+    }
 
 
 def export(
@@ -239,8 +285,11 @@ def export(
     ----------
     model : nn.Module
         The pruned model (pruned weights are exact zeros); it is not changed.
-    csr : {"auto", "always", "never"}, default "auto"
-        CSR for the stacks' Linear layers: where measured faster, always, or never.
+    csr : {"auto", "always", "never", "csr", "scipy", "mkl", "numba"}, default "auto"
+        Format of the stacks' Linear layers: ``"auto"`` times the dense layer and every
+        sparse kernel that imports here (:func:`~bsdl.pruning.sparse_kernels.available_formats`)
+        and keeps the fastest; ``"never"`` keeps them dense; ``"always"`` is torch CSR
+        (``"csr"``); a kernel's name forces it.
     batch_size : int, default 1
         Rows of the input the formats are timed on.
     links : dict, optional
@@ -273,7 +322,7 @@ def export(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    csr = check_in_options(csr, "csr", ("auto", "always", "never"))
+    csr = check_in_options(csr, "csr", ("auto", "always", "never", *SPARSE_FORMATS))
     batch_size = check_positive_int(batch_size, "batch_size")
     links = check_links(model, links)
     params_before, bytes_before = _numbers(model)
@@ -292,7 +341,7 @@ def export(
                 ws, bs, index = _compact(linears, acts)
                 for pos, (i, lin, w, b) in enumerate(zip(run, linears, ws, bs)):
                     in_features = lin.in_features if pos == 0 else ws[pos - 1].shape[0]
-                    layer, t_dense, t_csr = _choose(
+                    layer, seconds = _choose(
                         w, b, index if pos == 0 else None, in_features, csr, batch_size
                     )
                     seq[i] = layer
@@ -303,10 +352,17 @@ def export(
                             "shape_after": [w.shape[0], w.shape[1]],
                             "nnz": layer.nnz,
                             "format": layer.format,
-                            "dense_seconds": t_dense,
-                            "csr_seconds": t_csr,
+                            "dense_seconds": None if seconds is None else seconds["dense"],
+                            "csr_seconds": None if seconds is None else seconds["csr"],
+                            "seconds": seconds,
                         }
                     )
+        for name, mod in list(work.named_modules()):
+            if sparse_lstm_supported(mod) and csr != "never":
+                new, seconds = _choose_lstm(mod, csr, batch_size)
+                if new is not None:
+                    _replace(work, name, new)
+                rows.append(_lstm_row(name, mod, new, seconds))
     exported = ExportedModel(work).eval()
     params_after, bytes_after = _numbers(work)
     exported.report = ExportReport(
@@ -323,7 +379,7 @@ def _describe(module: nn.Module, prefix: str) -> tuple[dict, dict]:
         tensors = {}
         disk = "csr" if csr_nbytes(nnz, w.shape[0]) < w.numel() * w.element_size() else "dense"
         if disk == "csr":
-            c = to_csr(w) if module.format == "dense" else module._csr_matrix()
+            c = to_csr(w) if not module.sparse else module._csr_matrix()
             tensors[prefix + "crow_indices"] = c.crow_indices().to(torch.int32).contiguous()
             tensors[prefix + "col_indices"] = c.col_indices().to(torch.int32).contiguous()
             tensors[prefix + "values"] = c.values().contiguous()
@@ -385,7 +441,10 @@ def _build(spec: dict, tensors: dict, prefix: str) -> nn.Module:
         n_in = spec["in_features"]
         if index.numel() != shape[1] or bool(((index < 0) | (index >= n_in)).any()):
             raise ModelFileError(f"{prefix}input_index does not fit {shape[1]} of {n_in} inputs")
-    return PrunedLinear(weight, bias, index, spec["in_features"], spec["format"])
+    fmt = spec["format"]
+    if fmt != "dense" and fmt not in available_formats(weight.device):
+        fmt = "csr"  # the kernel's library is not installed here: torch's CSR kernel
+    return PrunedLinear(weight, bias, index, spec["in_features"], fmt)
 
 
 def load_exported(path: str | os.PathLike) -> ExportedModel:

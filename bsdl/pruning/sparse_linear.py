@@ -1,7 +1,8 @@
 """The layer :func:`bsdl.pruning.export` puts in place of a pruned ``nn.Linear``.
 
 :class:`PrunedLinear` computes ``y = x[..., input_index] @ W.T + b`` for inference, with
-``W`` stored dense or in CSR (compressed sparse rows, 32-bit indices), and ``input_index``
+``W`` stored dense or in CSR (compressed sparse rows, 32-bit indices) multiplied by one of
+the kernels of :mod:`bsdl.pruning.sparse_kernels` (its ``format``), and ``input_index``
 the inputs that still reach an output (None when all do). Its tensors are buffers, not
 parameters: an exported model is not trained further.
 """
@@ -15,9 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bsdl.pruning import sparse_kernels
+
 __all__ = ["PrunedLinear", "FORMATS", "csr_nbytes", "csr_tensor", "time_call", "to_csr"]
 
-FORMATS = ("dense", "csr")
+FORMATS = ("dense", *sparse_kernels.SPARSE_FORMATS)
 
 
 def csr_tensor(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, shape) -> torch.Tensor:
@@ -74,8 +77,9 @@ class PrunedLinear(nn.Module):
         width ``in_features``; None when every input is read.
     in_features : int
         Width of the layer's input.
-    format : {"dense", "csr"}, default "dense"
-        How the weight is stored and multiplied.
+    format : {"dense", "csr", "scipy", "mkl", "numba"}, default "dense"
+        How the weight is multiplied: dense, or stored in CSR and multiplied by torch's,
+        SciPy's, MKL's or a compiled kernel (:mod:`bsdl.pruning.sparse_kernels`).
 
     Examples
     --------
@@ -108,17 +112,19 @@ class PrunedLinear(nn.Module):
         self.register_buffer("input_index", None if input_index is None else input_index.long())
         if format == "dense":
             self.register_buffer("weight", weight.clone())
+            self.sparse = False
         else:
             csr = to_csr(weight)
             self.register_buffer("crow_indices", csr.crow_indices().to(torch.int32))
             self.register_buffer("col_indices", csr.col_indices().to(torch.int32))
             self.register_buffer("values", csr.values().clone())
-        self._matrix: torch.Tensor | None = None
+            self.sparse = True
+        self._matrix = None
 
     @property
     def nnz(self) -> int:
         """Stored non-zero weights."""
-        if self.format == "csr":
+        if self.sparse:
             return int(self.values.numel())
         return int((self.weight != 0).sum())
 
@@ -134,8 +140,14 @@ class PrunedLinear(nn.Module):
         return self._csr_matrix().to_dense()
 
     def _csr_matrix(self) -> torch.Tensor:
-        if self._matrix is None or self._matrix.device != self.values.device:
-            self._matrix = csr_tensor(self.crow_indices, self.col_indices, self.values, self._shape)
+        """The weight as a torch CSR tensor."""
+        return csr_tensor(self.crow_indices, self.col_indices, self.values, self._shape)
+
+    def _handle(self):
+        if self._matrix is None:
+            self._matrix = sparse_kernels.build(
+                self.format, self.crow_indices, self.col_indices, self.values, self._shape
+            )
         return self._matrix
 
     def _apply(self, fn, recurse=True):
@@ -149,7 +161,7 @@ class PrunedLinear(nn.Module):
             return F.linear(x, self.weight, self.bias)
         lead = x.shape[:-1]
         rows = x.reshape(-1, x.shape[-1])
-        out = (self._csr_matrix() @ rows.T).T
+        out = sparse_kernels.matmul(self.format, self._handle(), rows)
         if self.bias is not None:
             out = out + self.bias
         return out.reshape(*lead, self.out_features)
