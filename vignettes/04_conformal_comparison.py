@@ -15,7 +15,9 @@
 # conformal methods built for time series. This vignette lets anyone check that claim on the
 # real series bundled with bsdl, with `bsdl.compare.compare_intervals` (the engine of the
 # `bsdl compare` command), and puts the classical linear answer beside them: statsmodels'
-# AutoReg at the BIC lags.
+# AutoReg at the BIC lags. Three daily return series (S&P 500, NASDAQ Composite, WTI crude
+# oil, from the example data of the `arch` package) test the intervals where the noise
+# variance is not constant, against the field's answer there: an AR-GARCH(1, 1).
 #
 # * every series is cut in time order into **train** (first 60 %), **calibration** (next 20 %)
 #   and **test** (last 20 %); long series keep their last 1500 points;
@@ -24,6 +26,9 @@
 #   - **bsdl**: the asymptotic one-step prediction interval (delta method on the selected
 #     weights plus the noise variance) of one fit on train + calibration: it needs no
 #     calibration set;
+#   - **hybrid**: `AdaptiveAsymptotic` on the same fit: bsdl's interval (its standard error
+#     and Student-t critical value) at a level alpha_t moved online by ACI's update
+#     (gamma = 0.01): no calibration set either;
 #   - **conformalized**: `ConformalizedAsymptotic`, a fit on the training span, the same
 #     interval shape with its multiplier replaced by the conformal quantile of |y - f| / se on
 #     the calibration span;
@@ -39,8 +44,13 @@
 #     over all subsets of the same candidate lags 1..10 (statsmodels' global search,
 #     `bsdl.baselines.baseline_bic_lags`), with statsmodels' one-step intervals (normal
 #     quantiles and the fitted innovation sd, no parameter uncertainty);
+#   - **garch**: the volatility baseline, no SparseRNN: an AR-GARCH(1, 1) with Student-t
+#     innovations (`arch`) at the same BIC lags, fitted on train + calibration, its
+#     conditional variance filtered along the test span with the fitted parameters;
+#     skipped (`-`) when train + calibration has fewer than 100 points beyond its largest lag;
 # * each method walks the test span **online**: the value at t is revealed after the interval
-#   at t (the adaptive methods use it, bsdl, autoreg and split do not);
+#   at t (the adaptive methods, the hybrid and GARCH's variance use it; bsdl, autoreg and
+#   split do not);
 # * metrics (`bsdl.conformal.metrics`): coverage, mean width, the interval (Winkler) score
 #   (width plus 2/alpha times the miss distance: lower is better, and it rewards calibrated
 #   and narrow together), and seconds (the shared fit plus the method's own work).
@@ -49,10 +59,11 @@
 # 2 sqrt(alpha (1 - alpha) / n_test), of the nominal level. Test spans are short (20 to 300
 # points) and serially dependent, so the band is a guide, not a test.
 #
-# Full mode: the 7 real series (yearly, quarterly, monthly, weekly, daily, half-hourly) and two
-# simulated ones (`make_ar(1500)`, true lags {1, 3, 7}, and `make_nonlinear_ar(1500)`), 90 % and
-# 95 %, one seed. Quick mode (`BSDL_QUICK=1`): Nile, sunspots and a short simulated series,
-# 60 epochs, 3 EnbPI refits, 90 % only: it checks that the pipeline runs.
+# Full mode: the 9 real series of `REAL_SERIES` (yearly, quarterly, monthly, weekly, daily,
+# half-hourly, minutely, unitless), the 3 return series of `RETURN_SERIES` and two simulated
+# ones (`make_ar(1500)`, true lags {1, 3, 7}, and `make_nonlinear_ar(1500)`), 90 % and 95 %,
+# one seed. Quick mode (`BSDL_QUICK=1`): Nile, sunspots, the last 400 S&P 500 returns and a
+# short simulated pair, 60 epochs, 3 EnbPI refits, 90 % only: it checks that the pipeline runs.
 
 # %%
 from __future__ import annotations
@@ -82,8 +93,14 @@ from _common import (  # noqa: E402
     to_markdown,
 )
 
-from bsdl.compare import METHODS, compare_intervals, write_report  # noqa: E402
-from bsdl.datasets import REAL_SERIES, load_series, make_ar, make_nonlinear_ar  # noqa: E402
+from bsdl.compare import compare_intervals, default_methods, write_report  # noqa: E402
+from bsdl.datasets import (  # noqa: E402
+    REAL_SERIES,
+    RETURN_SERIES,
+    load_series,
+    make_ar,
+    make_nonlinear_ar,
+)
 
 NAME = "04_conformal_comparison"
 QUICK = quick_mode()
@@ -91,6 +108,8 @@ N_JOBS = n_jobs()
 if QUICK:
     CONFIG = dict(
         real=["nile", "sunspots"],
+        returns=["sp500"],
+        returns_length=400,
         n_sim=400,
         alphas=[0.1],
         n_seeds=1,
@@ -101,6 +120,8 @@ if QUICK:
 else:
     CONFIG = dict(
         real=list(REAL_SERIES),
+        returns=list(RETURN_SERIES),
+        returns_length=None,
         n_sim=1500,
         alphas=[0.1, 0.05],
         n_seeds=int(os.environ.get("BSDL_VIGNETTE_SEEDS", "1")),
@@ -110,15 +131,20 @@ else:
     )
 OUT = out_dir(NAME, HERE)
 announce(OUT, CONFIG, N_JOBS)
+METHODS = list(default_methods())  # garch needs arch (a test and bench extra)
 
 # %% [markdown]
 # ## Data
 #
-# The real series come from `bsdl.datasets.load_series` (statsmodels' bundled data and two
-# CSV files in `data/`, see `data/README.md`); the simulated ones from fixed seeds.
+# The real series come from `bsdl.datasets.load_series` (statsmodels' bundled data, CSV
+# files in `data/` and arch's example data for the returns, see `data/README.md`); the
+# simulated ones from fixed seeds. Returns are in percent, indexed by trading day.
 
 # %%
 series = {name: load_series(name) for name in CONFIG["real"]}
+for name in CONFIG["returns"]:
+    r = load_series(name)
+    series[name] = r if CONFIG["returns_length"] is None else r.iloc[-CONFIG["returns_length"] :]
 series["sim_linear_ar"] = pd.Series(make_ar(CONFIG["n_sim"], random_state=11))
 series["sim_nonlinear_ar"] = pd.Series(make_nonlinear_ar(CONFIG["n_sim"], random_state=12))
 for name, s in series.items():
@@ -191,6 +217,33 @@ for alpha in CONFIG["alphas"]:
         print(f"\n{level}: {title}\n{table.to_string()}")
 
 # %% [markdown]
+# ## The return series
+#
+# Coverage with its binomial standard error sqrt(c (1 - c) / n_test), and the mean interval
+# score, of bsdl, GARCH, ACI and the hybrid on the daily returns. bsdl's default noise model
+# is constant, so its intervals cannot follow the volatility; GARCH's can.
+
+# %%
+RET_METHODS = [m for m in ("bsdl", "garch", "aci", "hybrid") if m in METHODS]
+ret_rows = mean[mean.series.isin(CONFIG["returns"]) & mean.method.isin(RET_METHODS)].copy()
+ret_rows["cov_se"] = np.sqrt(ret_rows.coverage * (1 - ret_rows.coverage) / ret_rows.n_test)
+ret_table = pd.DataFrame(
+    {
+        "series": ret_rows.series,
+        "level": [f"{1 - a:.0%}" for a in ret_rows.alpha],
+        "method": ret_rows.method,
+        "coverage (se)": [
+            "-" if pd.isna(c) else f"{c:.3f} ({e:.3f}){'*' if o else ''}"
+            for c, e, o in zip(ret_rows.coverage, ret_rows.cov_se, ret_rows.outside, strict=True)
+        ],
+        "interval score": ret_rows.interval_score.map("{:.3f}".format),
+        "width": ret_rows.width.map("{:.3f}".format),
+    }
+)
+ret_md = to_markdown(ret_table)
+print(ret_table.to_string(index=False))
+
+# %% [markdown]
 # ## Where bsdl wins and where it loses
 #
 # Computed from the table, per level: on how many series each method's coverage is within the
@@ -250,6 +303,25 @@ for alpha in CONFIG["alphas"]:
         f"AutoReg width / bsdl width: median {ratio.median():.2f} "
         f"(range {ratio.min():.2f} to {ratio.max():.2f})."
     )
+    # the hybrid against ACI (issue 15's target: within the band, width <= ACI's)
+    hy = part[part.method == "hybrid"].set_index("series").reindex(b.index)
+    ac = part[part.method == "aci"].set_index("series").reindex(b.index)
+    verdicts.append(
+        f"  * the hybrid (bsdl's interval at ACI's level) is within the band on "
+        f"{int((~hy.outside).sum())} of {k} series (ACI: {int((~ac.outside).sum())}); its "
+        f"width is at most ACI's on {int((hy.width <= ac.width).sum())} of {k} (hybrid / ACI "
+        f"width: median {(hy.width / ac.width).median():.2f})."
+    )
+    ret = [name for name in CONFIG["returns"] if name in b.index]
+    if ret and "garch" in METHODS:
+        g = part[part.method == "garch"].set_index("series").reindex(ret)
+        verdicts.append(
+            f"  * on the {len(ret)} return series: within the band bsdl "
+            f"{int((~b.loc[ret].outside).sum())}, GARCH {int((g.valid & ~g.outside).sum())}, "
+            f"hybrid {int((~hy.loc[ret].outside).sum())}, ACI {int((~ac.loc[ret].outside).sum())}"
+            f"; GARCH's interval score is lower than bsdl's on "
+            f"{int((g.interval_score < b.loc[ret].interval_score).sum())} of {len(ret)}."
+        )
 enb = mean[mean.method == "enbpi"].set_index(["series", "alpha"]).seconds
 bs = mean[mean.method == "bsdl"].set_index(["series", "alpha"]).seconds
 time_ratio = (enb / bs).groupby(level=0).mean()
@@ -276,7 +348,8 @@ notes = []
 if QUICK:
     notes.append(
         quick_note(
-            "two real series and a 400-point simulated pair, 60 epochs, 3 EnbPI refits, 90 % only"
+            "two real series, the last 400 S&P 500 returns and a 400-point simulated pair, "
+            "60 epochs, 3 EnbPI refits, 90 % only"
         )
     )
 summary_md = to_markdown(summary)
@@ -290,7 +363,9 @@ lines = [
     "calibration, the calibration-based methods share one fit on train, EnbPI "
     f"{CONFIG['n_bootstraps']} bootstrap refits on train + calibration; autoreg is "
     "statsmodels' AutoReg on train + calibration at the BIC lags chosen there (all subsets "
-    "of 1..10), with statsmodels' one-step intervals. "
+    "of 1..10), with statsmodels' one-step intervals; garch is an AR-GARCH(1, 1) with "
+    "Student-t innovations (arch) at the same lags; hybrid is bsdl's interval at ACI's "
+    "level (gamma 0.01). "
     f"Total {total_seconds:.0f} s.",
     "",
     *(f"> {n}" for n in notes),
@@ -306,6 +381,12 @@ lines = [
     "Coverage marked `*` lies outside 2 binomial standard errors of the nominal level.",
     "",
     *sections,
+    "### Return series: coverage (binomial se) and interval score",
+    "",
+    "Coverage marked `*` lies outside 2 binomial standard errors of the nominal level.",
+    "",
+    ret_md,
+    "",
     "### AutoReg lags (chosen on train + calibration of each series)",
     "",
     ar_lags_md,

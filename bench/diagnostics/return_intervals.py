@@ -1,0 +1,73 @@
+#!/usr/bin/env python
+"""Diagnostic: one-step intervals on daily returns, bsdl against GARCH, ACI and the hybrid.
+
+Runs :func:`bsdl.compare.compare_intervals` on the three return series of
+:data:`bsdl.datasets.RETURN_SERIES` (S&P 500, NASDAQ Composite, WTI; last 1500 days:
+train 900, calibration 300, test 300) at 90 % and 95 %, with the default ``SparseRNN(lags=10)``
+and the methods ``bsdl``, ``hybrid``, ``conformalized``, ``aci``, ``agaci``, ``autoreg`` and
+``garch`` (EnbPI and SPCI are left out for time). Prints, per series and level, the coverage
+with its binomial standard error ``sqrt(c (1 - c) / n_test)``, the distance to the nominal
+level in units of the nominal binomial se ``sqrt(alpha (1 - alpha) / n_test)``, the mean
+width and the mean interval score; writes the table as markdown and the raw frame as CSV.
+
+Usage: ``OMP_NUM_THREADS=1 nice -n 10 python bench/diagnostics/return_intervals.py [OUT]``
+(OUT default ``/tmp/return_intervals``; ``BSDL_QUICK=1``: 40 epochs, last 600 days, a smoke
+run). Not run by the tests; numbers are quoted in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from bsdl.compare import compare_intervals
+from bsdl.datasets import RETURN_SERIES
+
+METHODS = ["bsdl", "hybrid", "conformalized", "aci", "agaci", "autoreg", "garch"]
+
+
+def main(out: Path) -> None:
+    quick = os.environ.get("BSDL_QUICK") == "1"
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = compare_intervals(
+            list(RETURN_SERIES),
+            methods=METHODS,
+            alpha=[0.1, 0.05],
+            max_length=600 if quick else 1500,
+            model_params={"n_epochs": 40} if quick else {},
+            random_state=0,
+            verbose=True,
+        )
+    seconds = time.perf_counter() - t0
+    frame.to_csv(out / "return_intervals.csv", index=False)
+    c, n, a = frame.coverage, frame.n_test, frame.alpha
+    frame["cov_se"] = np.sqrt(c * (1 - c) / n)
+    frame["z_nominal"] = (c - (1 - a)) / np.sqrt(a * (1 - a) / n)
+    lines = [
+        "| series | level | method | coverage (se) | (cov - nominal) / se0 | width | "
+        "interval score |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in frame.itertuples():
+        lines.append(
+            f"| {r.series} | {1 - r.alpha:.0%} | {r.method} | {r.coverage:.3f} ({r.cov_se:.3f}) "
+            f"| {r.z_nominal:+.1f} | {r.width:.3f} | {r.interval_score:.3f} |"
+        )
+    notes = frame[frame.method == "garch"].drop_duplicates("series")[["series", "note"]]
+    lines += ["", *(f"- {s}: garch {nt}" for s, nt in notes.itertuples(index=False))]
+    lines += ["", f"n_test = {int(n.iloc[0])} per series; total {seconds:.0f} s."]
+    text = "\n".join(lines) + "\n"
+    (out / "return_intervals.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/return_intervals"))
