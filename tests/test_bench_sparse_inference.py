@@ -1,0 +1,32 @@
+"""Smoke test of bench/sparse_inference.py: its quick mode runs, checks that every exported
+variant gives the dense outputs (inside the script) and prints its tables and ratio lines
+(no timing checks)."""
+
+from __future__ import annotations
+
+from _bench_runner import run_quick
+
+from bsdl.pruning.sparse_kernels import available_formats
+
+
+def test_sparse_inference_quick_runs(tmp_path):
+    stdout, result = run_quick("sparse_inference.py", tmp_path)
+    assert "| model | sparsity | batch | threads | dense ms |" in stdout
+    assert "ratio dense/exported Linear stack 128 s=0.9 batch=1 threads=1:" in stdout
+    assert "ratio dense/exported LSTM 64 (16 steps) s=0.5 batch=1 threads=1:" in stdout
+    assert "summary: 4 cases" in stdout
+    rows = result["rows"]
+    assert [(r["model"], r["structured"]) for r in rows] == [
+        ("Linear stack 128", False),
+        ("Linear stack 128", True),
+        ("LSTM 64 (16 steps)", False),
+        ("LSTM 64 (16 steps)", True),
+    ]
+    for r in rows:
+        expected = {"structured"} if r["structured"] else {*available_formats(), "auto"}
+        assert set(r["speedup"]) == expected
+        assert all(v > 0 for v in r["speedup"].values())
+        # structured: half the hidden units gone, so the stored bytes fall below 0.6 (the
+        # stack: one layer's rows and the next one's columns halved, biases kept)
+        if r["structured"]:
+            assert r["memory"]["structured"] < 0.6
