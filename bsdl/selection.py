@@ -158,20 +158,19 @@ class ARSelectionResult:
 
 
 def _resolve_model(model) -> SequenceForecaster:
-    """A fresh, unfitted forecaster from ``model`` (a name in :data:`MODELS` or an instance)."""
+    """A fresh, unfitted forecaster from ``model`` (a name in :data:`MODELS`, a class or an
+    instance)."""
     if isinstance(model, str):
         name = check_in_options(model, "model", list(MODELS))
         return MODELS[name]()
     if isinstance(model, SequenceForecaster):
         return clone(model)
     if isinstance(model, type) and issubclass(model, SequenceForecaster):
-        raise TypeError(
-            f"model must be one of {sorted(MODELS)} or an estimator instance, got the class "
-            f"{model.__name__}; pass {model.__name__}() instead"
-        )
+        return model()
+    what = f"the class {model.__name__}" if isinstance(model, type) else type(model).__name__
     raise TypeError(
-        f"model must be one of {sorted(MODELS)} or a sequence forecaster instance "
-        f"(SparseRNN, SparseTransformer), got {type(model).__name__}"
+        f"model must be one of {sorted(MODELS)}, a sequence forecaster class or an unfitted "
+        f"instance (SparseRNN, SparseTransformer), got {what}"
     )
 
 
@@ -201,14 +200,16 @@ def select_ar_order(
         Univariate series (see :meth:`bsdl.SparseRNN.fit`).
     max_lag : int, default 10
         Largest candidate lag (the network's ``lags``; statsmodels' ``maxlag``).
-    model : {"rnn", "transformer"} or estimator, default "rnn"
+    model : {"rnn", "transformer"}, class or estimator, default "rnn"
         The sparse network whose surviving input connections select the lags:
         ``"rnn"`` a :class:`~bsdl.SparseRNN`, ``"transformer"`` a
-        :class:`~bsdl.SparseTransformer` (:data:`MODELS`), each with its defaults; or an
-        unfitted :class:`~bsdl.SparseRNN` / :class:`~bsdl.SparseTransformer` instance
-        as a template (it is cloned, not fitted in place). Either way ``max_lag`` (its
+        :class:`~bsdl.SparseTransformer` (:data:`MODELS`), each with its defaults; a
+        sequence-forecaster class (the same with its defaults); or an unfitted
+        :class:`~bsdl.SparseRNN` / :class:`~bsdl.SparseTransformer` instance as a
+        template (it is cloned, not fitted in place). Either way ``max_lag`` (its
         ``lags``), ``n_restarts``, ``random_state`` and ``**model_params`` are set on the
-        model that is fitted, so they win over the template's own values.
+        model that is fitted, so they win over the template's own values (as
+        :func:`bsdl.compare.compare_intervals`' ``model_params`` win over its ``model``).
     n_restarts : int, default 3
         Restarts of the network; the one with the smallest BIC is kept. With the default
         prior the three restarts also use three spike scales (see
@@ -237,7 +238,7 @@ def select_ar_order(
         Bad ``max_lag``, ``trend``, ``global_search`` or ``model`` name (before any
         fit), or ``global_search=True`` with ``max_lag > 16``.
     TypeError
-        ``model`` is neither a name nor a sequence-forecaster instance, or
+        ``model`` is neither a name nor a sequence-forecaster class or instance, or
         ``**model_params`` holds ``lags`` or a parameter the network does not have
         (before any fit).
 

@@ -242,6 +242,11 @@ def test_select_ar_order_model_instance_is_a_template():
         random_state=0,
     )
     assert rnn.model == "SparseRNN" and rnn.to_frame().index[0] == "bsdl SparseRNN"
+    # a class is the same as its name
+    by_class = select_ar_order(
+        y, max_lag=3, model=SparseTransformer, n_restarts=1, random_state=0, **small
+    )
+    pd.testing.assert_frame_equal(by_class.restarts, by_name.restarts)
     assert set(MODELS) == {"rnn", "transformer"}
 
 
@@ -249,7 +254,7 @@ def test_select_ar_order_model_instance_is_a_template():
     ("kwargs", "error", "match"),
     [
         (dict(model="lstm"), ValueError, "model"),
-        (dict(model=SparseTransformer), TypeError, r"pass SparseTransformer\(\) instead"),
+        (dict(model=int), TypeError, "sequence forecaster class or an unfitted instance"),
         (dict(model=object()), TypeError, "model must be one of"),
         (dict(model="rnn", d_model=4), TypeError, r"SparseRNN has no parameter\(s\) \['d_model'\]"),
         (dict(model="transformer", cell="gru"), TypeError, "SparseTransformer has no parameter"),
