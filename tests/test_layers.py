@@ -37,6 +37,7 @@ LAYERS: dict[str, int] = {
     "bsdl.metrics": 1,
     # L2: training and pruning
     "bsdl.inference": 2,
+    "bsdl.inference.nuts": 2,  # pyro's NUTS reference sampler (issue 16)
     "bsdl.sparsify": 2,
     "bsdl.pruning": 2,
     # L3: inference on the fitted network
