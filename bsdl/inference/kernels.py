@@ -37,6 +37,41 @@ class Kernel:
         raise NotImplementedError
 
 
+def _check_precondition(precondition, flat: FlatParameters):
+    """``(index, L)``: flat positions ``(d,)`` and a ``(d, d)`` matrix, on the buffer's
+    device and dtype (None: no preconditioning)."""
+    if precondition is None:
+        return None
+    index, chol = precondition
+    index = torch.as_tensor(index, dtype=torch.long, device=flat.data.device).reshape(-1)
+    chol = torch.as_tensor(chol).to(device=flat.data.device, dtype=flat.data.dtype)
+    if chol.shape != (index.numel(), index.numel()):
+        raise ValueError(
+            f"precondition: L must be ({index.numel()}, {index.numel()}), got {tuple(chol.shape)}"
+        )
+    return index, chol
+
+
+def _to_whitened(vec: torch.Tensor, precondition) -> torch.Tensor:
+    """``L^T v`` on the preconditioned entries (a gradient in whitened coordinates)."""
+    if precondition is None:
+        return vec
+    index, chol = precondition
+    out = vec.clone()
+    out[index] = chol.T @ vec[index]
+    return out
+
+
+def _from_whitened(vec: torch.Tensor, precondition) -> torch.Tensor:
+    """``L v`` on the preconditioned entries (a whitened move back in the weights)."""
+    if precondition is None:
+        return vec
+    index, chol = precondition
+    out = vec.clone()
+    out[index] = chol @ vec[index]
+    return out
+
+
 class SGHMC(Kernel):
     """SGHMC with momentum ``momentum`` and temperature given at each step.
 
@@ -47,21 +82,30 @@ class SGHMC(Kernel):
         Source of the injected Gaussian noise (on the parameters' device).
     momentum : float, default 0.9
         ``m`` in the update; the friction is ``1 - m``.
+    precondition : tuple (index, L), optional
+        A constant mass matrix on the flat entries ``index``: the chain runs in whitened
+        coordinates ``z`` with ``w[index] = w0 + L z`` (gradient ``L^T grad``, move
+        ``L buf``); e.g. ``L L^T`` the Laplace covariance. Other entries are unchanged.
     """
 
     supports_temperature = True
 
     def __init__(
-        self, flat: FlatParameters, generator: torch.Generator | None = None, momentum: float = 0.9
+        self,
+        flat: FlatParameters,
+        generator: torch.Generator | None = None,
+        momentum: float = 0.9,
+        precondition=None,
     ) -> None:
         super().__init__(flat, generator)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
         self.momentum = momentum
+        self.precondition = _check_precondition(precondition, flat)
         self.buf: torch.Tensor | None = None
 
     def step(self, lr: float, temperature: float = 0.0, n: int = 1) -> None:
-        grad = self.flat.grad
+        grad = _to_whitened(self.flat.grad, self.precondition)
         if self.buf is None:
             self.buf = grad.clone()
         else:
@@ -72,7 +116,7 @@ class SGHMC(Kernel):
                 grad.shape, generator=self.generator, device=grad.device, dtype=grad.dtype
             )
             self.buf.add_(noise, alpha=scale)
-        self.flat.data.add_(self.buf, alpha=-lr)
+        self.flat.data.add_(_from_whitened(self.buf, self.precondition), alpha=-lr)
 
 
 class SGLD(Kernel):
@@ -81,13 +125,25 @@ class SGLD(Kernel):
     ``w <- w - lr * grad + sqrt(2 * lr * tau / n) * N(0, 1)``: with ``grad`` the gradient
     of the mean loss ``U`` (prior term included) this targets ``exp(-n U / tau)``, the same
     law as :class:`SGHMC` at temperature ``tau`` (the posterior at ``tau = 1``), up to a
-    discretisation bias of order ``lr``.
+    discretisation bias of order ``lr``. ``precondition=(index, L)`` runs it in whitened
+    coordinates on those entries (a constant preconditioner ``L L^T``), as for SGHMC.
     """
 
     supports_temperature = True
 
+    def __init__(
+        self, flat: FlatParameters, generator: torch.Generator | None = None, precondition=None
+    ) -> None:
+        super().__init__(flat, generator)
+        self.precondition = _check_precondition(precondition, flat)
+
     def step(self, lr: float, temperature: float = 0.0, n: int = 1) -> None:
-        self.flat.data.add_(self.flat.grad, alpha=-lr)
+        if self.precondition is None:
+            self.flat.data.add_(self.flat.grad, alpha=-lr)
+        else:
+            whitened = _to_whitened(self.flat.grad, self.precondition)
+            move = _from_whitened(whitened, self.precondition)
+            self.flat.data.add_(move, alpha=-lr)
         if temperature > 0.0:
             noise = torch.randn(
                 self.flat.data.shape,
@@ -95,6 +151,7 @@ class SGLD(Kernel):
                 device=self.flat.data.device,
                 dtype=self.flat.data.dtype,
             )
+            noise = _from_whitened(noise, self.precondition)
             self.flat.data.add_(noise, alpha=math.sqrt(2.0 * lr * temperature / n))
 
 

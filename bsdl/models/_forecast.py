@@ -20,8 +20,9 @@ import torch
 from bsdl._series import TimeIndex, check_exog, check_series, default_exog_names
 from bsdl._validation import check_alpha, check_in_options, check_is_fitted, check_positive_int
 from bsdl.intervals import delta_variance
-from bsdl.models._windows import forecast_jacobians, lag_windows, last_steps
+from bsdl.models._windows import forecast_jacobians, forecast_path, lag_windows, last_steps
 from bsdl.results import PredictionIntervals
+from bsdl.results.posterior import PosteriorIntervals
 
 __all__ = ["SequenceForecastMixin"]
 
@@ -160,6 +161,57 @@ class SequenceForecastMixin:
         labels = self._time_index.labels(self.n_obs_, self.n_obs_ + steps)
         return mean, conf, propagated, labels
 
+    # ---------------------------------------------------------------- posterior draws
+    def _public_inclusion(self, freq: np.ndarray) -> None:
+        """Per lag ``1..lags`` (and per regressor lag with ``exog``), as the probabilities."""
+        lags = self.lags_
+        self.inclusion_frequencies_ = freq[:lags]
+        names = list(getattr(self, "exog_names_", []))
+        if names:
+            self.exog_inclusion_frequencies_ = freq[lags:].reshape(len(names), lags)
+
+    def _predictive_samples(self, steps: int = 1, *, series=None, exog=None) -> np.ndarray:
+        """Posterior-predictive draws on the original scale, ``(S, rows)``: one-step along
+        ``series``, or one simulated path of ``steps`` per weight draw (each draw's own
+        innovations fed back through the recursion)."""
+        return self._posterior_paths(steps, series, exog)[0]
+
+    def _posterior_paths(self, steps, series, exog):
+        self._check_posterior("posterior predictive draws")
+        steps = self._check_predict_args(steps, series, "predict_interval")
+        sigma = self.posterior_.pooled("sigma") / self.y_scale_  # standardised scale
+        rng = self._noise_rng()
+        lags, window = self.lags_, self.window_
+        if series is not None:
+            y, x, offset, m = self._align(series, exog)
+            first = max(offset, lags + window - 1)
+            if first >= offset + m:
+                raise ValueError(
+                    f"series is too short: one-step predictions need lags + window - 1 = "
+                    f"{lags + window - 1} earlier observations (combined with the training data)"
+                )
+            z, xz = self._scaled(y, x)
+            ends = torch.arange(first, offset + m, device=z.device)
+            inputs = lag_windows(z, xz, lags, window, ends)
+            mean = self._network_draws(lambda net: net(inputs)[:, -1].double().cpu().numpy())
+            out = mean + rng.standard_normal(mean.shape) * sigma[:, None]
+            labels = self._time_index.labels(first, offset + m)
+        else:
+            x_future = self._check_future_exog(exog, steps)
+            x = None if self._x is None else np.concatenate([self._x, x_future])
+            z, xz = self._scaled(self._y, x)
+            shocks = rng.standard_normal((len(sigma), steps)) * sigma[:, None]
+            it = iter(torch.as_tensor(shocks, dtype=z.dtype, device=z.device))
+
+            def path(net):
+                shock = next(it)
+                preds = forecast_path(net, z, xz, lags, window, steps, shock)
+                return (preds + shock).double().cpu().numpy()
+
+            out = self._network_draws(path)
+            labels = self._time_index.labels(self.n_obs_, self.n_obs_ + steps)
+        return out * self.y_scale_ + self.y_mean_, labels
+
     # ---------------------------------------------------------------- public
     def _check_predict_args(self, steps, series, method: str) -> int:
         check_is_fitted(self, "module_", method=method)
@@ -240,11 +292,16 @@ class SequenceForecastMixin:
         joint : bool, optional
             Bonferroni over the rows (``alpha / rows`` each). Default: True for a
             multi-step forecast, False for ``series=``.
-        kind : {"prediction", "confidence"}, default "prediction"
+        kind : {"prediction", "confidence", "posterior"}, default "prediction"
             "confidence" leaves out the innovation variance: an interval for the
-            conditional mean. The series level (the read-out intercept, outside the
-            prior) is estimated with the selected weights, so its uncertainty is part
-            of the confidence variance.
+            conditional mean. "posterior" (after ``fit`` with ``method`` "sghmc",
+            "sgld" or "nuts"): equal-tailed posterior-predictive quantiles
+            (:class:`~bsdl.results.posterior.PosteriorIntervals`), one-step along
+            ``series`` as ``f_theta + sigma * eps`` per draw, or ``steps`` ahead from one
+            simulated path per draw (its own innovations fed back through the
+            recursion); Bonferroni over the horizons as above. The series level (the
+            read-out intercept, outside the prior) is estimated with the selected
+            weights, so its uncertainty is part of the confidence variance.
 
         Returns
         -------
@@ -260,9 +317,14 @@ class SequenceForecastMixin:
         """
         steps = self._check_predict_args(steps, series, "predict_interval")
         alpha = check_alpha(alpha)
-        kind = check_in_options(kind, "kind", ("prediction", "confidence"))
+        kind = check_in_options(kind, "kind", ("prediction", "confidence", "posterior"))
         if joint is not None and not isinstance(joint, bool | np.bool_):
             raise TypeError(f"joint must be True, False or None, got {joint!r}")
+        if kind == "posterior":
+            self._check_posterior("predict_interval(kind='posterior')")
+            samples, labels = self._posterior_paths(steps, series, exog)
+            joint = (series is None) if joint is None else bool(joint)
+            return PosteriorIntervals(samples, alpha, index=labels, joint=joint)
         self._check_intervals_defined()
         sigma2 = self._sigma_std**2
         if series is not None:

@@ -19,6 +19,7 @@ from bsdl._validation import check_in_options, check_is_fitted
 from bsdl.inference import ConstantSchedule, PriorAnnealing
 from bsdl.likelihoods import Categorical, Gaussian, reference_logits
 from bsdl.models._estimator_data import validate_estimator_data
+from bsdl.models._params import SAMPLING_CONSTRAINTS
 from bsdl.models.base import SparseEstimatorBase
 from bsdl.nn import MLP
 from bsdl.nn.mlp import ACTIVATIONS
@@ -70,6 +71,7 @@ class SparseMLPBase(SparseEstimatorBase):
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         **SparseEstimatorBase._parameter_constraints,
+        **SAMPLING_CONSTRAINTS,
     }
 
     def __init__(
@@ -90,6 +92,10 @@ class SparseMLPBase(SparseEstimatorBase):
         random_state=None,
         device: str = "cpu",
         verbose: bool = False,
+        method: str = "map",
+        n_chains: int = 4,
+        n_samples: int = 200,
+        thin: int = 5,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -106,6 +112,10 @@ class SparseMLPBase(SparseEstimatorBase):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.method = method
+        self.n_chains = n_chains
+        self.n_samples = n_samples
+        self.thin = thin
 
     # ---------------------------------------------------------------- checks
     def _check_hidden(self) -> tuple[int, ...]:

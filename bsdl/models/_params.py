@@ -26,9 +26,20 @@ from bsdl.inference import ConstantSchedule, PriorAnnealing
 from bsdl.inference.kernels import KERNELS
 from bsdl.priors import MixtureGaussianPrior
 
-__all__ = ["RESTART_CRITERIA", "SHARED_CONSTRAINTS", "SHARED_PARAMETERS_DOC", "fill_doc"]
+__all__ = [
+    "METHODS",
+    "SAMPLING_CONSTRAINTS",
+    "SAMPLING_PARAMETERS_DOC",
+    "RESTART_CRITERIA",
+    "SHARED_CONSTRAINTS",
+    "SHARED_PARAMETERS_DOC",
+    "fill_doc",
+]
 
 RESTART_CRITERIA = ("bic", "evidence")
+
+# how the selected network's weights are estimated after the MAP fit (models/_posterior.py)
+METHODS = ("map", "sghmc", "sgld", "nuts")
 
 # scikit-learn's checks of the shared constructor arguments (run first in fit; the error names
 # the argument). What they cannot express (the temperature needing sghmc, a device that
@@ -54,6 +65,16 @@ SHARED_CONSTRAINTS: dict = {
     "verbose": ["verbose"],
 }
 
+# the posterior-sampling parameters of bsdl's own estimators (models/_posterior.py); kept
+# apart from the shared ones so that a user's forecaster built on the sequence base need
+# not take them (its sampling then stays "map")
+SAMPLING_CONSTRAINTS: dict = {
+    "method": [StrOptions(set(METHODS))],
+    "n_chains": [Interval(Integral, 1, None, closed="left")],
+    "n_samples": [Interval(Integral, 1, None, closed="left")],
+    "thin": [Interval(Integral, 1, None, closed="left")],
+}
+
 # ``prior`` is shared too, but its default differs between estimators, so each documents it.
 SHARED_PARAMETERS_DOC = """\
 annealing : PriorAnnealing or ConstantSchedule, optional
@@ -77,6 +98,21 @@ random_state : int, numpy Generator or None
 device : str, default "cpu"
 verbose : bool, default False
     Show a tqdm progress bar."""
+
+SAMPLING_PARAMETERS_DOC = """\
+method : {"map", "sghmc", "sgld", "nuts"}, default "map"
+    ``"map"``: the point estimate only. Otherwise, after the MAP fit (anneal, prune,
+    refit) the selected subnetwork (mask fixed) is sampled at temperature 1 from the MAP
+    point: SGHMC or SGLD chains, or pyro's NUTS (at most a few hundred selected weights).
+    Draws give ``posterior_``, ``predict_interval(kind="posterior")``,
+    ``inclusion_frequencies_`` and ``to_inference_data()``.
+n_chains : int, default 4
+    Chains (run through joblib with ``n_jobs``); ignored for ``method="map"``.
+n_samples : int, default 200
+    Draws kept per chain, after as many warm-up steps as the chain keeps
+    (``n_samples * thin``); ignored for ``method="map"``.
+thin : int, default 5
+    Keep every ``thin``-th state of the chain; ignored for ``method="map"``."""
 
 _MARKER = re.compile(r"^([ \t]*)\{([a-z][a-z ]*)\}[ \t]*$", re.MULTILINE)
 

@@ -41,6 +41,7 @@ from bsdl.intervals import (
 )
 from bsdl.likelihoods import Gaussian, Likelihood
 from bsdl.models._params import RESTART_CRITERIA, SHARED_CONSTRAINTS
+from bsdl.models._posterior import PosteriorMixin
 from bsdl.models.io import save_estimator
 from bsdl.nn import unpenalized_names
 from bsdl.priors import MixtureGaussianPrior
@@ -65,7 +66,7 @@ def _load_masked_state(module: nn.Module, state: dict) -> nn.Module:
     return module
 
 
-class SparseEstimatorBase(BaseEstimator):
+class SparseEstimatorBase(PosteriorMixin, BaseEstimator):
     """Common parameters and fitted state of bsdl's sparse networks (not for direct use)."""
 
     #: the likelihood strategy (bsdl.likelihoods); subclasses set it
@@ -161,7 +162,13 @@ class SparseEstimatorBase(BaseEstimator):
         """
         return [self._default_prior(n)]
 
-    _persist_private = ("_covariance", "_selected_index", "_inclusion", "_sigma_std")
+    _persist_private = (
+        "_covariance",
+        "_selected_index",
+        "_inclusion",
+        "_sigma_std",
+        "_posterior_seed",
+    )
 
     def save(self, path) -> Path:
         """Save the fitted estimator to ``path`` (safetensors + JSON; never pickle).
@@ -251,6 +258,8 @@ class SparseEstimatorBase(BaseEstimator):
                 stacklevel=3,
             )
         self._set_covariance(self.module_, spec, n, laplaces[best])
+        # method != "map": draws on the selected subnetwork from this MAP point
+        self._sample_posterior(spec, seed, laplaces[best][1])
 
     def _module_from_state(self, state: dict, spec: FitSpec) -> nn.Module:
         return _load_masked_state(spec.build_module(), state).to(spec.device).eval()

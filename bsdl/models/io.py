@@ -1,7 +1,7 @@
 """Saving and loading fitted estimators without pickle: one safetensors file.
 
 The file holds every tensor of the fitted state (network weights, pruning masks,
-covariance of the selected weights, numeric fitted arrays) and, in the safetensors
+covariance of the selected weights, numeric fitted arrays, posterior draws) and, in the safetensors
 header's metadata, JSON for the constructor parameters and the other fitted attributes,
 plus a SHA-256 checksum over all of it. Loading verifies the format tag, the checksum and
 the class name before anything is rebuilt, so a foreign or modified file raises
@@ -24,6 +24,7 @@ from safetensors.torch import save_file
 from bsdl.exceptions import ModelFileError
 from bsdl.inference import ConstantSchedule, PriorAnnealing
 from bsdl.priors import MixtureGaussianPrior
+from bsdl.results.posterior import PosteriorDraws
 
 __all__ = ["save_estimator", "load", "register"]
 
@@ -109,6 +110,8 @@ def _split_state(est) -> tuple[dict[str, torch.Tensor], dict]:
             attrs[name] = {"kind": kind, "keys": list(value)}
         elif isinstance(value, pd.DataFrame):
             attrs[name] = _encode_frame(name, value, tensors)
+        elif isinstance(value, PosteriorDraws):
+            attrs[name] = _encode_draws(name, value, tensors)
         elif value is None or isinstance(
             value, bool | int | float | str | np.integer | np.floating
         ):
@@ -141,6 +144,32 @@ def _encode_frame(name: str, frame: pd.DataFrame, tensors: dict) -> dict:
     else:
         info["index_values"] = index.astype(object).tolist()
     return info
+
+
+def _encode_draws(name: str, post: PosteriorDraws, tensors: dict) -> dict:
+    """Posterior draws bit-exactly (float64 tensors), dims and coordinates in JSON."""
+    for key in post.names:
+        tensors[f"{name}/draws/{key}"] = torch.from_numpy(np.array(post[key]))
+    stats = post.sample_stats
+    for key, value in stats.items():
+        tensors[f"{name}/stats/{key}"] = torch.from_numpy(np.array(value))
+    coords = {k: [v.item() if hasattr(v, "item") else v for v in c] for k, c in post.coords.items()}
+    return {
+        "kind": "posterior",
+        "names": post.names,
+        "stats": list(stats),
+        "dims": post.dims,
+        "coords": coords,
+    }
+
+
+def _decode_draws(name: str, info: dict, tensors: dict) -> PosteriorDraws:
+    return PosteriorDraws(
+        {k: tensors[f"{name}/draws/{k}"].numpy() for k in info["names"]},
+        sample_stats={k: tensors[f"{name}/stats/{k}"].numpy() for k in info["stats"]},
+        dims=info["dims"],
+        coords=info["coords"],
+    )
 
 
 def _decode_frame(name: str, info: dict, tensors: dict) -> pd.DataFrame:
@@ -285,6 +314,8 @@ def load(path: str | os.PathLike, device: str | None = None):
                 value = {k: v.numpy().copy() for k, v in value.items()}
         elif kind == "frame":
             value = _decode_frame(name, info, tensors)
+        elif kind == "posterior":
+            value = _decode_draws(name, info, tensors)
         elif kind == "scalar":
             value = info["value"]
         else:

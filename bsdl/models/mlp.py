@@ -10,17 +10,18 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from bsdl._validation import check_alpha, check_in_options, check_is_fitted
 from bsdl.likelihoods import Categorical
 from bsdl.models._mlp_base import SparseMLPBase, _cross_entropy, _logits, _mse_half
-from bsdl.models._params import SHARED_PARAMETERS_DOC, fill_doc
+from bsdl.models._params import SAMPLING_PARAMETERS_DOC, SHARED_PARAMETERS_DOC, fill_doc
 from bsdl.models.base import GaussianLikelihoodMixin
 from bsdl.models.io import register
 from bsdl.results import PredictionIntervals
+from bsdl.results.posterior import PosteriorIntervals
 from bsdl.summary import Summary
 
 __all__ = ["SparseMLPRegressor", "SparseMLPClassifier"]
 
 
 @register
-@fill_doc(shared_parameters=SHARED_PARAMETERS_DOC)
+@fill_doc(shared_parameters=SHARED_PARAMETERS_DOC, sampling_parameters=SAMPLING_PARAMETERS_DOC)
 class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, SparseMLPBase):
     """Sparse MLP regression under a mixture-Gaussian spike-and-slab prior.
 
@@ -37,6 +38,7 @@ class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, SparseMLPBase)
         Default ``MixtureGaussianPrior(lambda_=1e-4, sigma0=0.01, sigma1=1.0)`` on the
         standardised scale. ``prior.sigma0`` is the *final* spike width.
     {shared parameters}
+    {sampling parameters}
 
     Attributes
     ----------
@@ -120,17 +122,26 @@ class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, SparseMLPBase)
         degrees of freedom (``k`` non-zero weights), as for ordinary least squares; it tends
         to the normal quantile as ``n`` grows. The returned object gives intervals at any
         other alpha.
+
+        ``kind="posterior"`` (after ``fit`` with ``method`` "sghmc", "sgld" or "nuts"):
+        equal-tailed posterior-predictive intervals, the ``alpha/2`` and ``1 - alpha/2``
+        quantiles of ``f_theta(x) + sigma * eps`` over the draws of ``posterior_`` (one
+        noise draw per weight draw), as :class:`~bsdl.results.posterior.PosteriorIntervals`
+        (``mean``, ``sd``, ``lower``, ``upper``, the draws in ``samples``).
         """
         alpha = check_alpha(alpha)
-        kind = check_in_options(kind, "kind", ("prediction", "confidence"))
+        kind = check_in_options(kind, "kind", ("prediction", "confidence", "posterior"))
         Xa = self._check_X(X, "predict_interval")
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        if kind == "posterior":
+            self._check_posterior("predict_interval(kind='posterior')")
+            return PosteriorIntervals(self._predictive_samples(X), alpha, index=index)
         inputs = self._standardize(Xa)
         with torch.no_grad():
             mean = self.module_(inputs).squeeze(-1).cpu().numpy().astype(np.float64)
         var = self._delta_var(inputs)[:, 0]
         if kind == "prediction":
             var = var + self._sigma_std**2
-        index = X.index if isinstance(X, pd.DataFrame) else None
         return PredictionIntervals(
             mean * self.y_scale_ + self.y_mean_,
             np.sqrt(var) * self.y_scale_,
@@ -139,6 +150,15 @@ class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, SparseMLPBase)
             kind=kind,
             df=self._interval_df(),
         )
+
+    def _predictive_samples(self, X) -> np.ndarray:
+        """Posterior-predictive draws of the response at ``X``: ``(S, n)``, noise included."""
+        inputs = self._standardize(self._check_X(X, "to_inference_data"))
+        self._check_posterior("posterior predictive draws")
+        mean = self._network_draws(lambda net: net(inputs).squeeze(-1).double().cpu().numpy())
+        sigma = self.posterior_.pooled("sigma")
+        noise = self._noise_rng().standard_normal(mean.shape) * sigma[:, None]
+        return mean * self.y_scale_ + self.y_mean_ + noise
 
     def summary(self) -> Summary:
         """statsmodels-style table: architecture, n, non-zero weights, inputs, sigma, BIC."""
@@ -190,6 +210,23 @@ class SparseMLPClassifier(ClassifierMixin, SparseMLPBase):
             logits = _logits(self.module_(inputs)).double()
         return torch.softmax(logits, dim=-1).cpu().numpy()
 
+    def _proba_draws(self, inputs: torch.Tensor) -> np.ndarray:
+        """Class probabilities at every posterior draw: ``(S, n, n_classes)``."""
+
+        def proba(net):
+            logits = _logits(net(inputs)).double()
+            return torch.softmax(logits, dim=-1).cpu().numpy()
+
+        return self._network_draws(proba)
+
+    def _predictive_samples(self, X) -> np.ndarray:
+        """Posterior-predictive class codes (positions in ``classes_``) at ``X``: ``(S, n)``."""
+        inputs = self._standardize(self._check_X(X, "to_inference_data"))
+        self._check_posterior("posterior predictive draws")
+        proba = self._proba_draws(inputs)
+        u = self._noise_rng().random(proba.shape[:2])[..., None]
+        return (proba.cumsum(axis=-1) < u).sum(axis=-1).astype(np.float64)
+
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, ``(n, n_classes)``, columns in ``classes_`` order."""
         return self._proba(self._standardize(self._check_X(X, "predict_proba")))
@@ -200,7 +237,9 @@ class SparseMLPClassifier(ClassifierMixin, SparseMLPBase):
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
 
-    def predict_interval(self, X, alpha: float = 0.05) -> PredictionIntervals:
+    def predict_interval(
+        self, X, alpha: float = 0.05, kind: str = "confidence"
+    ) -> PredictionIntervals | PosteriorIntervals:
         """Confidence intervals for the class probabilities, built on the log-odds scale.
 
         For each class ``c`` the interval is symmetric in the log-odds
@@ -217,6 +256,11 @@ class SparseMLPClassifier(ClassifierMixin, SparseMLPBase):
         X : array-like of shape (n_samples, n_features)
         alpha : float, default 0.05
             Significance level (0.05: 95 % intervals).
+        kind : {"confidence", "posterior"}, default "confidence"
+            "posterior" (after ``fit`` with ``method`` "sghmc", "sgld" or "nuts"):
+            equal-tailed posterior intervals of each class probability, the quantiles of
+            ``p_c(x; theta)`` over the draws of ``posterior_``
+            (:class:`~bsdl.results.posterior.PosteriorIntervals`).
 
         Returns
         -------
@@ -238,7 +282,16 @@ class SparseMLPClassifier(ClassifierMixin, SparseMLPBase):
         True
         """
         alpha = check_alpha(alpha)
+        kind = check_in_options(kind, "kind", ("confidence", "posterior"))
         inputs = self._standardize(self._check_X(X, "predict_interval"))
+        if kind == "posterior":
+            self._check_posterior("predict_interval(kind='posterior')")
+            return PosteriorIntervals(
+                self._proba_draws(inputs),
+                alpha,
+                index=X.index if isinstance(X, pd.DataFrame) else None,
+                columns=[str(c) for c in self.classes_],
+            )
         mean = self._proba(inputs)
         if self._covariance is None:  # no weight selected: the fit has no free parameter
             var = np.zeros_like(mean)

@@ -15,7 +15,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from bsdl._validation import check_in_options, check_positive_int
 from bsdl.inference import ConstantSchedule, PriorAnnealing
-from bsdl.models._params import SHARED_PARAMETERS_DOC, fill_doc
+from bsdl.models._params import (
+    SAMPLING_CONSTRAINTS,
+    SAMPLING_PARAMETERS_DOC,
+    SHARED_PARAMETERS_DOC,
+    fill_doc,
+)
 from bsdl.models.io import register
 from bsdl.models.sequence import (
     SEQUENCE_ATTRIBUTES_DOC,
@@ -33,6 +38,7 @@ __all__ = ["SparseRNN"]
 @fill_doc(
     sequence_parameters=SEQUENCE_PARAMETERS_DOC,
     shared_parameters=SHARED_PARAMETERS_DOC,
+    sampling_parameters=SAMPLING_PARAMETERS_DOC,
     sequence_attributes=SEQUENCE_ATTRIBUTES_DOC,
 )
 class SparseRNN(SequenceForecaster):
@@ -56,6 +62,7 @@ class SparseRNN(SequenceForecaster):
         Stacked recurrent layers; the first reads the lag vector, each later one the
         hidden state of the layer below.
     {shared parameters}
+    {sampling parameters}
 
     Attributes
     ----------
@@ -82,6 +89,7 @@ class SparseRNN(SequenceForecaster):
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "num_layers": [Interval(Integral, 1, None, closed="left")],
         **SequenceForecaster._parameter_constraints,
+        **SAMPLING_CONSTRAINTS,
     }
 
     _summary_title = "Sparse RNN Autoregression Results"
@@ -111,6 +119,10 @@ class SparseRNN(SequenceForecaster):
         random_state=None,
         device: str = "cpu",
         verbose: bool = False,
+        method: str = "map",
+        n_chains: int = 4,
+        n_samples: int = 200,
+        thin: int = 5,
     ) -> None:
         self.lags = lags
         self.cell = cell
@@ -134,6 +146,10 @@ class SparseRNN(SequenceForecaster):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.method = method
+        self.n_chains = n_chains
+        self.n_samples = n_samples
+        self.thin = thin
 
     # ---------------------------------------------------------------- the network
     def _check_network(self) -> None:

@@ -19,7 +19,12 @@ from torch import nn
 from bsdl._validation import check_positive_int
 from bsdl.exceptions import SingularFisherWarning
 from bsdl.inference import ConstantSchedule, PriorAnnealing
-from bsdl.models._params import SHARED_PARAMETERS_DOC, fill_doc
+from bsdl.models._params import (
+    SAMPLING_CONSTRAINTS,
+    SAMPLING_PARAMETERS_DOC,
+    SHARED_PARAMETERS_DOC,
+    fill_doc,
+)
 from bsdl.models.io import register
 from bsdl.models.sequence import (
     SEQUENCE_ATTRIBUTES_DOC,
@@ -38,6 +43,7 @@ __all__ = ["SparseTransformer"]
 @fill_doc(
     sequence_parameters=SEQUENCE_PARAMETERS_DOC,
     shared_parameters=SHARED_PARAMETERS_DOC,
+    sampling_parameters=SAMPLING_PARAMETERS_DOC,
     sequence_attributes=SEQUENCE_ATTRIBUTES_DOC,
 )
 class SparseTransformer(SequenceForecaster):
@@ -69,6 +75,7 @@ class SparseTransformer(SequenceForecaster):
         It mixes every dimension of the stream, so pruning it is coarser; off by default
         (the series is standardised and the network shallow).
     {shared parameters}
+    {sampling parameters}
 
     Attributes
     ----------
@@ -112,6 +119,7 @@ class SparseTransformer(SequenceForecaster):
         "dim_feedforward": [Interval(Integral, 1, None, closed="left")],
         "norm": ["boolean"],
         **SequenceForecaster._parameter_constraints,
+        **SAMPLING_CONSTRAINTS,
     }
 
     _summary_title = "Sparse Transformer Autoregression Results"
@@ -143,6 +151,10 @@ class SparseTransformer(SequenceForecaster):
         random_state=None,
         device: str = "cpu",
         verbose: bool = False,
+        method: str = "map",
+        n_chains: int = 4,
+        n_samples: int = 200,
+        thin: int = 5,
     ) -> None:
         self.lags = lags
         self.d_model = d_model
@@ -168,6 +180,10 @@ class SparseTransformer(SequenceForecaster):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.method = method
+        self.n_chains = n_chains
+        self.n_samples = n_samples
+        self.thin = thin
 
     # ---------------------------------------------------------------- the network
     def _check_network(self) -> None:

@@ -12,8 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["PosteriorDraws"]
+from bsdl._validation import check_alpha
+from bsdl.results._base import Intervals
+
+__all__ = ["PosteriorDraws", "PosteriorIntervals"]
 
 
 def _check_draws(name: str, value) -> np.ndarray:
@@ -129,3 +133,100 @@ class PosteriorDraws:
     def __repr__(self) -> str:
         shapes = ", ".join(f"{k}{tuple(v.shape[2:])}" for k, v in self._draws.items())
         return f"PosteriorDraws({self.n_chains} chains x {self.n_draws} draws: {shapes})"
+
+
+class PosteriorIntervals(Intervals):
+    """Equal-tailed intervals read off posterior (predictive) draws.
+
+    Parameters
+    ----------
+    samples : array-like of shape (S, n) or (S, n, k)
+        ``S`` draws of each of the ``n`` (times ``k``) quantities, e.g. responses drawn
+        from the posterior predictive (network weights and noise).
+    alpha : float, default 0.05
+        Significance level: the ends are the ``alpha/2`` and ``1 - alpha/2`` quantiles.
+    index, columns : optional
+        Row and column labels (as :class:`~bsdl.results.Intervals`).
+    joint : bool, default False
+        Bonferroni over the rows: each row's quantiles at ``alpha / n``.
+    kind : str, default "posterior"
+
+    Attributes
+    ----------
+    mean, sd : ndarray
+        Mean and standard deviation of the draws.
+    samples : ndarray (read-only)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> draws = np.random.default_rng(0).normal(size=(4000, 2))
+    >>> pi = PosteriorIntervals(draws, alpha=0.05)
+    >>> bool(np.all(np.abs(pi.upper - 1.96) < 0.15))
+    True
+    >>> pi.conf_int(alpha=0.5).shape
+    (2, 2)
+    """
+
+    def __init__(
+        self,
+        samples,
+        alpha: float = 0.05,
+        *,
+        index=None,
+        columns=None,
+        joint: bool = False,
+        kind: str = "posterior",
+    ) -> None:
+        arr = np.array(samples, dtype=np.float64, copy=True)
+        if arr.ndim not in (2, 3) or arr.shape[0] < 2:
+            raise ValueError(
+                f"samples must have shape (S, n) or (S, n, k) with S >= 2, got {arr.shape}"
+            )
+        if not np.isfinite(arr).all():
+            raise ValueError("samples contains non-finite values (NaN or inf)")
+        arr.setflags(write=False)
+        self._samples = arr
+        self._joint = bool(joint)
+        self.kind = str(kind)
+        alpha = check_alpha(alpha)
+        lower, upper = self._ends(alpha)
+        super().__init__(arr.mean(axis=0), lower, upper, alpha, index=index, columns=columns)
+        sd = arr.std(axis=0, ddof=1)
+        sd.setflags(write=False)
+        self._sd = sd
+
+    def _ends(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        rows = self._samples.shape[1]
+        a = alpha / rows if self._joint and rows > 1 else alpha
+        lower, upper = np.quantile(self._samples, [a / 2.0, 1.0 - a / 2.0], axis=0)
+        return lower, np.maximum(upper, lower)
+
+    @property
+    def sd(self) -> np.ndarray:
+        """Standard deviation of the draws."""
+        return self._sd
+
+    @property
+    def samples(self) -> np.ndarray:
+        """The draws, ``(S, n)`` or ``(S, n, k)`` (read-only)."""
+        return self._samples
+
+    @property
+    def joint(self) -> bool:
+        return self._joint
+
+    def conf_int(self, alpha: float | None = None):
+        """Interval ends at any significance level from the same draws.
+
+        Returns ``mean.shape + (2,)`` (lower, upper), or a DataFrame for a 1-D result
+        with an ``index``.
+        """
+        alpha = self._alpha if alpha is None else check_alpha(alpha)
+        ci = np.stack(self._ends(alpha), axis=-1)
+        if self._mean.ndim == 1 and self._index is not None:
+            return pd.DataFrame(ci, index=self._index, columns=["lower", "upper"])
+        return ci
+
+    def _frame_columns(self) -> dict[str, np.ndarray]:
+        return {"mean": self._mean, "sd": self._sd, "lower": self._lower, "upper": self._upper}
