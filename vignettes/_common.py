@@ -71,6 +71,31 @@ def environment(*extra: str) -> str:
     return ", ".join(parts) + "."
 
 
+def git_commit(here: Path) -> str:
+    """The commit a run used: ``BSDL_VIGNETTE_COMMIT`` (for a tree exported with
+    ``git archive``), else ``git rev-parse`` in ``here`` (with a note if bsdl/ or
+    vignettes/ had uncommitted changes)."""
+    import subprocess
+
+    if os.environ.get("BSDL_VIGNETTE_COMMIT"):
+        return os.environ["BSDL_VIGNETTE_COMMIT"] + " (exported tree)"
+    try:
+        git = ["git", "-C", str(here)]
+        head = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no", "--", "../bsdl", "."],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    if not head:
+        return "unknown"
+    return head + (" (+ uncommitted changes under bsdl/ or vignettes/)" if dirty else "")
+
+
 def grid_deviations(ns: list[int], full_ns: list[int], reps: int, full_reps: int) -> list[str]:
     """Sentences stating how a reduced run departs from the full design."""
     notes = []
