@@ -8,6 +8,7 @@ output folder (``<BSDL_VIGNETTE_OUT>/<vignette name>/``). Adding a vignette is o
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -107,6 +108,11 @@ VIGNETTES = [
 ]
 
 
+# Vignette 01's optional baselines (bench extra): a row at n = 500 when the package is
+# installed, else the report's note that it was skipped.
+OPTIONAL_BASELINES = {"01_variable_selection": {"LassoNet": "lassonet", "laplace-torch": "laplace"}}
+
+
 @pytest.mark.parametrize("vignette", VIGNETTES, ids=lambda v: v.name)
 def test_vignette_quick_mode(vignette: Vignette, tmp_path):
     env = dict(os.environ, BSDL_QUICK="1", BSDL_VIGNETTE_OUT=str(tmp_path), MPLBACKEND="Agg")
@@ -135,6 +141,11 @@ def test_vignette_quick_mode(vignette: Vignette, tmp_path):
     for prefix in vignette.row_prefixes:
         assert any(line.startswith(prefix) for line in lines), f"no row {prefix!r} in report.md"
     assert "Quick mode" in text
+    for method, package in OPTIONAL_BASELINES.get(vignette.name, {}).items():
+        if importlib.util.find_spec(package) is None:
+            assert f"{method} not run: the package `{package}` is not installed" in text
+        else:
+            assert any(line.startswith(f"| 500 | {method} |") for line in lines), method
     pngs = sorted(out.glob("*.png"))
     assert pngs, f"no PNG written in {out}"
     assert all(p.stat().st_size > 0 for p in pngs)
