@@ -107,7 +107,7 @@ def run_plain(
 ) -> dict:
     """Train from scratch: windows, model, Adam; ``epochs`` = (annealing, refit) epochs."""
     start = time.perf_counter()
-    inputs, targets = windows(values, int(model.lags), int(model.window), model.burn_in_)
+    inputs, targets = windows(values, model.lags_, model.window_, model.burn_in_)
     inputs, targets = inputs.to(device), targets.to(device)
     torch.manual_seed(seed)
     shape = (inputs.shape[-1], model.hidden_size, model.num_layers)

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from bsdl._series import TimeIndex, default_lags
 from bsdl.baselines import autoreg_forecasts, baseline_bic_lags
 from bsdl.conformal import (
     ACI,
@@ -46,6 +47,14 @@ def _split_sizes(n: int, train: float, calibration: float, first: int) -> tuple[
     return n_train, n_cal
 
 
+def _freq(index: pd.Index) -> str | None:
+    """The regular frequency of a series' index, None for plain positions or none found."""
+    try:
+        return TimeIndex.from_index(index, "series").freq
+    except (ValueError, TypeError):
+        return None
+
+
 #: EnbPI is skipped (NaN row, with a note) when its block bootstrap would have fewer blocks.
 MIN_BLOCKS = 8
 
@@ -65,6 +74,8 @@ def run_one(
     params: dict,
     n_bootstraps: int,
 ) -> tuple[list[dict], dict]:
+    if params.get("lags") == "auto":
+        params = params | {"lags": default_lags(int(round(train * y.size)), _freq(index))}
     base = model(random_state=seed, **params)
     first = int(base.lags) + int(base.window) - 1
     n = y.size

@@ -14,7 +14,15 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["TimeIndex", "check_series", "check_exog", "default_exog_names", "MISSING"]
+__all__ = [
+    "TimeIndex",
+    "check_series",
+    "check_exog",
+    "default_exog_names",
+    "seasonal_period",
+    "default_lags",
+    "MISSING",
+]
 
 MISSING = ("raise", "interpolate")
 
@@ -307,3 +315,93 @@ def check_exog(
 def default_exog_names(m: int) -> list[str]:
     """Names given to the ``m`` columns of an ``exog`` without column names (an array)."""
     return [f"x{j}" for j in range(m)]
+
+
+# periods per seasonal cycle of the calendar offsets: a year of months, quarters, weeks; a
+# week of days or business days (sub-daily offsets: a day, see seasonal_period)
+_CYCLES = {
+    "MonthBegin": 12,
+    "MonthEnd": 12,
+    "SemiMonthBegin": 24,
+    "SemiMonthEnd": 24,
+    "BusinessMonthBegin": 12,
+    "BusinessMonthEnd": 12,
+    "QuarterBegin": 4,
+    "QuarterEnd": 4,
+    "BusinessQuarterBegin": 4,
+    "BusinessQuarterEnd": 4,
+    "Week": 52,
+    "Day": 7,
+    "BusinessDay": 5,
+}
+_DAY_NS = 86_400 * 10**9
+
+
+def seasonal_period(freq: str | None) -> int | None:
+    """Observations per seasonal cycle of a pandas frequency, or None.
+
+    Monthly 12, quarterly 4, weekly 52 (a year); daily 7, business-daily 5 (a week);
+    hourly 24, half-hourly 48 and any sub-daily frequency that divides a day (a day);
+    yearly and anything else: None. Multiples divide the cycle (``"2MS"``: 6) when they
+    divide it evenly.
+
+    Examples
+    --------
+    >>> [seasonal_period(f) for f in ["MS", "QE-DEC", "W-SUN", "D", "h", "30min", "YS", None]]
+    [12, 4, 52, 7, 24, 48, None, None]
+    >>> seasonal_period("M"), seasonal_period("Q-DEC")          # PeriodIndex spellings
+    (12, 4)
+    """
+    if not freq:
+        return None
+    try:
+        offset = pd.tseries.frequencies.to_offset(freq)
+    except ValueError:
+        try:  # a PeriodIndex's freqstr ("M", "Q-DEC") in recent pandas
+            offset = pd.Period("2000-01-01", freq=freq).freq
+        except (TypeError, ValueError):
+            return None
+    mult = max(int(getattr(offset, "n", 1)), 1)
+    name = type(offset).__name__
+    if name in _CYCLES:
+        cycle = _CYCLES[name]
+    elif isinstance(offset, pd.offsets.Tick):
+        nanos = int(offset.nanos) // mult
+        if nanos <= 0 or _DAY_NS % nanos:
+            return None
+        cycle = _DAY_NS // nanos
+    else:
+        return None
+    if cycle % mult:
+        return None
+    period = cycle // mult
+    return period if period > 1 else None
+
+
+#: The most candidate lags ``lags="auto"`` gives a seasonal series (15-minute data, a
+#: cycle of 96 per day, is the finest frequency whose daily cycle it reaches).
+MAX_SEASONAL_LAGS = 100
+
+
+def default_lags(n: int, freq: str | None = None) -> int:
+    """The default number of candidate lags of a sequence forecaster (``lags="auto"``).
+
+    With a seasonal frequency of period ``s`` (:func:`seasonal_period`) the candidates
+    reach one cycle and one step past it, ``max(10, s + 1)`` (lags ``s`` and ``s + 1`` of a
+    multiplicative seasonal AR), when the series has at least ``5 (s + 1)`` points and
+    ``s + 1 <=`` :data:`MAX_SEASONAL_LAGS` (a cycle of seconds or minutes in a day is too
+    long to enter as single lags: give ``lags=`` or aggregate the series); otherwise 10.
+    Never more than ``n // 5``, so that every candidate lag has at least five
+    observations behind it (and the least-squares start stays well determined).
+
+    Examples
+    --------
+    >>> default_lags(240, "MS"), default_lags(2000, "30min"), default_lags(500), default_lags(30)
+    (13, 49, 10, 6)
+    >>> default_lags(10**6, "min")  # a daily cycle of 1440 minutes: not as single lags
+    10
+    """
+    s = seasonal_period(freq)
+    seasonal = s is not None and 5 * (s + 1) <= n and s + 1 <= MAX_SEASONAL_LAGS
+    lags = max(10, s + 1) if seasonal else 10
+    return max(1, min(lags, n // 5))

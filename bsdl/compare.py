@@ -141,6 +141,8 @@ def _resolve_model(model, model_params, rnn_params) -> tuple[type, dict]:
         )
     probe = cls(random_state=0, **params)
     for attr in ("lags", "window"):
+        if attr == "lags" and getattr(probe, attr, None) == "auto":
+            continue  # resolved per series by the harness (default_lags of its training span)
         if not isinstance(getattr(probe, attr, None), int | np.integer):
             raise TypeError(f"model {cls.__name__} must have an integer {attr!r} parameter")
     return cls, params
@@ -222,6 +224,8 @@ def compare_intervals(
         unfitted instance (its parameters are used, its ``random_state`` is not).
     model_params : dict, optional
         Arguments of the forecaster (default ``lags=10``); they override an instance's.
+        ``lags="auto"`` is resolved per series by :func:`bsdl._series.default_lags` from its
+        training span's length and its index frequency.
     n_seeds : int, default 1
         Seeds per series (the network initialisation and EnbPI's bootstrap).
     max_length : int or None, default 2000

@@ -66,7 +66,7 @@ class OneStepForecaster:
 
     def _positions(self, X) -> np.ndarray:
         pos = np.asarray(X).reshape(-1).astype(np.int64)
-        lags, window = int(self.model_.lags), int(self.model_.window)
+        lags, window = int(self.model_.lags_), int(self.model_.window_)
         first = lags + window - 1
         if pos.size == 0:
             raise ValueError("X holds no positions")

@@ -40,6 +40,10 @@ MLP_CHANGES = {
     "n_jobs": 2,
     "random_state": 123,
     "verbose": True,
+    "method": "sgld",
+    "n_chains": 2,
+    "n_samples": 5,
+    "thin": 2,
 }
 
 RNN_CHANGES = {
@@ -64,6 +68,10 @@ RNN_CHANGES = {
     "n_jobs": 2,
     "random_state": 123,
     "verbose": True,
+    "method": "sgld",
+    "n_chains": 2,
+    "n_samples": 5,
+    "thin": 2,
 }
 
 

@@ -151,6 +151,10 @@ def _custom():
         random_state=np.int64(7),
         device="cpu",
         verbose=False,
+        method="sghmc",
+        n_chains=2,
+        n_samples=50,
+        thin=3,
     )
 
 

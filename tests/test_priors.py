@@ -453,8 +453,8 @@ def test_pyro_nuts_matches_quadrature_posterior():
     out = (np.abs(w) > t).astype(float)
     # Monte Carlo standard errors from arviz (autocorrelation-aware), one chain; quadrature
     # error (~1e-10) is negligible. 4 MCSE: a false alarm about 1 run in 16,000 per check.
-    mcse_mean = float(az.mcse(w[None, :], method="mean"))
-    mcse_out = float(az.mcse(out[None, :], method="mean"))
+    mcse_mean = float(np.squeeze(az.mcse(w[None, :], method="mean")))
+    mcse_out = float(np.squeeze(az.mcse(out[None, :], method="mean")))
     assert 0 < mcse_mean < 0.1 and 0 < mcse_out < 0.1  # the chain did mix
     assert abs(w.mean() - mean) < 4 * mcse_mean, (w.mean(), mean, mcse_mean)
     assert abs(out.mean() - p_out) < 4 * mcse_out, (out.mean(), p_out, mcse_out)

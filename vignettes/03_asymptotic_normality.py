@@ -177,7 +177,7 @@ def run_one(design: str, n: int, rep: int) -> tuple[dict, np.ndarray]:
     row = dict(base, seconds=seconds, error="", warnings=bsdl_warning_names(caught))
     # the linear baseline on the same points: AutoReg at the BIC lags chosen on y[:n]
     t0 = time.perf_counter()
-    search = baseline_bic_lags(y[:n], int(model.lags))
+    search = baseline_bic_lags(y[:n], model.lags_)
     ar = autoreg_forecasts(y[:n], search.bic_lags, series=y, alpha=0.05).one_step
     row.update(
         ar_seconds=time.perf_counter() - t0,

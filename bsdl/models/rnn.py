@@ -96,7 +96,7 @@ class SparseRNN(SequenceForecaster):
 
     def __init__(
         self,
-        lags: int = 10,
+        lags: int | str = "auto",
         *,
         cell: str = "lstm",
         hidden_size: int = 8,

@@ -30,9 +30,10 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from bsdl._series import MISSING, TimeIndex, check_exog, check_series
+from bsdl._series import MISSING, TimeIndex, check_exog, check_series, default_lags
 from bsdl._validation import check_in_options, check_is_fitted, check_positive_int
 from bsdl.models._forecast import SequenceForecastMixin
+from bsdl.models._lag_selection import LEVEL, LINEAR, scored_points, simplify_joint
 from bsdl.models._windows import (
     check_scored_points,
     full_loss,
@@ -44,7 +45,13 @@ from bsdl.models._windows import (
 )
 from bsdl.models.base import GaussianLikelihoodMixin, SparseEstimatorBase
 from bsdl.priors import MixtureGaussianPrior
-from bsdl.sparsify import get_masks, input_inclusion, simplify_structure, simplify_with_bic
+from bsdl.sparsify import (
+    get_masks,
+    input_inclusion,
+    linear_path_bic,
+    simplify_structure,
+    simplify_with_bic,
+)
 from bsdl.summary import Summary
 
 __all__ = [
@@ -57,8 +64,12 @@ __all__ = [
 # The numpydoc text of the parameters every sequence forecaster has (filled into a
 # subclass's docstring by bsdl.models._params.fill_doc at the line ``{sequence parameters}``).
 SEQUENCE_PARAMETERS_DOC = """\
-lags : int, default 10
+lags : int or "auto", default "auto"
     Length of the lag vector read at each step (the largest order that can be found).
+    ``"auto"``: 10, or with a seasonal frequency on the series' index one cycle and one
+    step past it (monthly 13, quarterly 10, weekly 53, daily 10, hourly 25, half-hourly
+    49) when the series has at least five times as many points; never more than ``n // 5``
+    (:func:`bsdl._series.default_lags`). The resolved value is ``lags_``.
 window : int, default 8
     Steps per training window (the sequence length ``k``).
 burn_in : int or "auto", default "auto"
@@ -107,6 +118,13 @@ sparsity_, n_nonzero_, bic_, log_evidence_, history_, restarts_, mask_
     pruned and enters the interval covariance.
 n_obs_ : int
     Length of the training series; ``n_scored_`` time points entered the loss.
+n_network_weights_ : int
+    Surviving weights of the network beside the linear (skip) path and the level: 0 when
+    the fit is a linear autoregression.
+linear_only_bic_ : float
+    BIC of the best linear autoregression on the same scored points (its lags, any subset
+    of the candidates chosen by BIC, in ``linear_only_lags_``), on the scale of ``bic_``:
+    ``bic_`` below it means the network's nonlinear part pays for its weights.
 lags_, window_, burn_in_ : int
 missing_, optimizer_ : str
 skip_ : bool
@@ -141,6 +159,14 @@ def _start_skip(coef: torch.Tensor, module: nn.Module) -> None:
         module.head.bias.copy_(coef[-1:])
 
 
+def _linear_only(model) -> str:
+    """The summary's entry for the linear-only alternative (absent from older files)."""
+    if not hasattr(model, "linear_only_bic_"):
+        return "n/a"
+    lags = ", ".join(map(str, model.linear_only_lags_)) or "none"
+    return f"{model.linear_only_bic_:.2f} (lags {lags})"
+
+
 class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseEstimatorBase):
     """Sparse autoregression on a univariate series with any sequence network (not for
     direct use).
@@ -168,7 +194,7 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
     # scikit-learn's checks of the constructor arguments (run first in fit; the error names
     # the argument): the sequence parameters and the shared ones; a subclass adds its own
     _parameter_constraints: dict = {
-        "lags": [Interval(Integral, 1, None, closed="left")],
+        "lags": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "window": [Interval(Integral, 1, None, closed="left")],
         "burn_in": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "skip": ["boolean"],
@@ -201,8 +227,10 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
         return []
 
     # ---------------------------------------------------------------- checks
-    def _check_structure(self) -> tuple[int, int, int]:
-        lags = check_positive_int(self.lags, "lags")
+    def _check_structure(self) -> tuple[int | None, int, int]:
+        """``(lags, window, burn_in)``; ``lags`` is None for ``"auto"`` (resolved from the
+        series at fit by :func:`_resolve_lags`)."""
+        lags = None if self.lags == "auto" else check_positive_int(self.lags, "lags")
         window = check_positive_int(self.window, "window")
         if self.burn_in == "auto":
             burn_in = window // 2
@@ -267,6 +295,8 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
         self._validate_params()
         lags, window, burn_in = self._check_structure()
         y, ti, name = check_series(series, "series", missing=self.missing)
+        if lags is None:
+            lags = default_lags(y.size, None if ti is None else ti.freq)
         if y.size < lags + window:
             raise ValueError(
                 f"series has {y.size} observations; at least lags + window = "
@@ -312,7 +342,7 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
                     else None
                 ),
                 loss_fn=window_loss,
-                simplify=self._simplify(partial(full_loss, inputs, targets)),
+                simplify=self._simplify(inputs, targets),
                 full_loss=partial(full_loss, inputs, targets),
                 inputs=inputs,
                 targets=targets,
@@ -321,8 +351,25 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
             checked,
         )
         self._set_selection(lags, exog_names)
+        self._set_linear_alternative(inputs, targets)
         self.sigma_ = self._sigma_std * self.y_scale_
         return self
+
+    def _set_linear_alternative(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:
+        """``n_network_weights_`` and the best linear-only model by BIC on the same points
+        (``linear_only_lags_``, ``linear_only_bic_``, on the scale of ``bic_``)."""
+        free = (LINEAR, LEVEL)
+        self.n_network_weights_ = int(
+            sum(int(m.sum()) for k, m in self.mask_.items() if k not in free)
+        )
+        n = self.n_scored_
+        bic, cols = linear_path_bic(scored_points(inputs, targets).cpu(), targets.reshape(-1).cpu())
+        # linear_path_bic leaves out n (1 + log 2 pi) and the change to y's scale, 2 n log s_y
+        self.linear_only_bic_ = float(
+            bic + n * (1.0 + np.log(2 * np.pi)) + 2 * n * np.log(self.y_scale_)
+        )
+        lags = np.asarray(cols, dtype=int)
+        self.linear_only_lags_ = lags[lags < self.lags_] + 1
 
     def _scaled(self, y: np.ndarray, x: np.ndarray | None, device=None):
         device = device if device is not None else self._device()
@@ -354,14 +401,19 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
 
     # ---------------------------------------------------------------- structure read-outs
     # through the network's structure protocol (bsdl.nn.structure.StructuredNetwork)
-    def _simplify(self, mse: Callable[[nn.Module], torch.Tensor]) -> Callable:
-        """``simplify(module, masks) -> masks`` after threshold pruning (``mse``: the full
-        training loss of a module, for BIC elimination)."""
-        return (
-            partial(simplify_with_bic, mse=mse, n=self.n_scored_)
-            if self.prune == "bic"
-            else simplify_structure
-        )
+    def _simplify(self, inputs: torch.Tensor, targets: torch.Tensor) -> Callable:
+        """``simplify(module, masks) -> masks`` after threshold pruning, on the training
+        windows ``inputs`` and their scored ``targets``: the structure clean-up, and with
+        ``prune="bic"`` BIC elimination of groups, then (with ``skip``) the linear path
+        chosen by BIC jointly with the network
+        (:func:`~bsdl.models._lag_selection.simplify_joint`)."""
+        if self.prune != "bic":
+            return simplify_structure
+        mse = partial(full_loss, inputs, targets)
+        base = partial(simplify_with_bic, mse=mse, n=self.n_scored_)
+        if not self.skip_:
+            return base
+        return partial(simplify_joint, base, inputs, targets)
 
     def _describe_restart(self, module: nn.Module) -> dict:
         keep = module.connected_inputs(get_masks(module)).cpu().numpy()
@@ -425,12 +477,14 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
             ("Candidate lags:", f"1..{self.lags_}"),
             ("Selected lags:", lags),
             ("AR order:", self.ar_order_),
+            ("Network weights:", getattr(self, "n_network_weights_", "n/a")),
         ]
         right = [
             ("Non-zero weights:", f"{self.n_nonzero_} / {self.n_params_}"),
             ("Sparsity:", f"{self.sparsity_:.4f}"),
             ("sigma (innovation sd):", f"{self.sigma_:.4g}"),
             ("BIC:", f"{self.bic_:.2f}"),
+            ("Linear-only BIC:", _linear_only(self)),
             ("Prior lambda:", f"{prior.lambda_:.3g}"),
             ("Prior sigma0 / sigma1:", f"{prior.sigma0:.3g} / {prior.sigma1:.3g}"),
             ("Optimizer:", f"{self.optimizer_}, {self.n_epochs_} epochs"),

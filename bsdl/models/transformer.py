@@ -126,7 +126,7 @@ class SparseTransformer(SequenceForecaster):
 
     def __init__(
         self,
-        lags: int = 10,
+        lags: int | str = "auto",
         *,
         d_model: int = 8,
         n_heads: int = 2,

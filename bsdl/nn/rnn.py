@@ -216,6 +216,33 @@ class LagRNN(nn.Module):
         groups += [(f"input {i}", g) for i, g in enumerate(self.input_groups())]
         return groups
 
+    def memory_groups(self) -> list[Group]:
+        """Groups whose removal takes memory away from the network: per layer and unit its
+        recurrent weights (its gate rows and its column of the recurrent matrix),
+        ``"recurrence l.j"``, then each layer's whole recurrent matrix, ``"recurrence l"``.
+
+        With its recurrence removed an Elman unit is a function of the current lag vector
+        only, so its selected lags are all it reads. An LSTM or GRU unit keeps a memory
+        through its gates even then (a gate whose weights are all pruned is 1/2).
+
+        Examples
+        --------
+        >>> [label for label, _ in LagRNN(2, hidden_size=2, cell="rnn").memory_groups()]
+        ['recurrence 0.0', 'recurrence 0.1', 'recurrence 0']
+        """
+        groups: list[Group] = []
+        for layer in range(self.num_layers):
+            name = f"recurrent_layers.{layer}.weight"
+            u = self.recurrent_layers[layer].weight
+            rows = CELLS[self.cell]
+            for j in range(self.hidden_size):
+                m = torch.zeros_like(u, dtype=torch.bool)
+                m[[b * self.hidden_size + j for b in range(rows)], :] = True
+                m[:, j] = True
+                groups.append((f"recurrence {layer}.{j}", {name: m}))
+            groups.append((f"recurrence {layer}", {name: torch.ones_like(u, dtype=torch.bool)}))
+        return groups
+
     @torch.no_grad()
     def simplify(self, masks: Masks) -> Masks:
         """Mask every weight into or out of a unit that cannot reach the output.

@@ -6,6 +6,7 @@ by implementing :class:`bsdl.nn.structure.StructuredNetwork`.
 """
 
 from bsdl.sparsify.bic import bic_simplify, simplify_with_bic
+from bsdl.sparsify.linear_path import LinearPathChoice, choose_linear_path, linear_path_bic
 from bsdl.sparsify.masks import (
     apply_masks,
     count_nonzero,
@@ -32,4 +33,7 @@ __all__ = [
     "simplify_structure",
     "bic_simplify",
     "simplify_with_bic",
+    "choose_linear_path",
+    "linear_path_bic",
+    "LinearPathChoice",
 ]
