@@ -239,3 +239,18 @@ def test_r_classics_fresh_object_each_call():
     first = load_wwwusage()
     first.iloc[:5] = -1.0
     assert load_wwwusage().iloc[0] == 88.0
+
+
+def test_nottem_values_and_monthly_index():
+    # values of R's src/library/datasets/data/nottem.R (see data/README.md)
+    from bsdl.datasets import load_nottem, load_series
+
+    y = load_nottem()
+    assert y.shape == (240,) and y.dtype == np.float64 and y.name == "temperature"
+    assert y.index.freqstr == "MS" and y.index.name == "month"
+    assert str(y.index[0].date()) == "1920-01-01" and str(y.index[-1].date()) == "1939-12-01"
+    assert y.iloc[[0, 11, 109, 239]].tolist() == [40.6, 39.8, 31.3, 37.8]
+    assert y.sum() == pytest.approx(11769.5, abs=1e-9)
+    pd.testing.assert_series_equal(load_series("nottem"), y)
+    # an annual cycle: July is warmer than January in every year
+    assert (y[y.index.month == 7].to_numpy() > y[y.index.month == 1].to_numpy()).all()

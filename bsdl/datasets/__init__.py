@@ -23,14 +23,14 @@ time (see ``data/README.md``):
   statsmodels (:mod:`bsdl.datasets.real_series`; statsmodels is imported
   only when one of them is called)
 - :func:`load_seattle_temperature` (daily), :func:`load_gb_demand`
-  (half-hourly), and the short classics :func:`load_wwwusage` (n = 100) and
-  :func:`load_bjsales` (n = 150) from R's ``datasets`` package: real time
-  series bundled as CSV files in the repository's ``data/`` folder
+  (half-hourly), and from R's ``datasets`` package the monthly
+  :func:`load_nottem` (n = 240) and the short classics :func:`load_wwwusage`
+  (n = 100) and :func:`load_bjsales` (n = 150): real time series bundled as CSV files in the repository's ``data/`` folder
   (:mod:`bsdl.datasets.bundled_series`)
 - :func:`load_sp500_returns`, :func:`load_nasdaq_returns`, :func:`load_wti_returns`:
   daily log-returns read from the example data of the optional package ``arch``
   (:mod:`bsdl.datasets.returns`)
-- :func:`load_series` and :func:`list_series`: all nine real series by name
+- :func:`load_series` and :func:`list_series`: all ten real series by name
   (:data:`REAL_SERIES`: yearly, quarterly, monthly, weekly, daily, half-hourly,
   minutely, and one without a stated unit), and the three return series
   (:data:`RETURN_SERIES`)
@@ -42,7 +42,13 @@ import pandas as pd
 from sklearn import datasets as _skdatasets
 from sklearn.utils import Bunch
 
-from .bundled_series import load_bjsales, load_gb_demand, load_seattle_temperature, load_wwwusage
+from .bundled_series import (
+    load_bjsales,
+    load_gb_demand,
+    load_nottem,
+    load_seattle_temperature,
+    load_wwwusage,
+)
 from .catalog import REAL_SERIES, RETURN_SERIES, list_series, load_series
 from .real_series import load_co2, load_elnino, load_macro, load_nile, load_sunspots
 from .returns import load_nasdaq_returns, load_sp500_returns, load_wti_returns
@@ -76,6 +82,7 @@ __all__ = [
     "load_gb_demand",
     "load_wwwusage",
     "load_bjsales",
+    "load_nottem",
     "load_sp500_returns",
     "load_nasdaq_returns",
     "load_wti_returns",

@@ -43,6 +43,7 @@ _SEATTLE_FILE = "seattle_temp_max_daily.csv"
 _GB_DEMAND_FILE = "gb_national_demand_halfhourly.csv"
 _WWWUSAGE_FILE = "wwwusage.csv"
 _BJSALES_FILE = "bjsales.csv"
+_NOTTEM_FILE = "nottem.csv"
 
 
 def _data_path(filename: str) -> Path:
@@ -320,3 +321,54 @@ def load_bjsales() -> pd.Series:
     (200.1, 262.7)
     """
     return _read_positional(_BJSALES_FILE, "time", "sales", "sales")
+
+
+def load_nottem() -> pd.Series:
+    """Monthly mean air temperature at Nottingham Castle, 1920-1939 (R ``nottem``).
+
+    Average air temperatures in degrees Fahrenheit, 240 months from January 1920
+    to December 1939 (31.3 to 66.5 F), the ``nottem`` data set of R's ``datasets``
+    package: a strong annual cycle (period 12) around a stable level, the classic
+    monthly seasonal series of that length.
+
+    Returns
+    -------
+    y : Series of float64, length 240
+        Named ``"temperature"``, indexed by a monthly :class:`pandas.DatetimeIndex`
+        (``"MS"``, month start) named ``"month"``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``data/nottem.csv`` is not in the repository's ``data/`` folder.
+
+    Notes
+    -----
+    Source: R's ``datasets`` package (R Core Team, licence GPL (>= 2)), file
+    ``src/library/datasets/data/nottem.R`` of the R sources (``ts(..., start=1920,
+    frequency=12)``); its help page gives Anderson (1976) as the source. Only the
+    240 values are copied (``data/nottem.csv``); see ``data/README.md``.
+
+    References
+    ----------
+    O. D. Anderson (1976). *Time Series Analysis and Forecasting: The Box-Jenkins
+    Approach*. Butterworths, Series R.
+
+    Examples
+    --------
+    >>> from bsdl.datasets import load_nottem
+    >>> y = load_nottem()
+    >>> y.shape, y.name, y.index.freqstr, str(y.index[0].date()), str(y.index[-1].date())
+    ((240,), 'temperature', 'MS', '1920-01-01', '1939-12-01')
+    >>> float(y.iloc[0]), float(y.min()), float(y.max())
+    (40.6, 31.3, 66.5)
+    """
+    return _read_regular(
+        _NOTTEM_FILE,
+        time_column="month",
+        value_column="temperature_f",
+        time_format="%Y-%m",
+        freq="MS",
+        name="temperature",
+        index_name="month",
+    )

@@ -13,7 +13,13 @@ from functools import partial
 
 import pandas as pd
 
-from .bundled_series import load_bjsales, load_gb_demand, load_seattle_temperature, load_wwwusage
+from .bundled_series import (
+    load_bjsales,
+    load_gb_demand,
+    load_nottem,
+    load_seattle_temperature,
+    load_wwwusage,
+)
 from .real_series import load_co2, load_elnino, load_macro, load_nile, load_sunspots
 from .returns import load_nasdaq_returns, load_sp500_returns, load_wti_returns
 
@@ -29,6 +35,11 @@ REAL_SERIES: dict[str, tuple[Callable[[], pd.Series], str, str]] = {
         "US real GDP growth, % per quarter, 1959-2009 (statsmodels macrodata)",
     ),
     "elnino": (load_elnino, "monthly", "Nino 1+2 sea-surface temperature 1950-2010 (statsmodels)"),
+    "nottem": (
+        load_nottem,
+        "monthly",
+        "mean air temperature at Nottingham Castle, 1920-1939 (R datasets nottem)",
+    ),
     "co2": (load_co2, "weekly", "Mauna Loa CO2, weekly 1958-2001 (statsmodels)"),
     "seattle_temperature": (
         load_seattle_temperature,
