@@ -201,7 +201,13 @@ class MixtureGaussianPrior(TorchDistribution):
         return torch.sigmoid(self.inclusion_logit(w))
 
     def log_prob(self, value) -> torch.Tensor:
-        """Log density, computed with logsumexp (stable for tiny sigma0 and huge ``|w|``)."""
+        """Log density, computed with logsumexp (stable for tiny sigma0 and huge ``|w|``).
+
+        ``torch.logsumexp`` over the stacked components (not ``torch.logaddexp``, whose
+        double backward is NaN where one component underflows), so the Hessian of the
+        log density is finite everywhere (the step-size search and NUTS differentiate
+        through it).
+        """
         value = self._as_tensor(value)
         if self._validate_args:
             self._validate_sample(value)
@@ -218,7 +224,7 @@ class MixtureGaussianPrior(TorchDistribution):
             - _LOG_SQRT_2PI
             - sq / (2.0 * self.sigma0**2)
         )
-        return torch.logaddexp(slab, spike)
+        return torch.logsumexp(torch.stack(torch.broadcast_tensors(slab, spike)), dim=0)
 
     def grad_neg_log_prob(self, w) -> torch.Tensor:
         r"""Gradient of :math:`-\log\pi(w)`.

@@ -126,18 +126,8 @@ class _Penalty:
         total = 0.0
         for name, p in module.named_parameters():
             if name not in free:
-                total = total - _log_prior(self.prior, p.reshape(-1)).sum()
+                total = total - self.prior.log_prob(p.reshape(-1)).sum()
         return self.weight * total
-
-
-def _log_prior(prior, w: torch.Tensor) -> torch.Tensor:
-    """``prior.log_prob(w)`` through ``logsumexp``, whose second derivative stays finite
-    where one component underflows (``torch.logaddexp``'s double backward gives NaN
-    there, and the step-size search differentiates twice)."""
-    sq = w * w
-    slab = math.log(prior.lambda_) - math.log(prior.sigma1) - sq / (2.0 * prior.sigma1**2)
-    spike = math.log1p(-prior.lambda_) - math.log(prior.sigma0) - sq / (2.0 * prior.sigma0**2)
-    return torch.logsumexp(torch.stack([slab, spike]), dim=0) - 0.5 * math.log(2.0 * math.pi)
 
 
 def _flat_index(module: nn.Module, index: dict) -> tuple[torch.Tensor, list[str]]:

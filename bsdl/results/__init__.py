@@ -6,11 +6,13 @@
 (``prediction.py``: asymptotic, from a standard error, readable at any ``alpha``) and
 :class:`bsdl.conformal.ConformalIntervals` (conformal methods). A result never keeps a
 reference to the estimator that produced it. :class:`PosteriorDraws` (``posterior.py``)
-holds SG-MCMC draws and builds their ArviZ ``InferenceData``.
+holds SG-MCMC draws and builds their ArviZ ``InferenceData``;
+:class:`PosteriorIntervals` (``posterior.py``) reads equal-tailed intervals off
+posterior-predictive draws.
 """
 
 from bsdl.results._base import Intervals
-from bsdl.results.posterior import PosteriorDraws
+from bsdl.results.posterior import PosteriorDraws, PosteriorIntervals
 from bsdl.results.prediction import PredictionIntervals
 
-__all__ = ["Intervals", "PosteriorDraws", "PredictionIntervals"]
+__all__ = ["Intervals", "PosteriorDraws", "PosteriorIntervals", "PredictionIntervals"]
