@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
+from pathlib import Path
 
 import torch
 
@@ -20,7 +22,22 @@ def machine() -> dict:
         "processor": cpu_name(),
         "cpu_count": os.cpu_count(),
         "torch_num_threads": torch.get_num_threads(),
+        "commit": git_commit(),
     }
+
+
+def git_commit() -> str:
+    """The short commit of the checkout the bench script runs from ("unknown" outside git)."""
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def cpu_name() -> str:

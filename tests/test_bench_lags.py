@@ -1,0 +1,33 @@
+"""Smoke tests of bench/seasonal.py and bench/short_series.py in quick mode (no timing
+checks): they run, print their tables and write their JSON rows."""
+
+from __future__ import annotations
+
+import math
+
+from _bench_runner import run_quick
+
+
+def test_seasonal_bench_quick_runs(tmp_path):
+    stdout, result = run_quick("seasonal.py", tmp_path)
+    assert "| series | n (test) | candidate lags |" in stdout
+    [row] = result["rows"]  # quick: nottem only
+    assert row["series"] == "nottem" and row["n"] == 240 and row["n_test"] == 60
+    # a monthly index: lags="auto" reaches lag 13 = 12 + 1 (5 * 13 <= 180 training months)
+    assert row["candidate_lags"] == 13
+    assert row["ar_search"] == "global"
+    for model in ("bsdl", "autoreg"):
+        cov = row[model]["coverage"]
+        assert 0.0 <= cov <= 1.0
+        assert math.isclose(row[model]["coverage_se"], math.sqrt(cov * (1 - cov) / 60))
+    assert math.isclose(row["width_ratio"], row["bsdl"]["width"] / row["autoreg"]["width"])
+
+
+def test_short_series_bench_quick_runs(tmp_path):
+    stdout, result = run_quick("short_series.py", tmp_path)
+    assert "intercept-only failures:" in stdout
+    [row] = result["rows"]  # quick: nile, seed 0
+    assert row["series"] == "nile" and row["n"] == 100 and row["candidate_lags"] == 10
+    # the global BIC choice is at least as good as the intercept-only model
+    assert row["bic_drop"] >= 0
+    assert row["failure"] == (row["bic_drop"] > 10 and not row["bsdl_lags"])
