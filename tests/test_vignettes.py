@@ -90,6 +90,26 @@ VIGNETTES = [
         ),
     ),
     Vignette(
+        "05_local_traps_and_calibration.py",
+        header="| design | method | exact recovery | no. selected | BIC |",
+        row_prefixes=(
+            *(
+                f"| {design} | {method} |"
+                for design in ("regression", "classification")
+                for method in (
+                    "(a) SGD, prior from start",
+                    "(b) annealed Adam (default)",
+                    "(b') annealed SGD",
+                    "(c) annealed SGHMC",
+                    "(b) + posterior",
+                )
+            ),
+            # posterior vs asymptotic intervals at the quick-mode n
+            "| 300 | asymptotic |",
+            "| 300 | posterior |",
+        ),
+    ),
+    Vignette(
         "07_sparse_transformer.py",
         header="| design | n | method | exact lag set | correct order |",
         row_prefixes=(
