@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from statsmodels.tsa.ar_model import ar_select_order
+from statsmodels.tsa.ar_model import AutoReg, ar_select_order
 from torch import nn
 
 from bsdl import SparseRNN
@@ -110,7 +110,7 @@ def test_a_unit_that_pays_stays_and_the_linear_path_is_profiled():
     design = np.column_stack([x[:, cols].double().numpy(), np.ones(len(u))])
     coef = np.linalg.lstsq(design, u, rcond=None)[0]
     np.testing.assert_allclose(net.skip.weight[0, cols].detach().numpy(), coef[:-1], atol=1e-5)
-    np.testing.assert_allclose(float(net.v.bias), coef[-1], atol=1e-5)
+    np.testing.assert_allclose(net.v.bias.item(), coef[-1], atol=1e-5)
     assert new["skip.weight"].reshape(-1).tolist() == [j in cols for j in range(3)]
     assert choice.bic < choice.linear_only_bic
 
@@ -121,7 +121,7 @@ def test_a_redundant_unit_goes_and_its_weights_are_zero():
     new, choice = _choose(net, masks, x, y, groups)
     assert choice.removed == ("unit",)
     assert choice.linear_inputs == (1,)
-    assert not new["a.weight"].any() and float(net.a.weight.abs().sum()) == 0.0
+    assert not new["a.weight"].any() and net.a.weight.abs().sum().item() == 0.0
     assert choice.bic == pytest.approx(choice.linear_only_bic)
 
 
@@ -227,3 +227,41 @@ def test_selection_matches_global_bic_where_the_threshold_alone_missed():
     assert m.n_network_weights_ == 0  # a linear AR: the network part did not pay
     assert m.bic_ == pytest.approx(m.linear_only_bic_, abs=2.0)
     assert m.linear_only_lags_.tolist() == [1, 3, 7]
+
+
+def test_a_linear_only_fit_is_the_global_bic_autoreg():
+    # vignette 02's linear design, n = 200, replicate 4: on the windows' scored points
+    # alone (they leave out a burn-in of 4 more points) the subset BIC chose {1, 3}.
+    # Once the network is removed, bsdl's lags are re-chosen on statsmodels' sample
+    # (t = lags .. n-1) and fitted by least squares from the largest lag on: the same lags
+    # as the global BIC search and the same one-step predictions as AutoReg at them.
+    n, rep = 200, 4
+    y = make_ar(n, random_state=np.random.default_rng([0, rep, n]))
+    sm = list(ar_select_order(y, maxlag=10, ic="bic", glob=True).ar_lags)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = SparseRNN(lags=10, n_restarts=1, random_state=rep).fit(y)
+    assert m.n_network_weights_ == 0
+    assert sm == [1, 3, 7] and m.selected_lags_.tolist() == sm
+    ar = AutoReg(y, lags=sm, trend="c").fit()
+    bsdl = m.predict_interval(series=y).to_frame()["mean"]
+    expected = ar.predict(start=int(bsdl.index[0]), end=n - 1)
+    np.testing.assert_allclose(bsdl.to_numpy(), np.asarray(expected), rtol=0, atol=1e-5)
+
+
+def test_selected_sample_starts_at_the_largest_selected_lag():
+    from bsdl.models._lag_selection import _selected_sample, linear_sample
+
+    g = torch.Generator().manual_seed(0)
+    z, x = torch.randn(20, generator=g), torch.randn(20, 2, generator=g)
+    lags = 3
+    # columns: series lag 2, regressor 0 at lag 0, regressor 1 at lag 2
+    design, target = _selected_sample(z, x, lags, [1, 3, 8])
+    t = np.arange(2, 20)
+    expected = np.column_stack([z[t - 2], x[t, 0], x[t - 2, 1]])
+    np.testing.assert_array_equal(design.numpy(), expected)
+    np.testing.assert_array_equal(target.numpy(), z[t].numpy())
+    # the full lag vectors of linear_sample hold the same columns from t = lags on
+    feats, tgt = linear_sample(z, x, lags)
+    np.testing.assert_array_equal(feats[:, [1, 3, 8]].numpy(), expected[1:])
+    np.testing.assert_array_equal(tgt.numpy(), z[3:].numpy())

@@ -57,6 +57,10 @@ class FitSpec:
     init_module : callable, optional
         ``init_module(module)`` run after the random initialisation (e.g. a least-squares
         start).
+    finish : callable, optional
+        ``finish(module)`` run after the refit with the module's masks fixed, before the
+        loss is recorded (e.g. exact least squares for parameters the refit leaves
+        linear); it must keep pruned weights at 0.
     """
 
     build_module: Callable[[], nn.Module]
@@ -70,6 +74,7 @@ class FitSpec:
     device: torch.device
     simplify: Callable | None = None
     init_module: Callable | None = None
+    finish: Callable | None = None
 
     @property
     def prior(self):
@@ -108,8 +113,8 @@ def run_restart(spec: FitSpec, seed: int) -> RestartResult:
     The network is initialised on the CPU from ``seed`` (so a seed gives the same start on
     any device), optionally adjusted by ``spec.init_module``, trained with ``spec.config``,
     pruned at the prior threshold (``|w| > prior.threshold``; parameters outside the prior
-    are kept), simplified by ``spec.simplify`` and refitted with the mask fixed and no
-    prior for ``spec.refit_epochs`` epochs.
+    are kept), simplified by ``spec.simplify``, refitted with the mask fixed and no
+    prior for ``spec.refit_epochs`` epochs and finished by ``spec.finish``.
     """
     device = spec.device
     gen = torch.Generator(device=device).manual_seed(int(seed))
@@ -151,6 +156,8 @@ def run_restart(spec: FitSpec, seed: int) -> RestartResult:
             row["epoch"] += len(history)
             row["phase"] = "refit"
         history += refit
+    if spec.finish is not None:
+        spec.finish(module)
     with torch.no_grad():
         loss = float(spec.full_loss(module))
     if not math.isfinite(loss):

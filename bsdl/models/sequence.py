@@ -33,7 +33,13 @@ from torch import nn
 from bsdl._series import MISSING, TimeIndex, check_exog, check_series, default_lags
 from bsdl._validation import check_in_options, check_is_fitted, check_positive_int
 from bsdl.models._forecast import SequenceForecastMixin
-from bsdl.models._lag_selection import LEVEL, LINEAR, scored_points, simplify_joint
+from bsdl.models._lag_selection import (
+    LEVEL,
+    LINEAR,
+    finish_linear,
+    scored_points,
+    simplify_joint,
+)
 from bsdl.models._windows import (
     check_scored_points,
     full_loss,
@@ -333,6 +339,8 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
         self.n_features_in_ = int(inputs.shape[-1])
         self.n_obs_ = n
         self.n_scored_ = int(targets.numel())
+        # the scaled data of a linear-only model's lag choice and fit
+        full = (z, xz, lags) if self.skip_ and self.prune == "bic" else None
         self._fit_pipeline(
             dict(
                 build_module=self._network_factory(),
@@ -342,7 +350,8 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
                     else None
                 ),
                 loss_fn=window_loss,
-                simplify=self._simplify(inputs, targets),
+                simplify=self._simplify(inputs, targets, full),
+                finish=None if full is None else partial(finish_linear, full),
                 full_loss=partial(full_loss, inputs, targets),
                 inputs=inputs,
                 targets=targets,
@@ -401,7 +410,7 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
 
     # ---------------------------------------------------------------- structure read-outs
     # through the network's structure protocol (bsdl.nn.structure.StructuredNetwork)
-    def _simplify(self, inputs: torch.Tensor, targets: torch.Tensor) -> Callable:
+    def _simplify(self, inputs: torch.Tensor, targets: torch.Tensor, full=None) -> Callable:
         """``simplify(module, masks) -> masks`` after threshold pruning, on the training
         windows ``inputs`` and their scored ``targets``: the structure clean-up, and with
         ``prune="bic"`` BIC elimination of groups, then (with ``skip``) the linear path
@@ -413,7 +422,7 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
         base = partial(simplify_with_bic, mse=mse, n=self.n_scored_)
         if not self.skip_:
             return base
-        return partial(simplify_joint, base, inputs, targets)
+        return partial(simplify_joint, base, inputs, targets, series=full)
 
     def _describe_restart(self, module: nn.Module) -> dict:
         keep = module.connected_inputs(get_masks(module)).cpu().numpy()

@@ -6,7 +6,12 @@ by implementing :class:`bsdl.nn.structure.StructuredNetwork`.
 """
 
 from bsdl.sparsify.bic import bic_simplify, simplify_with_bic
-from bsdl.sparsify.linear_path import LinearPathChoice, choose_linear_path, linear_path_bic
+from bsdl.sparsify.linear_path import (
+    LinearPathChoice,
+    choose_linear_path,
+    linear_path_bic,
+    linear_path_fit,
+)
 from bsdl.sparsify.masks import (
     apply_masks,
     count_nonzero,
@@ -35,5 +40,6 @@ __all__ = [
     "simplify_with_bic",
     "choose_linear_path",
     "linear_path_bic",
+    "linear_path_fit",
     "LinearPathChoice",
 ]

@@ -38,7 +38,7 @@ from torch import nn
 
 from bsdl.nn.structure import Group, Masks
 
-__all__ = ["LinearPathChoice", "choose_linear_path", "linear_path_bic"]
+__all__ = ["LinearPathChoice", "choose_linear_path", "linear_path_bic", "linear_path_fit"]
 
 
 class _SubsetBIC:
@@ -159,6 +159,38 @@ def linear_path_bic(
     search = _SubsetBIC(xt.numpy())
     bic, best, _ = search.best(yt.numpy(), 0, (), search.p <= max_exhaustive)
     return float(bic), tuple(int(j) for j in best)
+
+
+def linear_path_fit(
+    x: torch.Tensor | np.ndarray, y: torch.Tensor | np.ndarray, columns
+) -> tuple[np.ndarray, float]:
+    """Least-squares weights of ``y`` on ``x``'s ``columns`` and a level.
+
+    Returns
+    -------
+    weights : ndarray of shape (p,)
+        The fitted weights at ``columns``, 0 elsewhere.
+    level : float
+        The intercept.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(12.0).reshape(6, 2) ** [1, 2]
+    >>> w, b = linear_path_fit(x, 2.0 + 3.0 * x[:, 0], [0])
+    >>> np.round(w, 6).tolist(), round(b, 6)
+    ([3.0, 0.0], 2.0)
+    """
+    xt = np.asarray(torch.as_tensor(x, dtype=torch.float64))
+    yt = np.asarray(torch.as_tensor(y, dtype=torch.float64))
+    cols = sorted(int(j) for j in columns)
+    if any(j < 0 or j >= xt.shape[1] for j in cols):
+        raise ValueError(f"columns must lie in [0, {xt.shape[1]}), got {cols}")
+    search = _SubsetBIC(xt)
+    _, coef = search.fit(search.z.T @ yt, float(yt @ yt), tuple(cols))
+    weights = np.zeros(xt.shape[1])
+    weights[cols] = coef[:-1]
+    return weights, float(coef[-1])
 
 
 @torch.no_grad()
