@@ -1,12 +1,13 @@
 """Calibration metrics for probabilistic predictions (layer L1, numpy only).
 
 For classifiers: expected calibration error (:func:`expected_calibration_error`), the
-reliability table behind a reliability diagram (:func:`reliability_table`; the figure is
-:func:`bsdl.plotting.plot_reliability`), the negative log-likelihood (:func:`log_loss`) and
-the Brier score (:func:`brier_score`). For regression and series: the coverage curve of
-intervals across nominal levels (:func:`coverage_curve`), from any object with
-``conf_int(alpha)`` (e.g. :class:`~bsdl.results.PredictionIntervals`) or a callable
-``alpha -> (lower, upper)``.
+reliability table (:func:`reliability_table`) and its diagram
+(:func:`reliability_diagram`, a matplotlib figure; matplotlib is imported only there), the
+negative log-likelihood (:func:`log_loss`) and the Brier score (:func:`brier_score`). For
+regression and series: the coverage curve of intervals across nominal levels
+(:func:`coverage_curve`), from any object with ``conf_int(alpha)`` (e.g.
+:class:`~bsdl.results.PredictionIntervals`, :class:`~bsdl.results.PosteriorIntervals`, a
+series forecaster's intervals) or a callable ``alpha -> (lower, upper)``.
 
 Interval metrics at one level (coverage, width, interval score) live in
 :mod:`bsdl.conformal.metrics`.
@@ -24,6 +25,7 @@ from bsdl._validation import check_alpha
 __all__ = [
     "expected_calibration_error",
     "reliability_table",
+    "reliability_diagram",
     "log_loss",
     "brier_score",
     "coverage_curve",
@@ -102,6 +104,46 @@ def expected_calibration_error(y_true, proba, n_bins: int = 10) -> float:
     table = reliability_table(y_true, proba, n_bins)
     weights = table["count"] / table["count"].sum()
     return float((weights * (table["accuracy"] - table["confidence"]).abs()).sum())
+
+
+def reliability_diagram(y_true, proba, n_bins: int = 10, *, ax=None, title: str | None = None):
+    """Reliability diagram: per confidence bin, accuracy against mean confidence.
+
+    Bars show each bin's accuracy at its mean confidence (width: the bin, see
+    :func:`reliability_table`), the dashed diagonal is perfect calibration and the title
+    gives the expected calibration error. Draws on ``ax`` when given, else on a new
+    figure; returns the figure.
+
+    Examples
+    --------
+    >>> fig = reliability_diagram([1, 0, 1, 1], [0.9, 0.2, 0.6, 0.7], n_bins=2)
+    >>> fig.axes[0].get_title()
+    'Reliability (ECE = 0.250)'
+    """
+    table = reliability_table(y_true, proba, n_bins)
+    ece = expected_calibration_error(y_true, proba, n_bins)
+    if ax is None:
+        import matplotlib.pyplot as plt  # imported lazily: only the figure needs it
+
+        fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    else:
+        fig = ax.figure
+    ax.bar(
+        table["confidence"],
+        table["accuracy"],
+        width=(table["bin_upper"] - table["bin_lower"]) * 0.9,
+        color="C0",
+        alpha=0.7,
+        label="accuracy",
+    )
+    lo = float(table["bin_lower"].min()) if len(table) else 0.5
+    ax.plot([lo, 1.0], [lo, 1.0], "k--", lw=1, label="calibrated")
+    ax.set_xlabel("confidence (largest class probability)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8)
+    ax.set_title(title or f"Reliability (ECE = {ece:.3f})")
+    return fig
 
 
 def log_loss(y_true, proba, eps: float = 1e-15) -> float:
