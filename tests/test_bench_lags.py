@@ -31,3 +31,12 @@ def test_short_series_bench_quick_runs(tmp_path):
     # the global BIC choice is at least as good as the intercept-only model
     assert row["bic_drop"] >= 0
     assert row["failure"] == (row["bic_drop"] > 10 and not row["bsdl_lags"])
+
+
+def test_lag_search_cost_bench_quick_runs(tmp_path):
+    # quick: this tree against itself (no baseline checkout), one small fit each
+    stdout, result = run_quick("lag_search_cost.py", tmp_path)
+    assert "ratio this/baseline (linear):" in stdout
+    assert {r["tree"] for r in result["rows"]} == {"this", "baseline"}
+    s = result["summary"]["linear"]
+    assert math.isclose(s["ratio"], s["this"] / s["baseline"])
