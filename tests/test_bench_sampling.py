@@ -20,7 +20,8 @@ def test_sampling_bench_quick_runs(tmp_path):
     samplers = [r["sampler"] for r in result["tiny"]]
     assert samplers[:2] == ["bsdl sghmc", "bsdl nuts"]
     if importlib.util.find_spec("posteriors") is not None:
-        assert samplers[2].startswith("posteriors sghmc")
+        assert samplers[2].startswith("posteriors sghmc (c=")
+        assert samplers[3].startswith("posteriors sghmc, whitened")
         assert "ratio ESS/s bsdl SGHMC over posteriors sghmc" in stdout
     else:
         assert "posteriors not run" in stdout
