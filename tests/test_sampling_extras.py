@@ -152,3 +152,36 @@ def test_estimator_r_hat_near_one_when_converged_and_large_when_stopped_early(mo
         monkeypatch.setattr(SparseMLPRegressor, "_SAMPLING_STEP", {"sgld": 1e-4, "sghmc": 1e-5})
         early = SparseMLPRegressor((1,), n_samples=50, thin=1, **common).fit(X, y)
     assert float(az.rhat(early.to_inference_data())["theta"].max()) > 1.5
+
+
+def test_selected_weights_are_sampled_under_the_slab_and_the_dense_chains_under_the_mixture(
+    monkeypatch,
+):
+    """Given the selected structure a selected weight is a slab weight: the subnetwork chains
+    (and NUTS) get N(0, sigma1^2), the dense chains of inclusion_frequencies_ the full
+    spike-and-slab prior. (With the spike on the selected weights, a weakly determined weight
+    wandering near zero met the spike's curvature and the chain diverged: vignette 05, JASA
+    design at n = 500.)"""
+    from bsdl import SparseMLPRegressor
+    from bsdl.models import _posterior
+
+    seen = []
+    original = _posterior.sample_chains
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["prior"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_posterior, "sample_chains", spy)
+    X, y = _tanh_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = SparseMLPRegressor(
+            (1,), method="sgld", n_chains=1, n_samples=5, thin=1, n_epochs=60, random_state=0
+        ).fit(X, y)
+    sub, dense = seen
+    assert dense is m.prior_
+    w = torch.linspace(-5, 5, 11)
+    slab = torch.distributions.Normal(0.0, m.prior_.sigma1).log_prob(w)
+    torch.testing.assert_close(sub.log_prob(w), slab, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(m.prior_.log_prob(w), slab, atol=1e-2)

@@ -3,8 +3,10 @@
 The selected weights ``theta`` are split into those under the spike-and-slab prior and
 the free ones (the level, outside the prior). The pyro model is
 
-* ``w ~ MixtureGaussianPrior(lambda_, sigma0, sigma1)`` for each penalised selected
-  weight (:class:`bsdl.MixtureGaussianPrior` is a pyro ``TorchDistribution``),
+* ``w ~ prior`` for each penalised selected weight, ``prior`` a
+  :class:`bsdl.MixtureGaussianPrior` (a pyro ``TorchDistribution``; the estimators pass
+  the slab, :func:`bsdl.models._posterior.slab_prior`, since a selected weight is a slab
+  weight),
 * a flat (improper) prior on the free ones, and
 * ``pyro.factor("loglik", log_likelihood(theta))`` for the data,
 

@@ -18,6 +18,15 @@ nothing. Otherwise, once the usual pipeline has chosen a restart (anneal, prune,
 * ``"nuts"``: pyro's NUTS (:func:`bsdl.inference.nuts.run_nuts`) in float64, for at most
   :data:`~bsdl.inference.nuts.NUTS_MAX_WEIGHTS` selected weights.
 
+The target is the posterior of the selected weights *given the selected structure*: a
+selected penalised weight is a slab weight, so its prior is the slab ``N(0, sigma1^2)``
+(as in the Laplace evidence of :mod:`bsdl.intervals.laplace`; the unpenalised ones are
+flat). The spike's mass near zero belongs to the other structures, which
+``inclusion_frequencies_`` explores (below). Keeping the spike on the selected weights
+would also break the samplers: a weakly determined weight that wanders near zero meets
+the spike's curvature ``1 / sigma0^2``, far above the step size chosen at the MAP, and
+the chain diverges (seen on the JASA design at n = 500).
+
 For a Gaussian likelihood the weights are sampled at the fitted noise variance
 ``sigma_^2`` (the unbiased ``RSS/(n-k)``); each draw then gets its own
 ``sigma^2 | theta, y ~ InvGamma(n/2, RSS(theta)/2)`` (the conditional under the scale-free
@@ -52,10 +61,11 @@ from bsdl.inference import sample_chains
 from bsdl.inference.nuts import check_nuts_size, run_nuts
 from bsdl.intervals import selected_parameters
 from bsdl.nn import unpenalized_names
+from bsdl.priors import MixtureGaussianPrior
 from bsdl.results.posterior import PosteriorDraws
 from bsdl.sparsify import flat_mask
 
-__all__ = ["PosteriorMixin", "largest_curvature"]
+__all__ = ["PosteriorMixin", "largest_curvature", "slab_prior"]
 
 _SAMPLERS = ("sghmc", "sgld", "nuts")
 
@@ -112,6 +122,24 @@ def largest_curvature(
             break
         v = hv / lam
     return lam
+
+
+def slab_prior(prior: MixtureGaussianPrior) -> MixtureGaussianPrior:
+    """The slab ``N(0, prior.sigma1^2)`` as a mixture prior: two components of sd
+    ``sigma1 (1 - 1e-6)`` and ``sigma1``, whose density differs from the slab's by less
+    than ``1e-6`` relative for ``|w| < 30 sigma1`` (so the engine's prior gradient and
+    pyro's NUTS take it unchanged).
+
+    Examples
+    --------
+    >>> s = slab_prior(MixtureGaussianPrior(1e-4, 0.01, 2.0))
+    >>> w = torch.tensor([0.0, 0.5, 3.0, 20.0])
+    >>> slab = torch.distributions.Normal(0.0, 2.0).log_prob(w)
+    >>> bool(torch.allclose(s.log_prob(w), slab, atol=1e-5))
+    True
+    """
+    sigma1 = float(prior.sigma1)
+    return MixtureGaussianPrior(lambda_=0.5, sigma0=sigma1 * (1.0 - 1e-6), sigma1=sigma1)
 
 
 class _Penalty:
@@ -228,13 +256,14 @@ class PosteriorMixin:
         penalized = torch.cat(
             [torch.full((int(ix.numel()),), k not in free) for k, ix in index.items()]
         )
+        slab = slab_prior(self.prior_)
         if self.method_ == "nuts":
             theta0, _ = selected_parameters(self.module_, index)
             loglik = _LogLikelihood(
                 self.module_, index, spec.loss_fn, spec.inputs, spec.targets, n, noise_var
             )
             post = run_nuts(
-                loglik, theta0.cpu(), penalized, self.prior_, n_samples=n_samples,
+                loglik, theta0.cpu(), penalized, slab, n_samples=n_samples,
                 warmup=n_samples * thin, thin=thin, n_chains=n_chains, seed=int(seeds[0]),
                 n_jobs=self.n_jobs,
             )  # fmt: skip
@@ -244,12 +273,12 @@ class PosteriorMixin:
             precondition = (flat_index, chol.to(torch.float32))
             curv = largest_curvature(
                 self.module_, spec.loss_fn, spec.inputs, spec.targets,
-                penalty=_Penalty(self.prior_, noise_var, n), precondition=precondition,
+                penalty=_Penalty(slab, noise_var, n), precondition=precondition,
             )  # fmt: skip
             lr = float(self._SAMPLING_STEP[self.method_] / curv)
             post = sample_chains(
                 self.module_, spec.loss_fn, spec.inputs, spec.targets, n_samples=n_samples,
-                lr=lr, prior=self.prior_, kernel=self.method_,
+                lr=lr, prior=slab, kernel=self.method_,
                 kernel_options={**self._kernel_options(), "precondition": precondition},
                 thin=thin, burn_in=n_samples * thin, n_chains=n_chains, n_obs=n,
                 noise_var=noise_var, mask=flat_mask(self.module_), index=flat_index,
