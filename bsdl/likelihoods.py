@@ -23,7 +23,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Likelihood", "Gaussian", "Categorical", "reference_logits"]
+__all__ = ["Likelihood", "Gaussian", "HeteroscedasticGaussian", "Categorical", "reference_logits"]
 
 
 class Likelihood:
@@ -78,6 +78,41 @@ class Gaussian(Likelihood):
     def output_hessian(self, out: torch.Tensor | None, mean_loss: float) -> float:
         """``1 / sigma^2`` at the maximum-likelihood variance ``RSS/n`` (``out`` unused)."""
         return 1.0 / max(2.0 * float(mean_loss), 1e-12)
+
+
+class HeteroscedasticGaussian(Likelihood):
+    """Gaussian noise whose variance changes with the observation: ``y_i ~ N(f_i, v_i)``.
+
+    The loss is the mean negative log-likelihood itself (without ``log 2 pi``), with the
+    variances ``v`` given beside the means: ``loss((f, v), y) = mean(0.5 (log v + (y -
+    f)^2 / v))``. Nothing is profiled out, so ``log_likelihood`` only adds the constant.
+    The sequence forecasters' conditional-variance model (``noise="heteroscedastic"``,
+    :mod:`bsdl.models._noise`) is fitted with it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> h = HeteroscedasticGaussian()
+    >>> out = (torch.zeros(2), torch.tensor([1.0, 4.0]))
+    >>> round(float(h.loss(out, torch.tensor([1.0, 2.0]))), 4)  # (0.5 + (log 4 + 1) / 2) / 2
+    0.8466
+    >>> round(h.log_likelihood(0.8466, n=2), 3)
+    -3.531
+    >>> h.output_hessian(out, 0.0).tolist()  # 1 / v for the mean
+    [1.0, 0.25]
+    """
+
+    def loss(self, out: tuple[torch.Tensor, torch.Tensor], target: torch.Tensor) -> torch.Tensor:
+        mean, var = out
+        return 0.5 * (torch.log(var) + (target - mean).pow(2) / var).mean()
+
+    def log_likelihood(self, mean_loss: float, n: int) -> float:
+        """``-n (mean_loss + log(2 pi) / 2)``."""
+        return -float(n) * (float(mean_loss) + 0.5 * math.log(2 * math.pi))
+
+    def output_hessian(self, out: tuple[torch.Tensor, torch.Tensor], mean_loss: float):
+        """``1 / v_i`` per observation: the Hessian of the NLL in the mean."""
+        return (1.0 / out[1]).detach()
 
 
 def reference_logits(out: torch.Tensor) -> torch.Tensor:

@@ -56,6 +56,7 @@ RNN_CHANGES = {
     "skip": False,
     "prune": "threshold",
     "missing": "interpolate",
+    "noise": "heteroscedastic",
     "prior": MixtureGaussianPrior(lambda_=1e-3, sigma0=0.02, sigma1=2.0),
     "annealing": PriorAnnealing(warmup=0.2),
     "optimizer": "sgd",

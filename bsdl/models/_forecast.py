@@ -121,7 +121,7 @@ class SequenceForecastMixin:
             raise ValueError("exog was given, but the model was fitted without exog")
         return y, x, offset, s.size
 
-    def _one_step(self, series, exog, *, with_var: bool):
+    def _one_step(self, series, exog, *, with_var: bool, with_noise: bool = False):
         lags, window = self.lags_, self.window_
         y, x, offset, m = self._align(series, exog)
         first = max(offset, lags + window - 1)
@@ -137,7 +137,10 @@ class SequenceForecastMixin:
         with torch.no_grad():
             mean = self.module_(inputs)[:, -1].cpu().numpy().astype(np.float64)
         var = self._delta_var(inputs, partial(last_steps, count=1))[:, 0] if with_var else None
-        return mean, var, self._time_index.labels(first, stop)
+        labels = self._time_index.labels(first, stop)
+        if with_noise:  # the innovation variance of each step (constant or conditional)
+            return mean, var, self._noise_along(z, xz, first, stop), labels
+        return mean, var, labels
 
     def _forecast(self, steps: int, exog, *, with_var: bool):
         lags, window = self.lags_, self.window_
@@ -150,16 +153,20 @@ class SequenceForecastMixin:
         )
         mean = mean.cpu().numpy().astype(np.float64)
         conf = np.zeros(steps)
-        propagated = np.zeros(steps)
+        noise = np.zeros(steps)
+        labels = self._time_index.labels(self.n_obs_, self.n_obs_ + steps)
         if not with_var:  # point forecasts only: no Jacobian is computed
-            return mean, conf, propagated, self._time_index.labels(self.n_obs_, self.n_obs_ + steps)
+            return mean, conf, noise, labels
         if self._covariance is not None:
             cov = self._covariance.to(jac_theta.device)
             conf = delta_variance(jac_theta.unsqueeze(1), cov).cpu().numpy()[:, 0]
-        # innovations fed back through the recursion (MA(infinity)-type weights)
-        propagated = jac_shock.double().pow(2).sum(dim=1).cpu().numpy()
-        labels = self._time_index.labels(self.n_obs_, self.n_obs_ + steps)
-        return mean, conf, propagated, labels
+        # each horizon's own innovation plus the earlier ones fed back through the
+        # recursion (MA(infinity)-type weights psi_hj = d forecast_h / d shock_j), each
+        # with its (constant or forecast conditional) variance
+        s2 = self._noise_ahead(z[: self.n_obs_], xz, steps)
+        psi2 = jac_shock.double().pow(2).cpu().numpy()
+        noise = s2 + psi2 @ s2
+        return mean, conf, noise, labels
 
     # ---------------------------------------------------------------- posterior draws
     def _public_inclusion(self, freq: np.ndarray) -> None:
@@ -326,17 +333,14 @@ class SequenceForecastMixin:
             joint = (series is None) if joint is None else bool(joint)
             return PosteriorIntervals(samples, alpha, index=labels, joint=joint)
         self._check_intervals_defined()
-        sigma2 = self._sigma_std**2
         if series is not None:
-            mean, var, labels = self._one_step(series, exog, with_var=True)
-            if kind == "prediction":
-                var = var + sigma2
+            mean, var, noise, labels = self._one_step(series, exog, with_var=True, with_noise=True)
             joint = False if joint is None else bool(joint)
         else:
-            mean, var, propagated, labels = self._forecast(steps, exog, with_var=True)
-            if kind == "prediction":
-                var = var + sigma2 * (1.0 + propagated)
+            mean, var, noise, labels = self._forecast(steps, exog, with_var=True)
             joint = True if joint is None else bool(joint)
+        if kind == "prediction":
+            var = var + noise
         return PredictionIntervals(
             mean * self.y_scale_ + self.y_mean_,
             np.sqrt(var) * self.y_scale_,

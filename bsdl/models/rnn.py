@@ -15,6 +15,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from bsdl._validation import check_in_options, check_positive_int
 from bsdl.inference import ConstantSchedule, PriorAnnealing
+from bsdl.models._heteroscedastic import (
+    NOISE_ATTRIBUTES_DOC,
+    NOISE_CONSTRAINTS,
+    NOISE_PARAMETER_DOC,
+)
 from bsdl.models._params import (
     SAMPLING_CONSTRAINTS,
     SAMPLING_PARAMETERS_DOC,
@@ -40,6 +45,8 @@ __all__ = ["SparseRNN"]
     shared_parameters=SHARED_PARAMETERS_DOC,
     sampling_parameters=SAMPLING_PARAMETERS_DOC,
     sequence_attributes=SEQUENCE_ATTRIBUTES_DOC,
+    noise_parameter=NOISE_PARAMETER_DOC,
+    noise_attributes=NOISE_ATTRIBUTES_DOC,
 )
 class SparseRNN(SequenceForecaster):
     """Sparse RNN/GRU/LSTM autoregression with lag selection and forecast intervals.
@@ -53,6 +60,7 @@ class SparseRNN(SequenceForecaster):
     Parameters
     ----------
     {sequence parameters}
+    {noise parameter}
     cell : {"lstm", "gru", "rnn"}, default "lstm"
         Recurrent cell: long short-term memory, gated recurrent unit or an Elman
         (tanh) cell.
@@ -67,6 +75,7 @@ class SparseRNN(SequenceForecaster):
     Attributes
     ----------
     {sequence attributes}
+    {noise attributes}
     cell_ : str
     hidden_size_, num_layers_ : int
         The recurrent network that was fitted.
@@ -89,6 +98,7 @@ class SparseRNN(SequenceForecaster):
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "num_layers": [Interval(Integral, 1, None, closed="left")],
         **SequenceForecaster._parameter_constraints,
+        **NOISE_CONSTRAINTS,
         **SAMPLING_CONSTRAINTS,
     }
 
@@ -115,6 +125,7 @@ class SparseRNN(SequenceForecaster):
         n_restarts: int = 1,
         restart_criterion: str = "bic",
         missing: str = "raise",
+        noise: str = "constant",
         n_jobs: int | None = None,
         random_state=None,
         device: str = "cpu",
@@ -142,6 +153,7 @@ class SparseRNN(SequenceForecaster):
         self.n_restarts = n_restarts
         self.restart_criterion = restart_criterion
         self.missing = missing
+        self.noise = noise
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.device = device

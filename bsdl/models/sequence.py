@@ -33,6 +33,7 @@ from torch import nn
 from bsdl._series import MISSING, TimeIndex, check_exog, check_series, default_lags
 from bsdl._validation import check_in_options, check_is_fitted, check_positive_int
 from bsdl.models._forecast import SequenceForecastMixin
+from bsdl.models._heteroscedastic import HeteroscedasticMixin
 from bsdl.models._lag_selection import (
     LEVEL,
     LINEAR,
@@ -173,7 +174,9 @@ def _linear_only(model) -> str:
     return f"{model.linear_only_bic_:.2f} (lags {lags})"
 
 
-class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseEstimatorBase):
+class SequenceForecaster(
+    HeteroscedasticMixin, SequenceForecastMixin, GaussianLikelihoodMixin, SparseEstimatorBase
+):
     """Sparse autoregression on a univariate series with any sequence network (not for
     direct use).
 
@@ -252,6 +255,7 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
         check_in_options(self.prune, "prune", ["threshold", "bic"])
         if not isinstance(self.skip, bool | np.bool_):
             raise TypeError(f"skip must be True or False, got {self.skip!r}")
+        self._check_noise()
         return lags, window, burn_in
 
     def _store_structure(self, lags: int, window: int, burn_in: int, optimizer: str) -> None:
@@ -264,6 +268,7 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
         self.skip_ = bool(self.skip)
         self.missing_ = str(self.missing)
         self.optimizer_ = str(optimizer)
+        self.noise_ = str(getattr(self, "noise", "constant"))
 
     # ---------------------------------------------------------------- fit
     def fit(self, series, exog=None) -> SequenceForecaster:
@@ -301,6 +306,8 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
         self._validate_params()
         lags, window, burn_in = self._check_structure()
         y, ti, name = check_series(series, "series", missing=self.missing)
+        if self._check_noise() == "heteroscedastic":
+            self._check_noise_data(y)
         if lags is None:
             lags = default_lags(y.size, None if ti is None else ti.freq)
         if y.size < lags + window:
@@ -362,6 +369,8 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
         self._set_selection(lags, exog_names)
         self._set_linear_alternative(inputs, targets)
         self.sigma_ = self._sigma_std * self.y_scale_
+        if self.noise_ == "heteroscedastic":
+            self._fit_noise(z, xz, inputs, ends)
         return self
 
     def _set_linear_alternative(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:
@@ -487,6 +496,7 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
             ("Selected lags:", lags),
             ("AR order:", self.ar_order_),
             ("Network weights:", getattr(self, "n_network_weights_", "n/a")),
+            *self._noise_rows(),
         ]
         right = [
             ("Non-zero weights:", f"{self.n_nonzero_} / {self.n_params_}"),
@@ -512,6 +522,9 @@ class SequenceForecaster(SequenceForecastMixin, GaussianLikelihoodMixin, SparseE
             index=pd.Index([f"lag {j}" for j in lag_ids]),
         )
         summary.add_table(frame, title="Lags")
+        variance = self._noise_table()
+        if variance is not None:
+            summary.add_table(variance, title="Conditional variance (innovations)")
         if getattr(self, "selected_exog_lags_", None):
             rows = {
                 name: ", ".join(map(str, sel)) or "none"

@@ -19,6 +19,11 @@ from torch import nn
 from bsdl._validation import check_positive_int
 from bsdl.exceptions import SingularFisherWarning
 from bsdl.inference import ConstantSchedule, PriorAnnealing
+from bsdl.models._heteroscedastic import (
+    NOISE_ATTRIBUTES_DOC,
+    NOISE_CONSTRAINTS,
+    NOISE_PARAMETER_DOC,
+)
 from bsdl.models._params import (
     SAMPLING_CONSTRAINTS,
     SAMPLING_PARAMETERS_DOC,
@@ -45,6 +50,8 @@ __all__ = ["SparseTransformer"]
     shared_parameters=SHARED_PARAMETERS_DOC,
     sampling_parameters=SAMPLING_PARAMETERS_DOC,
     sequence_attributes=SEQUENCE_ATTRIBUTES_DOC,
+    noise_parameter=NOISE_PARAMETER_DOC,
+    noise_attributes=NOISE_ATTRIBUTES_DOC,
 )
 class SparseTransformer(SequenceForecaster):
     """Sparse transformer autoregression with lag selection and forecast intervals.
@@ -62,6 +69,7 @@ class SparseTransformer(SequenceForecaster):
     Parameters
     ----------
     {sequence parameters}
+    {noise parameter}
     d_model : int, default 8
         Width of the residual stream (the lag vector is projected to it).
     n_heads : int, default 2
@@ -80,6 +88,7 @@ class SparseTransformer(SequenceForecaster):
     Attributes
     ----------
     {sequence attributes}
+    {noise attributes}
     d_model_, n_heads_, num_layers_, dim_feedforward_ : int
     norm_ : bool
         The encoder that was fitted.
@@ -119,6 +128,7 @@ class SparseTransformer(SequenceForecaster):
         "dim_feedforward": [Interval(Integral, 1, None, closed="left")],
         "norm": ["boolean"],
         **SequenceForecaster._parameter_constraints,
+        **NOISE_CONSTRAINTS,
         **SAMPLING_CONSTRAINTS,
     }
 
@@ -147,6 +157,7 @@ class SparseTransformer(SequenceForecaster):
         n_restarts: int = 1,
         restart_criterion: str = "bic",
         missing: str = "raise",
+        noise: str = "constant",
         n_jobs: int | None = None,
         random_state=None,
         device: str = "cpu",
@@ -176,6 +187,7 @@ class SparseTransformer(SequenceForecaster):
         self.n_restarts = n_restarts
         self.restart_criterion = restart_criterion
         self.missing = missing
+        self.noise = noise
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.device = device
