@@ -1,8 +1,10 @@
 """Command line (layer L5): ``bsdl compare`` and ``bsdl series``.
 
 ``bsdl compare`` runs :func:`bsdl.compare.compare_intervals` on the bundled real series
-and prints the table of coverage, width, interval score and seconds per method;
-``--out DIR`` also writes ``comparison.csv``, ``comparison.md`` and one figure per series.
+(or, by name, the daily returns of :data:`bsdl.datasets.RETURN_SERIES`) and prints the
+table of coverage, width, interval score and seconds per method; ``--out DIR`` also writes
+``comparison.csv``, ``comparison.md`` and one figure per series. ``--noise
+heteroscedastic`` fits the forecaster with a conditional variance.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ QUICK_RNN = {"n_epochs": 60}
 
 def _parser() -> argparse.ArgumentParser:
     from bsdl.compare import METHODS
-    from bsdl.datasets import REAL_SERIES
+    from bsdl.datasets import REAL_SERIES, RETURN_SERIES
+    from bsdl.models._noise import NOISE
 
     p = argparse.ArgumentParser(prog="bsdl", description="Bayesian sparse deep learning")
     sub = p.add_subparsers(dest="command", required=True)
@@ -33,12 +36,24 @@ def _parser() -> argparse.ArgumentParser:
         "--series",
         nargs="+",
         default=list(REAL_SERIES),
-        choices=list(REAL_SERIES),
+        choices=[*REAL_SERIES, *RETURN_SERIES],
         metavar="NAME",
-        help=f"series to use (default: all of {', '.join(REAL_SERIES)})",
+        help=f"series to use (default: all of {', '.join(REAL_SERIES)}; the daily returns "
+        f"{', '.join(RETURN_SERIES)} need the optional package arch)",
     )
     c.add_argument(
-        "--methods", nargs="+", default=list(METHODS), choices=list(METHODS), metavar="M"
+        "--methods",
+        nargs="+",
+        default=None,
+        choices=list(METHODS),
+        metavar="M",
+        help="methods to compare (default: all, garch only when arch is installed)",
+    )
+    c.add_argument(
+        "--noise",
+        default="constant",
+        choices=list(NOISE),
+        help="the forecaster's innovation variance (default constant)",
     )
     c.add_argument("--alpha", nargs="+", type=float, default=[0.1, 0.05])
     c.add_argument("--seeds", type=int, default=1, help="seeds per series (default 1)")
@@ -61,6 +76,8 @@ def _compare(args) -> int:
     from bsdl.compare import compare_intervals, comparison_table, write_report
 
     rnn = dict(QUICK_RNN) if args.quick else {}
+    if args.noise != "constant":
+        rnn["noise"] = args.noise
     boot = 5 if args.quick else args.bootstraps
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -70,7 +87,7 @@ def _compare(args) -> int:
             alpha=args.alpha,
             n_seeds=args.seeds,
             max_length=args.max_length,
-            rnn_params=rnn,
+            model_params=rnn,
             n_bootstraps=boot,
             n_jobs=args.n_jobs,
             random_state=args.random_state,
