@@ -265,3 +265,49 @@ def test_selected_sample_starts_at_the_largest_selected_lag():
     feats, tgt = linear_sample(z, x, lags)
     np.testing.assert_array_equal(feats[:, [1, 3, 8]].numpy(), expected[1:])
     np.testing.assert_array_equal(tgt.numpy(), z[3:].numpy())
+
+
+def test_drop_memory_removes_the_recurrence_only():
+    from bsdl.models._lag_selection import drop_memory
+    from bsdl.nn import LagRNN
+    from bsdl.sparsify import get_masks
+
+    net = LagRNN(3, hidden_size=2, cell="rnn")
+    masks = get_masks(net)
+    out = drop_memory(net, masks)
+    rec = "recurrent_layers.0.weight"
+    assert not out[rec].any()
+    assert all(out[k].all() for k in out if k != rec)
+    assert masks[rec].all()  # the input masks are not modified
+    assert drop_memory(net, out) is None  # nothing left to drop
+
+
+def test_a_restart_keeps_the_memoryless_fit_when_the_criterion_prefers_it(monkeypatch):
+    # FitSpec.alternative: the same seed is fitted again with the recurrence held at 0
+    # from the start; with a criterion that always prefers fewer weights, the memoryless
+    # fit must be the one kept, and its recurrence must be exactly 0.
+    import bsdl.models.sequence as seq
+    from bsdl.sparsify import count_nonzero
+
+    # An MA(1) series seen through one lag: its AR(infinity) form rewards memory, and
+    # without the alternative this fit keeps recurrent weights (checked below).
+    rng = np.random.default_rng(0)
+    e = rng.standard_normal(601)
+    y = e[1:] + 0.9 * e[:-1]
+    kwargs = dict(lags=1, hidden_size=3, n_epochs=30, n_restarts=1, random_state=0)
+
+    def fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return SparseRNN(**kwargs).fit(y)
+
+    monkeypatch.setattr(seq, "drop_memory", lambda module, masks: None)
+    assert fit().module_.recurrent_layers[0].weight.abs().sum().item() > 0.1
+    monkeypatch.undo()
+    monkeypatch.setattr(seq, "bic_of", lambda mse, n, module: float(count_nonzero(module)))
+    m = fit()
+    assert m.cell_ == "rnn"
+    assert m.module_.recurrent_layers[0].weight.abs().sum().item() == 0.0
+    # and with the real BIC the memory pays on this series: the recurrent fit is kept
+    monkeypatch.undo()
+    assert fit().module_.recurrent_layers[0].weight.abs().sum().item() > 0.1

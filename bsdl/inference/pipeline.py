@@ -24,7 +24,7 @@ from bsdl.inference.config import TrainConfig
 from bsdl.inference.engine import train
 from bsdl.inference.schedules import ConstantSchedule
 from bsdl.nn import reset_parameters, unpenalized_names
-from bsdl.sparsify import apply_masks, count_nonzero, flat_mask, threshold_masks
+from bsdl.sparsify import apply_masks, count_nonzero, flat_mask, get_masks, threshold_masks
 
 __all__ = ["FitSpec", "RestartResult", "run_restart", "run_restarts"]
 
@@ -61,6 +61,14 @@ class FitSpec:
         ``finish(module)`` run after the refit with the module's masks fixed, before the
         loss is recorded (e.g. exact least squares for parameters the refit leaves
         linear); it must keep pruned weights at 0.
+    alternative : callable, optional
+        ``alternative(module, masks)`` -> masks or None: a smaller structure worth a fit
+        of its own (e.g. the network without its recurrence: its other weights must learn
+        from the start to do without it). The same seed is fitted again with the weights
+        outside those masks fixed at 0, and the fit with the smaller ``criterion`` kept.
+    criterion : callable, optional
+        ``criterion(module)`` -> float, smaller is better (e.g. BIC); needed with
+        ``alternative``.
     """
 
     build_module: Callable[[], nn.Module]
@@ -75,6 +83,8 @@ class FitSpec:
     simplify: Callable | None = None
     init_module: Callable | None = None
     finish: Callable | None = None
+    alternative: Callable | None = None
+    criterion: Callable | None = None
 
     @property
     def prior(self):
@@ -107,6 +117,28 @@ class RestartResult:
     criteria: dict = field(default_factory=dict)
 
 
+def _refit(spec: FitSpec, module: nn.Module, config, gen, seed: int, offset: int) -> list:
+    """Refit ``module`` with its masks fixed and no prior for ``spec.refit_epochs`` epochs;
+    its history rows (epochs counted from ``offset``)."""
+    if spec.refit_epochs <= 0 or count_nonzero(module) == 0:
+        return []
+    refit_config = replace(
+        config,
+        n_epochs=spec.refit_epochs,
+        prior=None,
+        schedule=ConstantSchedule(prior_weight=0.0),
+        optimizer=spec.refit_optimizer,
+        optimizer_options=None,
+        mask=flat_mask(module),
+        desc=f"seed {seed}: refit",
+    )
+    refit = train(module, spec.loss_fn, spec.inputs, spec.targets, refit_config, generator=gen)
+    for row in refit:
+        row["epoch"] += offset
+        row["phase"] = "refit"
+    return refit
+
+
 def run_restart(spec: FitSpec, seed: int) -> RestartResult:
     """Fit one network from ``seed``: anneal under the prior, prune, refit with the mask.
 
@@ -114,8 +146,26 @@ def run_restart(spec: FitSpec, seed: int) -> RestartResult:
     any device), optionally adjusted by ``spec.init_module``, trained with ``spec.config``,
     pruned at the prior threshold (``|w| > prior.threshold``; parameters outside the prior
     are kept), simplified by ``spec.simplify``, refitted with the mask fixed and no
-    prior for ``spec.refit_epochs`` epochs and finished by ``spec.finish``.
+    prior for ``spec.refit_epochs`` epochs and finished by ``spec.finish``. With
+    ``spec.alternative`` the same seed is fitted again with the alternative's weights
+    fixed at 0 from the start, and the fit with the smaller ``spec.criterion`` is kept.
     """
+    result, module = _fit_once(spec, seed, None)
+    if spec.alternative is None or spec.criterion is None:
+        return result
+    template = spec.build_module()
+    fixed = spec.alternative(template, get_masks(template))
+    if fixed is None:
+        return result
+    other, other_module = _fit_once(spec, seed, fixed)
+    with torch.no_grad():
+        better = spec.criterion(other_module) < spec.criterion(module)
+    return other if better else result
+
+
+def _fit_once(spec: FitSpec, seed: int, fixed: dict | None) -> tuple[RestartResult, nn.Module]:
+    """One anneal -> prune -> simplify -> refit -> finish run; ``fixed``: masks of weights
+    kept at 0 throughout (None: none)."""
     device = spec.device
     gen = torch.Generator(device=device).manual_seed(int(seed))
     module: nn.Module = spec.build_module()
@@ -125,6 +175,10 @@ def run_restart(spec: FitSpec, seed: int) -> RestartResult:
         spec.init_module(module)
     module.to(device)
     config = replace(spec.config, desc=f"seed {seed}: anneal")
+    if fixed is not None:
+        fixed = {k: m.to(device) for k, m in fixed.items()}
+        apply_masks(module, fixed, warn=False)
+        config = replace(config, mask=flat_mask(module), desc=f"seed {seed}: anneal (fixed)")
     history = train(module, spec.loss_fn, spec.inputs, spec.targets, config, generator=gen)
     free = unpenalized_names(module)
     with torch.no_grad():
@@ -137,25 +191,12 @@ def run_restart(spec: FitSpec, seed: int) -> RestartResult:
             for name, p in module.named_parameters()
         }
     masks = threshold_masks(module, spec.prior)
+    if fixed is not None:
+        masks = {k: m & fixed[k] for k, m in masks.items()}
     if spec.simplify is not None:
         masks = spec.simplify(module, masks)
     apply_masks(module, masks, warn=False)
-    if spec.refit_epochs > 0 and count_nonzero(module) > 0:
-        refit_config = replace(
-            config,
-            n_epochs=spec.refit_epochs,
-            prior=None,
-            schedule=ConstantSchedule(prior_weight=0.0),
-            optimizer=spec.refit_optimizer,
-            optimizer_options=None,
-            mask=flat_mask(module),
-            desc=f"seed {seed}: refit",
-        )
-        refit = train(module, spec.loss_fn, spec.inputs, spec.targets, refit_config, generator=gen)
-        for row in refit:
-            row["epoch"] += len(history)
-            row["phase"] = "refit"
-        history += refit
+    history += _refit(spec, module, config, gen, seed, len(history))
     if spec.finish is not None:
         spec.finish(module)
     with torch.no_grad():
@@ -164,7 +205,7 @@ def run_restart(spec: FitSpec, seed: int) -> RestartResult:
         loss = math.inf
     n_params = sum(p.numel() for p in module.parameters())
     n_free = sum(p.numel() for name, p in module.named_parameters() if name in free)
-    return RestartResult(
+    result = RestartResult(
         seed=int(seed),
         state_dict={k: v.detach().cpu().clone() for k, v in module.state_dict().items()},
         inclusion=inclusion,
@@ -175,6 +216,7 @@ def run_restart(spec: FitSpec, seed: int) -> RestartResult:
         prior=spec.prior,
         n_free=n_free,
     )
+    return result, module
 
 
 def run_restarts(

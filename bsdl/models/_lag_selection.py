@@ -13,6 +13,7 @@ annealing; BIC then decides the linear part and whether each surviving group pay
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
 
@@ -20,11 +21,19 @@ import torch
 from torch import nn
 
 from bsdl.models._windows import lag_windows
-from bsdl.sparsify import choose_linear_path, get_masks, linear_path_bic, linear_path_fit
+from bsdl.sparsify import (
+    choose_linear_path,
+    count_nonzero,
+    get_masks,
+    linear_path_bic,
+    linear_path_fit,
+)
 
 __all__ = [
     "LEVEL",
     "LINEAR",
+    "bic_of",
+    "drop_memory",
     "finish_linear",
     "linear_sample",
     "scored_points",
@@ -149,3 +158,26 @@ def finish_linear(
     weights[cols] = torch.as_tensor(coef, dtype=torch.float64)
     w.copy_(weights.reshape(w.shape).to(w))
     b.fill_(level)
+
+
+def drop_memory(module, masks):
+    """The masks without the network's recurrence (every group of its optional
+    ``memory_groups()``), or None when none of it survives: the alternative structure a
+    restart refits (``FitSpec.alternative``). Removing a recurrence without a refit loses
+    what the other weights learned to read through it (a unit can read lag ``j + 1``
+    through lag ``j`` one step earlier), so BIC elimination alone rarely removes it."""
+    groups = getattr(module, "memory_groups", list)()
+    live = [g for _, g in groups if any(bool((m & masks[k]).any()) for k, m in g.items())]
+    if not live:
+        return None
+    out = {k: v.clone() for k, v in masks.items()}
+    for group in live:
+        for k, m in group.items():
+            out[k] &= ~m.to(out[k].device)
+    return out
+
+
+def bic_of(mse: Callable, n: int, module) -> float:
+    """``n log(mse) + k log n`` of ``module`` (``k`` its non-zero parameters): the BIC of
+    the scored points up to a constant, to compare structures (``FitSpec.criterion``)."""
+    return n * math.log(max(float(mse(module)), 1e-300)) + count_nonzero(module) * math.log(n)

@@ -61,9 +61,14 @@ class SparseRNN(SequenceForecaster):
     ----------
     {sequence parameters}
     {noise parameter}
-    cell : {"lstm", "gru", "rnn"}, default "lstm"
-        Recurrent cell: long short-term memory, gated recurrent unit or an Elman
-        (tanh) cell.
+    cell : {"rnn", "lstm", "gru"}, default "rnn"
+        Recurrent cell: an Elman (tanh) cell, long short-term memory or a gated
+        recurrent unit. The Elman cell is the default because its memory is its
+        recurrent matrix alone: each restart is also fitted with the recurrence held at 0
+        (a unit then reads only the current lag vector, so the selected lags are the lags
+        it uses) and BIC decides whether the memory pays. An LSTM or GRU unit keeps a
+        memory through its gates whatever is pruned (a gate whose weights are all 0 is
+        1/2), so it can read lag ``j + 1`` through lag ``j`` one step earlier.
     hidden_size : int, default 8
         Hidden units per recurrent layer.
     num_layers : int, default 1
@@ -108,7 +113,7 @@ class SparseRNN(SequenceForecaster):
         self,
         lags: int | str = "auto",
         *,
-        cell: str = "lstm",
+        cell: str = "rnn",
         hidden_size: int = 8,
         num_layers: int = 1,
         window: int = 8,

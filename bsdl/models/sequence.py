@@ -37,6 +37,8 @@ from bsdl.models._heteroscedastic import HeteroscedasticMixin
 from bsdl.models._lag_selection import (
     LEVEL,
     LINEAR,
+    bic_of,
+    drop_memory,
     finish_linear,
     scored_points,
     simplify_joint,
@@ -359,6 +361,8 @@ class SequenceForecaster(
                 loss_fn=window_loss,
                 simplify=self._simplify(inputs, targets, full),
                 finish=None if full is None else partial(finish_linear, full),
+                alternative=drop_memory if self.prune == "bic" else None,
+                criterion=partial(bic_of, partial(full_loss, inputs, targets), self.n_scored_),
                 full_loss=partial(full_loss, inputs, targets),
                 inputs=inputs,
                 targets=targets,
