@@ -75,18 +75,27 @@ VIGNETTES = [
     Vignette(
         "04_conformal_comparison.py",
         header="| level | method | within_band | below_band | best_interval_score |",
-        row_prefixes=tuple(
-            f"| 90% | {method} |"
-            for method in (
-                "bsdl",
-                "conformalized",
-                "split",
-                "aci",
-                "agaci",
-                "enbpi",
-                "spci",
-                "autoreg",
-            )
+        row_prefixes=(
+            *(
+                f"| 90% | {method} |"
+                for method in (
+                    "bsdl",
+                    "hybrid",
+                    "conformalized",
+                    "split",
+                    "aci",
+                    "agaci",
+                    "enbpi",
+                    "spci",
+                    "autoreg",
+                    "garch",
+                )
+            ),
+            # the return-series table (quick mode: the last 400 S&P 500 returns)
+            *(
+                f"| sp500 | 90% | {method} |"
+                for method in ("bsdl", "bsdl-het", "garch", "aci", "hybrid", "hybrid-het")
+            ),
         ),
     ),
     Vignette(

@@ -17,7 +17,9 @@
 # `bsdl compare` command), and puts the classical linear answer beside them: statsmodels'
 # AutoReg at the BIC lags. Three daily return series (S&P 500, NASDAQ Composite, WTI crude
 # oil, from the example data of the `arch` package) test the intervals where the noise
-# variance is not constant, against the field's answer there: an AR-GARCH(1, 1).
+# variance is not constant, against the field's answer there: an AR-GARCH(1, 1), and with
+# bsdl's own answer, `SparseRNN(noise="heteroscedastic")`: a sparse GJR-GARCH conditional
+# variance on the innovations of the same sparse RNN.
 #
 # * every series is cut in time order into **train** (first 60 %), **calibration** (next 20 %)
 #   and **test** (last 20 %); long series keep their last 1500 points;
@@ -48,6 +50,9 @@
 #     innovations (`arch`) at the same BIC lags, fitted on train + calibration, its
 #     conditional variance filtered along the test span with the fitted parameters;
 #     skipped (`-`) when train + calibration has fewer than 100 points beyond its largest lag;
+#   - **bsdl-het** and **hybrid-het** (return series only): bsdl and the hybrid with
+#     `SparseRNN(lags=10, noise="heteroscedastic")`, the same seed and split: the one-step
+#     interval uses the predicted conditional variance of the innovations;
 # * each method walks the test span **online**: the value at t is revealed after the interval
 #   at t (the adaptive methods, the hybrid and GARCH's variance use it; bsdl, autoreg and
 #   split do not);
@@ -93,6 +98,7 @@ from _common import (  # noqa: E402
     to_markdown,
 )
 
+from bsdl import SparseRNN  # noqa: E402
 from bsdl.compare import compare_intervals, default_methods, write_report  # noqa: E402
 from bsdl.datasets import (  # noqa: E402
     REAL_SERIES,
@@ -173,6 +179,25 @@ total_seconds = time.perf_counter() - t0
 write_report(frame, intervals, OUT)
 print(f"done in {total_seconds:.0f} s")
 
+# the return series again with noise="heteroscedastic": bsdl and the hybrid (same seeds,
+# same data: the seeds come from random_state, the split from the same fractions)
+HET_METHODS = ["bsdl", "hybrid"]
+t1 = time.perf_counter()
+het_frame = compare_intervals(
+    {name: series[name] for name in CONFIG["returns"]},
+    methods=HET_METHODS,
+    alpha=CONFIG["alphas"],
+    n_seeds=CONFIG["n_seeds"],
+    max_length=CONFIG["max_length"],
+    model_params=CONFIG["rnn_params"] | {"noise": "heteroscedastic"},
+    n_jobs=N_JOBS,
+    random_state=0,
+)
+het_frame["method"] = het_frame.method + "-het"
+het_seconds = time.perf_counter() - t1
+total_seconds += het_seconds
+print(f"heteroscedastic runs: {het_seconds:.0f} s")
+
 # %% [markdown]
 # ## Tables
 #
@@ -220,12 +245,26 @@ for alpha in CONFIG["alphas"]:
 # ## The return series
 #
 # Coverage with its binomial standard error sqrt(c (1 - c) / n_test), and the mean interval
-# score, of bsdl, GARCH, ACI and the hybrid on the daily returns. bsdl's default noise model
-# is constant, so its intervals cannot follow the volatility; GARCH's can.
+# score, of bsdl, GARCH, ACI and the hybrid on the daily returns, with bsdl and the hybrid
+# under both noise models. bsdl's default noise model is constant, so its intervals cannot
+# follow the volatility; GARCH's and bsdl-het's can.
 
 # %%
-RET_METHODS = [m for m in ("bsdl", "garch", "aci", "hybrid") if m in METHODS]
-ret_rows = mean[mean.series.isin(CONFIG["returns"]) & mean.method.isin(RET_METHODS)].copy()
+het_mean = het_frame.groupby(["series", "alpha", "method"], sort=False).mean(numeric_only=True)
+het_mean = het_mean.reset_index()
+het_mean["band"] = 2 * np.sqrt(het_mean.alpha * (1 - het_mean.alpha) / het_mean.n_test)
+het_mean["valid"] = het_mean.coverage.notna()
+het_mean["outside"] = het_mean.valid & (
+    (het_mean.coverage - (1 - het_mean.alpha)).abs() > het_mean.band
+)
+RET_METHODS = ["bsdl", "bsdl-het", "garch", "aci", "hybrid", "hybrid-het"]
+RET_METHODS = [m for m in RET_METHODS if m in METHODS or m.endswith("-het")]
+ret_rows = pd.concat([mean, het_mean], ignore_index=True)
+ret_rows = ret_rows[ret_rows.series.isin(CONFIG["returns"]) & ret_rows.method.isin(RET_METHODS)]
+rank = {m: i for i, m in enumerate(RET_METHODS)}
+ret_rows = ret_rows.sort_values(
+    ["series", "alpha", "method"], key=lambda c: c.map(rank) if c.name == "method" else c
+).copy()
 ret_rows["cov_se"] = np.sqrt(ret_rows.coverage * (1 - ret_rows.coverage) / ret_rows.n_test)
 ret_table = pd.DataFrame(
     {
@@ -242,6 +281,45 @@ ret_table = pd.DataFrame(
 )
 ret_md = to_markdown(ret_table)
 print(ret_table.to_string(index=False))
+
+# %% [markdown]
+# ## The fitted conditional sd
+#
+# `SparseRNN(lags=10, noise="heteroscedastic")` on the train + calibration span of the S&P
+# 500 returns (the first 80 % of the points used above), its conditional sd
+# (`conditional_sd`) along the whole span, one step ahead, against the absolute returns and
+# GARCH's one-step sd on the test span (fitted on the same span).
+
+# %%
+sd_name = CONFIG["returns"][0]
+sd_values = series[sd_name].to_numpy()[-CONFIG["max_length"] :]
+n_fit = int(round(0.8 * sd_values.size))
+sd_model = SparseRNN(lags=10, noise="heteroscedastic", random_state=0, **CONFIG["rnn_params"])
+sd_model.fit(sd_values[:n_fit])
+cond_sd = sd_model.conditional_sd(sd_values)
+if "garch" in METHODS:
+    from bsdl.garch import garch_forecasts
+
+    garch_sd = garch_forecasts(sd_values, [], n_fit).sd
+else:
+    garch_sd = None
+import matplotlib.pyplot as plt  # noqa: E402
+
+fig_sd, ax = plt.subplots(figsize=(9, 3.5))
+pos = np.arange(sd_values.size)
+ax.plot(pos, np.abs(sd_values), color="0.75", lw=0.6, label="|return|")
+ax.plot(cond_sd.index, cond_sd.to_numpy(), color="C0", lw=1.2, label="bsdl-het conditional sd")
+if garch_sd is not None:
+    ax.plot(pos[n_fit:], garch_sd, color="C3", lw=1.0, ls="--", label="GARCH sd (test span)")
+ax.axvline(n_fit, color="k", lw=0.8, ls=":")
+ax.set_xlabel(f"day (last {sd_values.size} of {sd_name}); dotted: end of the fitting span")
+ax.set_ylabel("%")
+ax.legend(loc="upper left", fontsize=8)
+fig_sd.tight_layout()
+fig_sd.savefig(OUT / f"conditional_sd_{sd_name}.png", dpi=110)
+plt.close(fig_sd)
+sd_lags = ", ".join(map(str, sd_model.variance_selected_lags_)) or "none"
+print(f"{sd_name}: variance lags {sd_lags}, persistence {sd_model.variance_persistence_:.3f}")
 
 # %% [markdown]
 # ## Where bsdl wins and where it loses
@@ -315,12 +393,20 @@ for alpha in CONFIG["alphas"]:
     ret = [name for name in CONFIG["returns"] if name in b.index]
     if ret and "garch" in METHODS:
         g = part[part.method == "garch"].set_index("series").reindex(ret)
+        hp = het_mean[het_mean.alpha == alpha]
+        bh = hp[hp.method == "bsdl-het"].set_index("series").reindex(ret)
+        ratios = (bh.interval_score / g.interval_score).items()
+        score_ratios = ", ".join(f"{n} {r:.3f}" for n, r in ratios)
         verdicts.append(
             f"  * on the {len(ret)} return series: within the band bsdl "
-            f"{int((~b.loc[ret].outside).sum())}, GARCH {int((g.valid & ~g.outside).sum())}, "
+            f"{int((~b.loc[ret].outside).sum())}, bsdl-het {int((~bh.outside).sum())}, "
+            f"GARCH {int((g.valid & ~g.outside).sum())}, "
             f"hybrid {int((~hy.loc[ret].outside).sum())}, ACI {int((~ac.loc[ret].outside).sum())}"
             f"; GARCH's interval score is lower than bsdl's on "
-            f"{int((g.interval_score < b.loc[ret].interval_score).sum())} of {len(ret)}."
+            f"{int((g.interval_score < b.loc[ret].interval_score).sum())} of {len(ret)}; "
+            f"bsdl-het's is at most GARCH's on "
+            f"{int((bh.interval_score <= g.interval_score).sum())} of {len(ret)} (bsdl-het / "
+            f"GARCH: {score_ratios})."
         )
 enb = mean[mean.method == "enbpi"].set_index(["series", "alpha"]).seconds
 bs = mean[mean.method == "bsdl"].set_index(["series", "alpha"]).seconds
@@ -365,7 +451,8 @@ lines = [
     "statsmodels' AutoReg on train + calibration at the BIC lags chosen there (all subsets "
     "of 1..10), with statsmodels' one-step intervals; garch is an AR-GARCH(1, 1) with "
     "Student-t innovations (arch) at the same lags; hybrid is bsdl's interval at ACI's "
-    "level (gamma 0.01). "
+    "level (gamma 0.01); bsdl-het and hybrid-het are bsdl and the hybrid with "
+    "SparseRNN(lags=10, noise='heteroscedastic') on the return series (same seeds and split). "
     f"Total {total_seconds:.0f} s.",
     "",
     *(f"> {n}" for n in notes),
@@ -392,7 +479,10 @@ lines = [
     ar_lags_md,
     "",
     "Figures: `intervals_<series>.png` (the 90 % intervals of every method over the test "
-    "span; misses in red). Per-run results: `comparison.csv`.",
+    "span; misses in red) and "
+    f"`conditional_sd_{sd_name}.png` (bsdl-het's fitted conditional sd on {sd_name}: "
+    f"variance lags {sd_lags}, persistence {sd_model.variance_persistence_:.3f}; GARCH's on the "
+    "test span). Per-run results: `comparison.csv`.",
     "",
     "Environment: " + environment(),
 ]

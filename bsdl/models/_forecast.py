@@ -278,7 +278,10 @@ class SequenceForecastMixin:
             ``h`` is ``g_h^T (n I)^{-1} g_h`` (``g_h`` the gradient of the recursive
             ``h``-step forecast in the selected weights) plus
             ``sigma^2 (1 + sum_j psi_{hj}^2)``, the innovations propagated through the
-            recursion (``psi`` = derivative of the forecast path in earlier shocks).
+            recursion (``psi`` = derivative of the forecast path in earlier shocks). With
+            ``noise="heteroscedastic"`` each innovation has its forecast conditional
+            variance instead: ``s2_h + sum_j psi_{hj}^2 s2_j``; one-step intervals along
+            ``series`` use the predicted conditional variance of each step.
         alpha : float, default 0.05
             Significance level (0.05: 95 % intervals).
         series : array-like or pandas Series, optional
