@@ -106,8 +106,9 @@ def main(argv=None) -> int:
         f"{test.index[0]}-{test.index[-1]} ({len(test)} years).",
         "",
         *(["**Quick mode (`--quick`): a smoke run, not the demo's result.**", ""] * args.quick),
-        f"Model: `SparseRNN({', '.join(f'{k}={v}' for k, v in params.items())})` (LSTM, "
-        f"{model.n_nonzero_} of {model.n_params_} weights kept, sparsity {model.sparsity_:.3f}); "
+        f"Model: `SparseRNN({', '.join(f'{k}={v}' for k, v in params.items())})` "
+        f"(cell {model.cell_!r}, {model.n_nonzero_} of {model.n_params_} weights kept, "
+        f"{model.n_network_weights_} of them in the network, sparsity {model.sparsity_:.3f}); "
         f"fit {fit_s:.1f} s, all intervals {interval_s:.2f} s.",
         "",
         "## Selected lags",
