@@ -95,6 +95,29 @@ class Results:
             writer.writerows(self.rows)
         return path
 
+    @classmethod
+    def resume(cls, study: str, out_dir: Path) -> Results:
+        """The rows already in ``out_dir/results.csv`` (none if there is no such file)."""
+        out = cls(study)
+        path = out_dir / "results.csv"
+        if path.exists():
+            with path.open(newline="") as fh:
+                for r in csv.DictReader(fh):
+                    r.update(sparsity=float(r["sparsity"]), seed=int(r["seed"]))
+                    out.rows.append({**r, "value": float(r["value"])})
+        return out
+
+    def done(self) -> set[tuple[str, float, int]]:
+        """``(method, sparsity, seed)`` of the runs with a row."""
+        return {(r["method"], round(r["sparsity"], 6), r["seed"]) for r in self.rows}
+
+    def methods_and_levels(self, order) -> tuple[list[str], list[float]]:
+        """Methods (in ``order``, then any other) and sparsities > 0 present in the rows."""
+        present = {r["method"] for r in self.rows} - {"dense"}
+        methods = [m for m in order if m in present] + sorted(present - set(order))
+        levels = sorted({r["sparsity"] for r in self.rows if r["sparsity"] > 0})
+        return methods, levels
+
     def values(self, metric: str, study: str | None = None) -> dict[tuple[str, float], list[float]]:
         """``{(method, sparsity): [value per seed]}`` of one metric (of one study)."""
         out: dict[tuple[str, float], list[float]] = defaultdict(list)
@@ -136,8 +159,19 @@ def metric_table(
     return "\n".join(lines)
 
 
-def write_report(out_dir: Path, title: str, sections: list[str], device, started: float) -> Path:
-    """``report.md``: title, where and how it ran, then the sections."""
+def earlier_commands(out_dir: Path) -> list[str]:
+    """The command lines of an earlier ``report.md`` in ``out_dir`` (for a resumed study)."""
+    path = out_dir / "report.md"
+    if not path.exists():
+        return []
+    return [ln for ln in path.read_text().splitlines() if ln.startswith(("- command", "- resumed"))]
+
+
+def write_report(
+    out_dir: Path, title: str, sections: list[str], device, started: float, resumed=()
+) -> Path:
+    """``report.md``: title, where and how it ran, then the sections. ``resumed``: the
+    command lines of the earlier runs whose rows the study kept."""
     info = machine()
     head = [
         f"# {title}",
@@ -147,6 +181,10 @@ def write_report(out_dir: Path, title: str, sections: list[str], device, started
         + (f"; {torch.cuda.get_device_name(device)}" if device.type == "cuda" else "")
         + f"), torch {info['torch']}, {torch.get_num_threads()} torch thread(s)",
         f"- command: `python {shlex.join(sys.argv)}`",
+        *[
+            ln if ln.startswith("- resumed") else "- resumed rows of: " + ln.split(": ", 1)[1]
+            for ln in resumed
+        ],
         f"- wall time: {time.perf_counter() - started:.0f} s; load average at the end {loadavg()}",
         "",
     ]

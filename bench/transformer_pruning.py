@@ -45,6 +45,7 @@ import torch.nn.functional as F
 from _studies import (
     PRUNERS,
     Results,
+    earlier_commands,
     make_pruner,
     metric_table,
     parse_floats,
@@ -204,6 +205,9 @@ def main(argv=None) -> None:
     p.add_argument("--pruning-interval", type=int, default=5)
     p.add_argument("--layers", type=int, default=None, help="keep only the first N layers")
     p.add_argument("--threads", type=int, default=1, help="torch threads on a CPU")
+    p.add_argument(
+        "--resume", action="store_true", help="keep the rows of --out/results.csv, skip those runs"
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.n_train, args.n_test, args.max_len, args.steps = 16, 16, 24, 5
@@ -235,8 +239,9 @@ def main(argv=None) -> None:
         f"{args.steps} steps of {args.batch_size}, device {device}",
         flush=True,
     )
-    results = Results(STUDY)
-    runs = plan(args)
+    resumed = earlier_commands(args.out) if args.resume else []
+    results = Results.resume(STUDY, args.out) if args.resume else Results(STUDY)
+    runs = [r for r in plan(args) if (r[0], round(r[1], 6), r[2]) not in results.done()]
     for i, (method, sp, seed) in enumerate(runs, 1):
         r = run_one(args, data, method, sp, seed, device)
         results.add(method, sp, seed, **r)
@@ -249,6 +254,7 @@ def main(argv=None) -> None:
         results.write(args.out)  # after every run: a partial study is still data
     path = results.write(args.out)
     secs = [r["value"] for r in results.rows if r["metric"] == "train_seconds"]
+    methods, levels = results.methods_and_levels(list(PRUNERS))
     majority = max(float(te_y.float().mean()), 1 - float(te_y.float().mean()))
     acc_se = math.sqrt(0.8 * 0.2 / len(te_y))
     sections = [
@@ -265,17 +271,17 @@ def main(argv=None) -> None:
         "",
         "## Test accuracy (%)",
         "",
-        metric_table(results, "accuracy", args.methods, args.sparsities, scale=100),
+        metric_table(results, "accuracy", methods, levels, scale=100),
         "",
         "## Test NLL",
         "",
-        metric_table(results, "nll", args.methods, args.sparsities, digits=3),
+        metric_table(results, "nll", methods, levels, digits=3),
         "",
         "## Measured sparsity of the pruned weights (%)",
         "",
-        metric_table(results, "measured_sparsity", args.methods, args.sparsities, scale=100),
+        metric_table(results, "measured_sparsity", methods, levels, scale=100),
     ]
-    report = write_report(args.out, "Transformer pruning study", sections, device, started)
+    report = write_report(args.out, "Transformer pruning study", sections, device, started, resumed)
     print(report.read_text())
     print(f"results: {path}")
 
