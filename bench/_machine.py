@@ -26,15 +26,16 @@ def machine() -> dict:
     }
 
 
-def git_commit() -> str:
-    """The short commit of the checkout the bench script runs from ("unknown" outside git)."""
+def git_commit(tree: Path | None = None) -> str:
+    """The short commit of ``tree`` (default: the checkout the bench script runs from),
+    "unknown" outside git."""
     try:
         return subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
             capture_output=True,
             text=True,
             check=True,
-            cwd=Path(__file__).parent,
+            cwd=tree or Path(__file__).parent,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

@@ -55,19 +55,6 @@ def fit_seconds(tree: Path, design: str, n: int, rep: int, epochs) -> tuple[floa
     return float(out[0]), out[1].strip() if len(out) > 1 else ""
 
 
-def tree_commit(tree: Path) -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=tree,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", type=Path, default=None, help="earlier checkout")
@@ -82,7 +69,7 @@ def main(argv: list[str] | None = None) -> dict:
     n, reps, epochs = (200, 1, 5) if args.quick else (args.n, args.reps, None)
     designs = ["linear"] if args.quick else list(DESIGNS)
     trees = {"this": ROOT, "baseline": baseline}
-    commits = {k: (git_commit() if v == ROOT else tree_commit(v)) for k, v in trees.items()}
+    commits = {k: git_commit(v) for k, v in trees.items()}
     print(
         f"bench/lag_search_cost.py: this tree {commits['this']}, baseline "
         f"{commits['baseline']} ({baseline}); n = {n}, {reps} replicate(s), "
