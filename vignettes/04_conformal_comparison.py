@@ -64,7 +64,7 @@
 # 2 sqrt(alpha (1 - alpha) / n_test), of the nominal level. Test spans are short (20 to 300
 # points) and serially dependent, so the band is a guide, not a test.
 #
-# Full mode: the 9 real series of `REAL_SERIES` (yearly, quarterly, monthly, weekly, daily,
+# Full mode: the 10 real series of `REAL_SERIES` (yearly, quarterly, monthly, weekly, daily,
 # half-hourly, minutely, unitless), the 3 return series of `RETURN_SERIES` and two simulated
 # ones (`make_ar(1500)`, true lags {1, 3, 7}, and `make_nonlinear_ar(1500)`), 90 % and 95 %,
 # one seed. Quick mode (`BSDL_QUICK=1`): Nile, sunspots, the last 400 S&P 500 returns and a
