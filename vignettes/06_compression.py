@@ -337,6 +337,9 @@ if present:
                     else f"wide, pruned by {LABELS[method]}",
                 )
         ax.set_xscale("log", base=2)
+        widths = sorted(s.width.unique())
+        ax.set_xticks(widths, [str(int(w)) for w in widths])
+        ax.minorticks_off()
         ax.set_xlabel("width of the wide network (pruned to the small one's weights)")
         ax.set_ylabel(label)
         ax.set_title(study)
