@@ -185,3 +185,21 @@ def test_selected_weights_are_sampled_under_the_slab_and_the_dense_chains_under_
     slab = torch.distributions.Normal(0.0, m.prior_.sigma1).log_prob(w)
     torch.testing.assert_close(sub.log_prob(w), slab, atol=1e-5, rtol=1e-5)
     assert not torch.allclose(m.prior_.log_prob(w), slab, atol=1e-2)
+
+
+def test_a_diverging_chain_is_run_again_with_a_smaller_step(monkeypatch):
+    """SGLD is unstable along a direction whose step times curvature exceeds 2: at c = 4
+    the chains diverge, the retry at c / 4 = 1 is stable (warned, and the draws record the
+    smaller step)."""
+    from bsdl import SparseMLPRegressor
+    from bsdl.exceptions import ConvergenceWarning
+
+    X, y = _tanh_data()
+    monkeypatch.setattr(SparseMLPRegressor, "_SAMPLING_STEP", {"sgld": 4.0, "sghmc": 4.0})
+    with pytest.warns(ConvergenceWarning, match="run again with a step 4 times smaller"):
+        m = SparseMLPRegressor(
+            (1,), method="sgld", n_chains=1, n_samples=100, thin=1, n_epochs=60, random_state=0
+        ).fit(X, y)
+    assert np.all(np.isfinite(m.posterior_["theta"]))
+    lr = m.posterior_.sample_stats["lr"]
+    assert np.all(lr == lr.flat[0])

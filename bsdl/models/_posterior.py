@@ -14,7 +14,10 @@ nothing. Otherwise, once the usual pipeline has chosen a restart (anneal, prune,
   Hessian-vector products; ``c = 0.1`` for SGLD and ``0.01`` for SGHMC (momentum 0.9, so
   the same effective step ``lr / (1 - m)``). For a Gaussian posterior SGLD's stationary
   variance is then ``1 / (1 - c/2)`` times the exact one along the stiffest direction
-  (about 5 %, 2.5 % of the sd), less elsewhere.
+  (about 5 %, 2.5 % of the sd), less elsewhere. A chain that still diverges (it met
+  curvature far above the MAP's, where the Laplace preconditioner is a poor guide: 3 of
+  30 fits at n <= 1000 in vignette 05's part B) is run again with the step divided by 4,
+  at most twice, with a :class:`~bsdl.exceptions.ConvergenceWarning`.
 * ``"nuts"``: pyro's NUTS (:func:`bsdl.inference.nuts.run_nuts`) in float64, for at most
   :data:`~bsdl.inference.nuts.NUTS_MAX_WEIGHTS` selected weights.
 
@@ -50,6 +53,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -57,6 +61,7 @@ from torch import nn
 from torch.func import functional_call
 
 from bsdl._validation import check_is_fitted
+from bsdl.exceptions import ConvergenceWarning, TrainingDivergedError
 from bsdl.inference import sample_chains
 from bsdl.inference.nuts import check_nuts_size, run_nuts
 from bsdl.intervals import selected_parameters
@@ -212,6 +217,11 @@ class PosteriorMixin:
 
     #: step size times the largest curvature of the mean loss (see the module docstring)
     _SAMPLING_STEP = {"sgld": 0.1, "sghmc": 0.01}
+    #: a chain that diverges (it met curvature far above the MAP's, where the Laplace
+    #: preconditioner is a poor guide) is run again this many times, the step divided by
+    #: _RETRY_FACTOR each time, with the same seeds
+    _RETRIES = 2
+    _RETRY_FACTOR = 4.0
     _MOMENTUM = 0.9
 
     # ---------------------------------------------------------------- fit side
@@ -276,14 +286,27 @@ class PosteriorMixin:
                 penalty=_Penalty(slab, noise_var, n), precondition=precondition,
             )  # fmt: skip
             lr = float(self._SAMPLING_STEP[self.method_] / curv)
-            post = sample_chains(
-                self.module_, spec.loss_fn, spec.inputs, spec.targets, n_samples=n_samples,
-                lr=lr, prior=slab, kernel=self.method_,
-                kernel_options={**self._kernel_options(), "precondition": precondition},
-                thin=thin, burn_in=n_samples * thin, n_chains=n_chains, n_obs=n,
-                noise_var=noise_var, mask=flat_mask(self.module_), index=flat_index,
-                seed=int(seeds[0]), n_jobs=self.n_jobs,
-            )  # fmt: skip
+            for attempt in range(self._RETRIES + 1):
+                try:
+                    post = sample_chains(
+                        self.module_, spec.loss_fn, spec.inputs, spec.targets,
+                        n_samples=n_samples, lr=lr, prior=slab, kernel=self.method_,
+                        kernel_options={**self._kernel_options(), "precondition": precondition},
+                        thin=thin, burn_in=n_samples * thin, n_chains=n_chains, n_obs=n,
+                        noise_var=noise_var, mask=flat_mask(self.module_), index=flat_index,
+                        seed=int(seeds[0]), n_jobs=self.n_jobs,
+                    )  # fmt: skip
+                    break
+                except TrainingDivergedError as exc:
+                    if attempt == self._RETRIES:
+                        raise
+                    lr /= self._RETRY_FACTOR
+                    warnings.warn(
+                        f"method={self.method_!r}: {exc}; the chains are run again with a "
+                        f"step {self._RETRY_FACTOR:g} times smaller (lr={lr:.3g})",
+                        ConvergenceWarning,
+                        stacklevel=2,
+                    )
             stats = {"loss": post.sample_stats["loss"], "lr": np.full(post["theta"].shape[:2], lr)}
         theta = post["theta"]
         stats["temperature"] = np.ones(theta.shape[:2])
