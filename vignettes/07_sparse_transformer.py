@@ -30,7 +30,16 @@
 #   `AutoReg` fitted on the same training points at the global-BIC lags
 #   (`bsdl.baselines.autoreg_forecasts`: normal quantiles and the fitted innovation sd,
 #   no parameter uncertainty): coverage, mean width, interval score and the RMSE of the
-#   point forecast.
+#   point forecast;
+# * **a deep forecaster from the ecosystem** (optional, the `bench` extra): neuralforecast's
+#   `MLP(h=1, input_size=L)` with the quantile loss `MQLoss(level=[90, 95])` (its median is
+#   the point forecast; no lag selection, no parameter uncertainty), fitted once on the same
+#   training points with `random_seed=r` and forecasting each held-out point from its own past
+#   (`cross_validation(h=1, step_size=1, refit=False)`; helper `_deep_baselines.py`). Its
+#   default 1024-unit MLP trained for 1000 steps overfits 1000 points until its quantiles
+#   collapse, so the vignette uses 64 hidden units and early stopping on the last 10 % of the
+#   training points (checked every 50 steps, patience 3). Without neuralforecast it is
+#   skipped with a note in report.md.
 #
 # **Designs** (vignette 02's simulators in `bsdl.datasets`, innovations N(0, 1)):
 # **linear AR** `make_ar` (true lags {1, 3, 7}), **nonlinear AR** `make_nonlinear_ar`
@@ -46,7 +55,8 @@
 # Full mode: n = 1000 training points, 10 replicates per design, 500 held-out points per
 # replicate.
 # Quick mode (`BSDL_QUICK=1`): n = 300, 1 replicate, candidate lags 1..8, 30 epochs,
-# 100 held-out points, sunspots only; it only checks that the pipeline runs.
+# 100 held-out points, sunspots only, 50 training steps of the deep baseline (no early
+# stopping); it only checks that the pipeline runs.
 
 # %%
 from __future__ import annotations
@@ -89,6 +99,13 @@ from _common import (  # noqa: E402
     show,
     write_report,
 )
+from _deep_baselines import FULL_KWARGS as DEEP_FULL_KWARGS  # noqa: E402
+from _deep_baselines import METHOD as DEEP_METHOD  # noqa: E402
+from _deep_baselines import QUICK_KWARGS as DEEP_QUICK_KWARGS  # noqa: E402
+from _deep_baselines import VAL_SHARE as DEEP_VAL_SHARE  # noqa: E402
+from _deep_baselines import fit_neuralforecast  # noqa: E402
+from _deep_baselines import missing as deep_missing  # noqa: E402
+from _deep_baselines import version as deep_version  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
 
 from bsdl import SparseRNN, SparseTransformer  # noqa: E402
@@ -115,6 +132,8 @@ if QUICK:
         max_lag=8,  # >= 7, the largest true lag of the linear design
         n_test=100,
         bsdl_kwargs=dict(n_epochs=30),
+        deep_kwargs=DEEP_QUICK_KWARGS,
+        deep_val_share=0.0,
         real_series=["sunspots"],
     )
 else:
@@ -124,6 +143,8 @@ else:
         max_lag=10,
         n_test=500,
         bsdl_kwargs={},
+        deep_kwargs=DEEP_FULL_KWARGS,
+        deep_val_share=DEEP_VAL_SHARE,
         real_series=["sunspots", "elnino"],
     )
 # The full design: the issue's targets are stated at n >= 1000; n = 2000 (a fit of each
@@ -139,7 +160,9 @@ DESIGNS = {
     "even AR": tuple(EVEN_AR_LAGS),
 }
 NETWORKS = {"transformer": SparseTransformer, "RNN": SparseRNN}
-METHODS = ["transformer", "RNN", "global BIC"]  # global BIC: AutoReg at those lags
+SELECTORS = ["transformer", "RNN", "global BIC"]  # global BIC: AutoReg at those lags
+DEEP_MISSING = deep_missing()  # {method: package} when neuralforecast is not installed
+METHODS = SELECTORS + ([] if DEEP_MISSING else [DEEP_METHOD])
 REAL_SHARE = 0.8  # real series: fit on the first 80 %, score the rest
 
 OUT = out_dir(NAME, HERE)
@@ -270,12 +293,45 @@ def fit_autoreg(train, series, true) -> tuple[dict, object]:
     return row, ar
 
 
+def fit_deep(n_train: int, series, rep: int) -> tuple[dict, object]:
+    """neuralforecast's MLP (see the header): one fit on the first ``n_train`` points, one-step
+    90 / 95 % quantile intervals on the rest; no lag selection."""
+    y = np.asarray(series, dtype=float)
+    y_test = y[n_train:]
+    try:
+        out = fit_neuralforecast(
+            y,
+            n_train,
+            CONFIG["max_lag"],
+            rep,
+            val_size=int(round(CONFIG["deep_val_share"] * n_train)),
+            **CONFIG["deep_kwargs"],
+        )
+    except Exception as exc:  # recorded and reported, as for the networks
+        return dict(method=DEEP_METHOD, seconds=np.nan, error=repr(exc)[:300]), None
+    row = dict(
+        method=DEEP_METHOD,
+        lags=f"all 1..{CONFIG['max_lag']} (no selection)",
+        coverage=coverage(y_test, out["lo90"], out["hi90"]),
+        width=mean_width(out["lo90"], out["hi90"]),
+        score=interval_score(y_test, out["lo90"], out["hi90"], ALPHA),
+        coverage95=coverage(y_test, out["lo95"], out["hi95"]),
+        rmse=float(np.sqrt(np.mean((y_test - out["mean"]) ** 2))),
+        seconds=out["seconds"],
+        error="",
+        warnings="",
+    )
+    return row, out
+
+
 def run_one(design: str, n: int, rep: int) -> list[dict]:
     true = DESIGNS[design]
     y = simulate(design, n + CONFIG["n_test"], rep, n)
     base = dict(design=design, n=n, rep=rep)
     rows = [dict(base, **fit_network(kind, y[:n], y, rep, true)[0]) for kind in NETWORKS]
     rows.append(dict(base, **fit_autoreg(y[:n], y, true)[0]))
+    if not DEEP_MISSING:
+        rows.append(dict(base, **fit_deep(n, y, rep)[0]))
     return rows
 
 
@@ -298,6 +354,12 @@ def task_key(design: str, n: int, rep: int) -> dict:
         max_lag=CONFIG["max_lag"],
         n_test=CONFIG["n_test"],
         bsdl_kwargs=CONFIG["bsdl_kwargs"],
+        # only when the deep baseline runs: cached runs without it stay valid
+        **(
+            {}
+            if DEEP_MISSING
+            else dict(deep_kwargs=CONFIG["deep_kwargs"], deep_val_share=CONFIG["deep_val_share"])
+        ),
     )
 
 
@@ -322,7 +384,7 @@ for task, task_rows in CACHE.map(run_one, tasks, task_key, N_JOBS):
     by = {r["method"]: r for r in task_rows}
     print(
         f"[{time.perf_counter() - t_start:7.1f}s] {design:<12s} n={n:<5d} rep={rep:<2d} "
-        + " ".join(f"{m.replace(' ', '-')}=[{by[m].get('lags', 'ERR')}]" for m in METHODS)
+        + " ".join(f"{m.replace(' ', '-')}=[{by[m].get('lags', 'ERR')}]" for m in SELECTORS)
         + " fit s "
         + "/".join(f"{by[k]['seconds']:.1f}" for k in NETWORKS),
         flush=True,
@@ -351,7 +413,7 @@ def selection_table() -> pd.DataFrame:
     out = []
     for design in DESIGNS:
         for n in CONFIG["ns"]:
-            for method in METHODS:
+            for method in SELECTORS:
                 sub = results[
                     (results.design == design) & (results.n == n) & (results.method == method)
                 ]
@@ -412,6 +474,7 @@ def coverage_table(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
                     "95% coverage (binomial se)": (
                         f"{sub['coverage95'].mean():.3f} ({np.sqrt(0.95 * 0.05 / points):.4f})"
                     ),
+                    "mean fit (s)": f"{sub['seconds'].mean():.3g}",
                 }
             )
             out.append(row)
@@ -480,6 +543,10 @@ def run_real(name: str) -> tuple[list[dict], dict]:
     row, ar = fit_autoreg(train, y, None)
     rows.append(row)
     fitted["global BIC"] = ar
+    if not DEEP_MISSING:
+        row, out = fit_deep(cut, y, 0)
+        rows.append(row)
+        fitted[DEEP_METHOD] = out
     base = dict(series=name, n=len(y), n_train=cut, n_test=len(y) - cut)
     return [dict(base, **r) for r in rows], dict(y=y, cut=cut, fitted=fitted)
 
@@ -528,7 +595,7 @@ real_md = show(real_table)
 # the held-out values and its one-step intervals).
 
 # %%
-DODGE = {"transformer": 0.95, "RNN": 1.0, "global BIC": 1.05}
+DODGE = {"transformer": 0.95, "RNN": 1.0, "global BIC": 1.05, DEEP_METHOD: 1.1}
 STYLE = method_styles(METHODS)
 
 
@@ -538,7 +605,7 @@ def plot_study() -> Path:
     for col, (design, true) in enumerate(DESIGNS.items()):
         for row, key in enumerate(("exact", "coverage")):
             ax = axes[row, col]
-            for method in METHODS:
+            for method in SELECTORS if key == "exact" else METHODS:
                 sub = results[
                     (results.design == design) & (results.method == method) & (results.error == "")
                 ]
@@ -567,7 +634,7 @@ def plot_real_intervals() -> list[Path]:
     y, cut, fitted = item["y"], item["cut"], item["fitted"]
     held = y.iloc[cut:]
     frames = {}
-    for method in METHODS:
+    for method in SELECTORS:  # the deep baseline's quantiles are in the tables only
         out = fitted[method]
         if out is None:
             continue
@@ -648,6 +715,11 @@ def deviations() -> list[str]:
         FULL_REPS,
         CACHE,
     )
+    for method, package in DEEP_MISSING.items():
+        notes.append(
+            f"{method} not run: the package `{package}` is not installed "
+            "(`pip install -e .[bench]`)."
+        )
     return notes
 
 
@@ -673,7 +745,18 @@ lines = [
     f"`ar_lag_search(y[:n], {CONFIG['max_lag']}, glob=True).bic_lags` (statsmodels' "
     "`ar_select_order(..., ic='bic', glob=True)`, all lag subsets) and "
     "`autoreg_forecasts(y[:n], lags, series=y, alpha=0.1)` (statsmodels `AutoReg` at those "
-    "lags, normal quantiles, no parameter uncertainty).",
+    "lags, normal quantiles, no parameter uncertainty)."
+    + (
+        ""
+        if DEEP_MISSING
+        else f" **{DEEP_METHOD}** = neuralforecast {deep_version()} `MLP(h=1, input_size="
+        f"{CONFIG['max_lag']}, loss=MQLoss(level=[90, 95]), random_seed=r"
+        + kwargs_text(CONFIG["deep_kwargs"])
+        + ")`, early-stopping share of the training points "
+        f"{CONFIG['deep_val_share']:g}, fitted once; one-step quantile intervals of each "
+        "held-out point from its own past (`cross_validation(h=1, step_size=1, refit=False)`); "
+        "point forecast = median; no lag selection."
+    ),
     "",
     *note_lines(deviations()),
     "## Lag selection",
@@ -713,5 +796,8 @@ write_report(
     figures,
     total_seconds,
     time_detail=f" (simulations {sim_seconds / 60:.1f} min)",
-    environment_extra=(f"statsmodels {statsmodels.__version__}",),
+    environment_extra=(
+        f"statsmodels {statsmodels.__version__}",
+        *([] if DEEP_MISSING else [f"neuralforecast {deep_version()}"]),
+    ),
 )
