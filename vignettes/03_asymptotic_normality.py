@@ -530,7 +530,7 @@ total_seconds = time.perf_counter() - t_start
 # %%
 def deviations() -> list[str]:
     return deviation_notes(
-        f"n in {{300, 600}}, 2 replicates, {CONFIG['bsdl_kwargs']['n_epochs']} epochs and "
+        f"n in {{300, 600}}, 2 replicates, {CONFIG['bsdl_kwargs'].get('n_epochs')} epochs and "
         f"{CONFIG['n_test']} held-out points",
         CONFIG,
         FULL_NS,
