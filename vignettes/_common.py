@@ -139,9 +139,11 @@ def _code_digest(path: Path) -> str:
 
 def code_fingerprint(vignette: Path) -> str:
     """Fingerprint of the code behind a vignette's numbers: every module of the imported
-    ``bsdl`` package, this file and the vignette itself (docstrings and comments aside)."""
+    ``bsdl`` package, the vignettes' helper modules (``_*.py``: this file, the optional
+    baselines) and the vignette itself (docstrings and comments aside)."""
     root = Path(bsdl.__file__).resolve().parent
-    files = sorted(root.rglob("*.py")) + [Path(__file__).resolve(), Path(vignette).resolve()]
+    helpers = sorted(Path(__file__).resolve().parent.glob("_*.py"))
+    files = sorted(root.rglob("*.py")) + helpers + [Path(vignette).resolve()]
     h = hashlib.sha256()
     for f in files:
         h.update(f.name.encode())
