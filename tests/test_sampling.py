@@ -106,8 +106,11 @@ def test_chains_are_reproducible_and_independent_of_n_jobs():
     a = sample_chains(_start(x, y), _loss, x, y, n_jobs=1, **kw)
     b = sample_chains(_start(x, y), _loss, x, y, n_jobs=2, **kw)
     c = sample_chains(_start(x, y), _loss, x, y, n_jobs=1, **{**kw, "seed": 6})
-    np.testing.assert_array_equal(a["theta"], b["theta"])
-    assert not np.array_equal(a["theta"], c["theta"])
+    # Same seed, same draws whatever n_jobs: the joblib worker processes may round the last
+    # bit of a float64 differently from the main process (BLAS paths), so the comparison
+    # allows 1e-9 relative, far below any seed-to-seed difference (checked next).
+    np.testing.assert_allclose(a["theta"], b["theta"], rtol=1e-9, atol=1e-12)
+    assert not np.allclose(a["theta"], c["theta"], rtol=1e-3)
     assert not np.array_equal(a["theta"][0], a["theta"][1])  # chains differ
 
 
