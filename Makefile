@@ -28,7 +28,9 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check bsdl tests bench vignettes
 
 bench: $(VENV)/.installed-base
-	$(PY) -m pip install -q -e ".[bench]"
+	$(PY) -m pip install -q -e ".[bench]" "$(TORCH_PIN)"
+	# laplace-torch and its light imports pin packages that would replace torch: no deps
+	$(PY) -m pip install -q --no-deps laplace-torch==0.3 backpack-for-pytorch==1.7.1 curvlinops-for-pytorch==3.0.1
 	$(PY) bench/overhead.py
 	$(PY) bench/rnn.py
 	$(PY) bench/intervals.py
@@ -38,6 +40,9 @@ vignettes: $(VENV)/.installed-test
 	MPLBACKEND=Agg $(PY) vignettes/02_ar_order_selection.py
 	MPLBACKEND=Agg $(PY) vignettes/03_asymptotic_normality.py
 	MPLBACKEND=Agg $(PY) vignettes/04_conformal_comparison.py
+	MPLBACKEND=Agg $(PY) vignettes/05_local_traps_and_calibration.py
+	MPLBACKEND=Agg $(PY) vignettes/06_compression.py
+	MPLBACKEND=Agg $(PY) vignettes/07_sparse_transformer.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info
