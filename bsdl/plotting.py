@@ -263,9 +263,9 @@ def plot_interval_comparison(intervals: dict, *, title=None, max_points: int | N
 def plot_reliability(y_true, proba, *, n_bins: int = 10, ax=None, title=None):
     """Reliability diagram of a classifier: accuracy against confidence per bin.
 
-    Bars show each bin's accuracy at its mean confidence (width: the bin), the diagonal is
-    perfect calibration, and the title gives the expected calibration error (see
-    :func:`bsdl.metrics.reliability_table`). Returns the figure.
+    The figure of :func:`bsdl.metrics.reliability_diagram` (bars: each bin's accuracy at
+    its mean confidence; the diagonal: perfect calibration; the title: the expected
+    calibration error), drawn on ``ax`` or a new figure. Returns the figure.
 
     Examples
     --------
@@ -273,24 +273,7 @@ def plot_reliability(y_true, proba, *, n_bins: int = 10, ax=None, title=None):
     >>> fig.axes[0].get_xlabel()
     'confidence (largest class probability)'
     """
-    from bsdl.metrics import expected_calibration_error, reliability_table
+    from bsdl.metrics import reliability_diagram
 
-    table = reliability_table(y_true, proba, n_bins)
-    ece = expected_calibration_error(y_true, proba, n_bins)
-    fig, ax = _axes(ax, (4.5, 4.5))
-    ax.bar(
-        table["confidence"],
-        table["accuracy"],
-        width=(table["bin_upper"] - table["bin_lower"]) * 0.9,
-        color="C0",
-        alpha=0.7,
-        label="accuracy",
-    )
-    lo = float(table["bin_lower"].min()) if len(table) else 0.5
-    ax.plot([lo, 1.0], [lo, 1.0], "k--", lw=1, label="calibrated")
-    ax.set_xlabel("confidence (largest class probability)")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(0, 1.02)
-    ax.legend(fontsize=8)
-    ax.set_title(title or f"Reliability (ECE = {ece:.3f})")
-    return fig
+    _, ax = _axes(ax, (4.5, 4.5))
+    return reliability_diagram(y_true, proba, n_bins, ax=ax, title=title)
