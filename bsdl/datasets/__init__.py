@@ -25,7 +25,8 @@ time (see ``data/README.md``):
 - :func:`load_seattle_temperature` (daily), :func:`load_gb_demand`
   (half-hourly), and from R's ``datasets`` package the monthly
   :func:`load_nottem` (n = 240) and the short classics :func:`load_wwwusage`
-  (n = 100) and :func:`load_bjsales` (n = 150): real time series bundled as CSV files in the repository's ``data/`` folder
+  (n = 100) and :func:`load_bjsales` (n = 150): real time series bundled as CSV
+  files in the repository's ``data/`` folder
   (:mod:`bsdl.datasets.bundled_series`)
 - :func:`load_sp500_returns`, :func:`load_nasdaq_returns`, :func:`load_wti_returns`:
   daily log-returns read from the example data of the optional package ``arch``
