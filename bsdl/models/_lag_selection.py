@@ -105,8 +105,8 @@ def simplify_joint(
     When the whole network goes, the model is a linear AR: with ``series`` (the scaled
     series, the scaled regressors or None, and ``lags``) its lags are re-chosen on every
     time point with a full lag vector (:func:`linear_sample`), as statsmodels' global BIC
-    search does, instead of on the windows' scored points only, and fitted by
-    :func:`finish_linear`."""
+    search does, instead of on the windows' scored points only (the restart's ``finish``
+    hook, :func:`finish_linear`, fits them after the refit)."""
     masks = base(module, masks)
     skip, level = LINEAR, LEVEL
     groups = []
@@ -132,7 +132,6 @@ def simplify_joint(
         keep = torch.zeros(masks[skip].numel(), dtype=torch.bool)
         keep[list(linear_path_bic(*linear_sample(*series))[1])] = True
         masks[skip] = keep.reshape(masks[skip].shape).to(masks[skip].device)
-        finish_linear(series, module, masks)
     return masks
 
 
