@@ -46,6 +46,9 @@ MLP_CHANGES = {
     "thin": 2,
 }
 
+#: the regressor's own argument (the classifier has no linear path)
+MLP_REGRESSOR_CHANGES = {**MLP_CHANGES, "skip": False}
+
 RNN_CHANGES = {
     "lags": 2,
     "cell": "gru",
@@ -159,7 +162,7 @@ def _assert_same_param(a, b) -> None:
 def test_every_argument_is_covered():
     """A new constructor argument must be added to this file (or to NOT_STRUCTURAL)."""
     for Est, changes in (
-        (SparseMLPRegressor, MLP_CHANGES),
+        (SparseMLPRegressor, MLP_REGRESSOR_CHANGES),
         (SparseMLPClassifier, MLP_CHANGES),
         (SparseRNN, RNN_CHANGES),
     ):
@@ -189,13 +192,25 @@ def test_mlp_refit_uses_the_new_structure(mlp_fits):
     assert "5-3-2-1 (relu)" in str(est.summary())
 
 
+def test_mlp_regressor_set_params_skip_after_fit_changes_nothing(mlp_fits, tmp_path):
+    fitted, X = mlp_fits["regressor"]
+    assert fitted.skip_ is True
+    before = _mlp_outputs(fitted, X)
+    est = copy.deepcopy(fitted).set_params(skip=False)
+    _assert_same(_mlp_outputs(est, X), before)
+    loaded = bsdl.load(est.save(tmp_path / "m.safetensors"))
+    assert loaded.get_params()["skip"] is False and loaded.skip_ is True
+    _assert_same(_mlp_outputs(loaded, X), before)
+
+
 @pytest.mark.parametrize("which", ["regressor", "classifier"])
 def test_mlp_file_without_the_structure_attributes_loads(mlp_fits, which, tmp_path):
     """Files written before the structure was stored at fit still load."""
     fitted, X = mlp_fits[which]
     old = copy.deepcopy(fitted)
-    for attr in ("hidden_layer_sizes_", "activation_", "optimizer_"):
-        delattr(old, attr)
+    for attr in ("hidden_layer_sizes_", "activation_", "optimizer_", "skip_"):
+        if hasattr(old, attr):
+            delattr(old, attr)
     loaded = bsdl.load(old.save(tmp_path / "old.safetensors"))
     assert loaded.hidden_layer_sizes_.tolist() == [4]
     _assert_same(_mlp_outputs(loaded, X), _mlp_outputs(fitted, X))

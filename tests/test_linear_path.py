@@ -136,7 +136,14 @@ def test_a_redundant_unit_goes_and_its_weights_are_zero():
         ({"groups": [("bad", {"ghost": None})]}, ValueError, "without a mask"),
         ({"x": torch.zeros(10, 2)}, ValueError, "x must be"),
         ({"x": torch.zeros(600, 2)}, ValueError, "x has 2 columns"),
-        ({"x": torch.zeros(3, 3), "y": torch.zeros(3)}, ValueError, "more than p \\+ 1"),
+        ({"x": torch.zeros(3, 3), "y": torch.zeros(3)}, ValueError, "at least 5 are needed"),
+        (
+            {"x": torch.zeros(2, 3), "y": torch.zeros(2), "max_exhaustive": 0},
+            ValueError,
+            "at least 3 are needed",
+        ),
+        ({"gamma": -1.0}, ValueError, "gamma must be a finite number >= 0"),
+        ({"gamma": float("nan")}, ValueError, "gamma must be"),
     ],
 )
 def test_choose_linear_path_bad_input(kwargs, error, match):

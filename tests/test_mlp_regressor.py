@@ -51,8 +51,9 @@ def test_jasa_fit_is_accurate_and_sparse(jasa_fit):
     assert np.all(model.mask_["linears.0.weight"][:, 5:] == 0)
     assert model.inclusion_probabilities_[:5].min() > 0.5
     assert model.sparsity_ > 0.9
-    # 50 inputs, 16-8-1 network: 50*16 + 16 + 16*8 + 8 + 8 + 1 = 961 parameters
-    assert model.n_params_ == 961
+    # 50 inputs, 16-8-1 network: 50*16 + 16 + 16*8 + 8 + 8 + 1 = 961 parameters, and the
+    # linear path's 50 weights (skip=True, the default)
+    assert model.n_params_ == 961 + 50
     # noise sd is 1 and the signal variance is ~ 20: a sensible fit explains most of it
     Xn, yn = bsdl.datasets.make_sparse_regression(2000, 50, random_state=100)
     assert model.score(Xn, yn) > 0.8
@@ -138,6 +139,7 @@ def test_predict_interval_dataframe_keeps_index(fitted_regressor_df, reg_frame):
 def _custom():
     return dict(
         hidden_layer_sizes=(5, 3),
+        skip=False,
         prior=MixtureGaussianPrior(lambda_=1e-4, sigma0=0.02, sigma1=1.0),
         annealing=PriorAnnealing(warmup=2, ramp=3, anneal=5, temperature=0.05),
         optimizer="sghmc",

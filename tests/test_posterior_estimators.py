@@ -112,6 +112,7 @@ def test_nuts_refuses_a_network_too_large():
             warnings.simplefilter("ignore")
             SparseMLPRegressor(
                 (32,),
+                skip=False,  # the network alone: the linear truth would leave only the path
                 method="nuts",
                 prior=bsdl.MixtureGaussianPrior(0.5, 1e-4, 1.0),
                 n_epochs=2,

@@ -17,9 +17,11 @@
 # public `bsdl` API and compares five methods:
 #
 # * **bsdl**: `SparseMLPRegressor` with its defaults (hidden layers 16-8, tanh, prior annealing,
-#   pruning at posterior inclusion probability 1/2, refit of the selected network). The selected
-#   inputs are `selected_features_`; 95 % prediction intervals come from
-#   `predict_interval(X, alpha=0.05)`.
+#   pruning at posterior inclusion probability 1/2, a linear path beside the network chosen by
+#   extended BIC after annealing, refit of the selected network and linear path; the network
+#   alone is kept instead when its BIC is smaller). The selected inputs are
+#   `selected_features_` (through the network or the linear path); 95 % prediction intervals
+#   come from `predict_interval(X, alpha=0.05)`.
 # * **Lasso**: `sklearn.linear_model.LassoCV` (5-fold CV); selected = non-zero coefficients.
 # * **dense MLP**: `sklearn.neural_network.MLPRegressor` with the same hidden sizes (16, 8) and
 #   activation, early stopping, no sparsity. It selects nothing, so its selection metrics are NA;
@@ -545,7 +547,8 @@ lines = [
     "",
     "Methods: **bsdl** = `SparseMLPRegressor(random_state=r"
     + kwargs_text(CONFIG["bsdl_kwargs"])
-    + ")` (defaults: hidden 16-8, tanh); **Lasso** = `LassoCV(cv=5, selection='random')`, "
+    + ")` (defaults: hidden 16-8, tanh, `skip=True`: a linear path chosen by extended BIC); "
+    "**Lasso** = `LassoCV(cv=5, selection='random')`, "
     "selected = non-zero coefficients; **dense MLP** = `MLPRegressor(hidden_layer_sizes=(16, 8), "
     "activation='tanh', early_stopping=True)` on standardised inputs and response (selects "
     "nothing: NA); " + methods_text(CONFIG, METHODS),

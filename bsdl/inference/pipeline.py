@@ -10,6 +10,7 @@ approximation, so it happens one layer up, in the estimator.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -69,6 +70,14 @@ class FitSpec:
     criterion : callable, optional
         ``criterion(module)`` -> float, smaller is better (e.g. BIC); needed with
         ``alternative``.
+    alternative_simplify : callable, optional
+        ``simplify`` of the alternative's fit (default: ``simplify``), e.g. without the
+        choice of the weights that the alternative holds at 0.
+    hold : callable, optional
+        ``hold(module, masks)`` -> masks: weights (those outside the returned masks) held
+        at 0 through annealing, pruning and ``simplify``'s input, which may switch them on
+        for the refit (e.g. a linear path chosen by a criterion after the network is
+        trained, so that it does not compete with the network during annealing).
     """
 
     build_module: Callable[[], nn.Module]
@@ -85,6 +94,8 @@ class FitSpec:
     finish: Callable | None = None
     alternative: Callable | None = None
     criterion: Callable | None = None
+    hold: Callable | None = None
+    alternative_simplify: Callable | None = None
 
     @property
     def prior(self):
@@ -150,22 +161,41 @@ def run_restart(spec: FitSpec, seed: int) -> RestartResult:
     ``spec.alternative`` the same seed is fitted again with the alternative's weights
     fixed at 0 from the start, and the fit with the smaller ``spec.criterion`` is kept.
     """
-    result, module = _fit_once(spec, seed, None)
-    if spec.alternative is None or spec.criterion is None:
-        return result
     template = spec.build_module()
-    fixed = spec.alternative(template, get_masks(template))
+    held = None if spec.hold is None else spec.hold(template, get_masks(template))
+    fixed = None
+    if spec.alternative is not None and spec.criterion is not None:
+        fixed = spec.alternative(template, get_masks(template))
+    annealed = _anneal(spec, seed, held)
+    # an alternative that holds exactly the same weights at 0 anneals exactly the same
+    # way (same seed, same masks): it continues from a copy instead of annealing again
+    shared = fixed is not None and _same_masks(held, fixed)
+    other_start = _copy_annealed(annealed) if shared else None
+    result, module = _fit_once(spec, seed, held, annealed=annealed)
     if fixed is None:
         return result
-    other, other_module = _fit_once(spec, seed, fixed)
+    other, other_module = _fit_once(spec, seed, fixed, keep_fixed=True, annealed=other_start)
     with torch.no_grad():
         better = spec.criterion(other_module) < spec.criterion(module)
     return other if better else result
 
 
-def _fit_once(spec: FitSpec, seed: int, fixed: dict | None) -> tuple[RestartResult, nn.Module]:
-    """One anneal -> prune -> simplify -> refit -> finish run; ``fixed``: masks of weights
-    kept at 0 throughout (None: none)."""
+def _same_masks(a: dict | None, b: dict | None) -> bool:
+    if a is None or b is None or set(a) != set(b):
+        return False
+    return all(torch.equal(a[k].cpu(), b[k].cpu()) for k in a)
+
+
+def _copy_annealed(annealed: tuple) -> tuple:
+    module, history, inclusion, gen, config = annealed
+    twin = torch.Generator(device=gen.device)
+    twin.set_state(gen.get_state())
+    return copy.deepcopy(module), copy.deepcopy(history), inclusion, twin, config
+
+
+def _anneal(spec: FitSpec, seed: int, fixed: dict | None) -> tuple:
+    """Initialise from ``seed`` and anneal under the prior with the weights outside
+    ``fixed`` held at 0: ``(module, history, inclusion, generator, config)``."""
     device = spec.device
     gen = torch.Generator(device=device).manual_seed(int(seed))
     module: nn.Module = spec.build_module()
@@ -190,11 +220,36 @@ def _fit_once(spec: FitSpec, seed: int, fixed: dict | None) -> tuple[RestartResu
             ).cpu()
             for name, p in module.named_parameters()
         }
+    return module, history, inclusion, gen, config
+
+
+def _fit_once(
+    spec: FitSpec,
+    seed: int,
+    fixed: dict | None,
+    keep_fixed: bool = False,
+    annealed: tuple | None = None,
+) -> tuple[RestartResult, nn.Module]:
+    """One anneal -> prune -> simplify -> refit -> finish run; ``fixed``: masks of weights
+    kept at 0 through annealing and pruning (None: none), and with ``keep_fixed`` also
+    after ``simplify`` (which may otherwise switch them on: ``FitSpec.hold``);
+    ``annealed``: the result of :func:`_anneal` with the same ``fixed`` (None: anneal)."""
+    if annealed is None:
+        annealed = _anneal(spec, seed, fixed)
+    module, history, inclusion, gen, config = annealed
+    free = unpenalized_names(module)
+    if fixed is not None:
+        fixed = {k: m.to(spec.device) for k, m in fixed.items()}
     masks = threshold_masks(module, spec.prior)
     if fixed is not None:
         masks = {k: m & fixed[k] for k, m in masks.items()}
-    if spec.simplify is not None:
-        masks = spec.simplify(module, masks)
+    simplify = spec.simplify
+    if keep_fixed and spec.alternative_simplify is not None:
+        simplify = spec.alternative_simplify
+    if simplify is not None:
+        masks = simplify(module, masks)
+        if keep_fixed:
+            masks = {k: m & fixed[k] for k, m in masks.items()}
     apply_masks(module, masks, warn=False)
     history += _refit(spec, module, config, gen, seed, len(history))
     if spec.finish is not None:

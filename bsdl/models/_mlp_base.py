@@ -19,12 +19,19 @@ from bsdl._validation import check_in_options, check_is_fitted
 from bsdl.inference import ConstantSchedule, PriorAnnealing
 from bsdl.likelihoods import Categorical, Gaussian, reference_logits
 from bsdl.models._estimator_data import validate_estimator_data
+from bsdl.models._lag_selection import bic_of
 from bsdl.models._params import SAMPLING_CONSTRAINTS
 from bsdl.models.base import SparseEstimatorBase
 from bsdl.nn import MLP
 from bsdl.nn.mlp import ACTIVATIONS
 from bsdl.priors import MixtureGaussianPrior
-from bsdl.sparsify import get_masks, input_inclusion, simplify_structure
+from bsdl.sparsify import (
+    apply_masks,
+    choose_linear_path,
+    get_masks,
+    input_inclusion,
+    simplify_structure,
+)
 from bsdl.summary import Summary
 
 __all__ = ["SparseMLPBase"]
@@ -53,11 +60,86 @@ def _simplify_mlp(module: MLP, masks: dict) -> dict:
     return simplify_structure(module, masks)  # MLP.simplify: dead units out, constants folded
 
 
-def _build_mlp(n_in: int, hidden: tuple, n_out: int, activation: str) -> nn.Module:
+#: Extended-BIC parameter of the MLP's linear path: gamma = 1 meets Chen & Chen's (2008)
+#: consistency condition gamma > 1 - 1 / (2 kappa) whenever p grows like n^kappa
+LINEAR_PATH_GAMMA = 1.0
+
+
+@torch.no_grad()
+def _simplify_linear_path(inputs: torch.Tensor, targets: torch.Tensor, module: MLP, masks):
+    """A restart's simplification with ``skip``: the structure clean-up, then the linear
+    path ``skip.weight`` and the level chosen by extended BIC on the training data jointly
+    with backward elimination of hidden units, input columns and the whole network
+    (:func:`bsdl.sparsify.choose_linear_path`), then the clean-up again. Runs before the
+    refit, which then fits the network and the linear path together."""
+    masks = simplify_structure(module, masks)
+    for name, param in module.named_parameters():  # the thresholded network
+        param.mul_(masks[name])
+    linear, level = "skip.weight", module.unpenalized[0]
+    groups = []
+    for label, group in module.prunable_groups():
+        group = {k: m for k, m in group.items() if k != linear}
+        if group:
+            groups.append((label, group))
+    whole = {k: torch.ones_like(m) for k, m in masks.items() if k not in (linear, level)}
+    groups.append(("network", whole))
+    masks, _ = choose_linear_path(
+        module,
+        masks,
+        x=inputs,
+        y=targets.reshape(-1),
+        predict=lambda m: m(inputs).reshape(-1),
+        linear=linear,
+        level=level,
+        groups=groups,
+        gamma=LINEAR_PATH_GAMMA,
+    )
+    return simplify_structure(module, masks)
+
+
+@torch.no_grad()
+def _finish_linear_path(inputs: torch.Tensor, targets: torch.Tensor, module: MLP) -> None:
+    """After the joint refit: the linear path re-chosen by extended BIC given the refitted
+    network (add-or-drop moves from the current inputs) and set to least squares on the
+    network's partial residual. An input taken only to mend the thresholded network's misfit
+    before the refit (a correlated stand-in for an input the network reads) is dropped; with
+    the network pruned away the fit is exactly ordinary least squares."""
+    masks = get_masks(module)
+    if not masks["skip.weight"].any():  # no linear path (none chosen, or not allowed)
+        return
+    masks, _ = choose_linear_path(
+        module,
+        masks,
+        x=inputs,
+        y=targets.reshape(-1),
+        predict=lambda m: m(inputs).reshape(-1),
+        linear="skip.weight",
+        level=module.unpenalized[0],
+        groups=[],
+        gamma=LINEAR_PATH_GAMMA,
+    )
+    apply_masks(module, masks, warn=False)
+
+
+def _hold_linear_path(module: MLP, masks: dict) -> dict:
+    """The linear path held at 0 while the network anneals (it is chosen afterwards); also
+    the alternative structure of every restart, the network alone (``FitSpec.alternative``):
+    a joint refit from the thresholded network is a non-convex problem of its own and can
+    end worse than the network's refit, so BIC compares the two fits."""
+    return {k: torch.zeros_like(m) if k == "skip.weight" else m for k, m in masks.items()}
+
+
+def _mse(inputs: torch.Tensor, targets: torch.Tensor, module: nn.Module) -> torch.Tensor:
+    return ((module(inputs).reshape(-1) - targets.reshape(-1)) ** 2).mean()
+
+
+def _build_mlp(
+    n_in: int, hidden: tuple, n_out: int, activation: str, skip: bool = False
+) -> nn.Module:
     # nn.Linear's own initialisation draws from the global RNG; the weights are re-drawn
     # from a local generator anyway, so leave the global state exactly as it was
     with torch.random.fork_rng(devices=[]):
-        return MLP(n_in, hidden, n_out, activation)
+        return MLP(n_in, hidden, n_out, activation, skip=skip)
 
 
 class SparseMLPBase(SparseEstimatorBase):
@@ -152,6 +234,7 @@ class SparseMLPBase(SparseEstimatorBase):
         # constructor arguments (set_params after fit must not change the fitted model)
         self.hidden_layer_sizes_ = np.asarray(hidden, dtype=np.int64)
         self.activation_ = str(self.activation)
+        self.skip_ = bool(getattr(self, "skip", False))
         self.x_mean_ = Xa.mean(axis=0)
         scale = Xa.std(axis=0)
         self.x_scale_ = np.where(scale > 0, scale, 1.0)
@@ -163,15 +246,26 @@ class SparseMLPBase(SparseEstimatorBase):
         ``fit`` passes it to ``_fit_pipeline`` itself, so that the pipeline's warnings
         point at the caller of ``fit``.
         """
-        inputs = torch.as_tensor(Xs, dtype=torch.float32, device=checked["device"])
+        inputs = torch.as_tensor(
+            np.ascontiguousarray(Xs), dtype=torch.float32, device=checked["device"]
+        )
         targets = torch.as_tensor(targets, device=checked["device"])
         self.n_obs_ = Xs.shape[0]
         self.optimizer_ = checked["optimizer"]
         hidden = tuple(int(h) for h in self.hidden_layer_sizes_)
+        joint = self.skip_ and n_out == 1 and Xs.shape[0] >= min(Xs.shape[1] + 2, 14)
+        simplify = partial(_simplify_linear_path, inputs, targets) if joint else _simplify_mlp
         return dict(
-            build_module=partial(_build_mlp, Xs.shape[1], hidden, n_out, self.activation_),
+            build_module=partial(
+                _build_mlp, Xs.shape[1], hidden, n_out, self.activation_, self.skip_
+            ),
             loss_fn=loss_fn,
-            simplify=_simplify_mlp,
+            simplify=simplify,
+            finish=partial(_finish_linear_path, inputs, targets) if joint else None,
+            hold=_hold_linear_path if joint else None,
+            alternative=_hold_linear_path if joint else None,
+            alternative_simplify=_simplify_mlp,
+            criterion=partial(bic_of, partial(_mse, inputs, targets), Xs.shape[0]),
             full_loss=partial(_full_loss, loss_fn, inputs, targets),
             inputs=inputs,
             targets=targets,
@@ -180,13 +274,18 @@ class SparseMLPBase(SparseEstimatorBase):
     def _make_module(self) -> nn.Module:
         n_out = 1 if not hasattr(self, "classes_") else len(self.classes_) - 1
         hidden = tuple(int(h) for h in self.hidden_layer_sizes_)
-        return _build_mlp(self.n_features_in_, hidden, n_out, self.activation_)
+        skip = bool(getattr(self, "skip_", False))
+        return _build_mlp(self.n_features_in_, hidden, n_out, self.activation_, skip)
 
     def _restore_module(self, state: dict) -> nn.Module:
         # files saved before the structure was stored at fit: it is read off the weights
         # (the hidden sizes) and the saved parameters (activation, optimizer)
+        if not hasattr(self, "skip_"):
+            self.skip_ = "skip.weight" in state
         if not hasattr(self, "hidden_layer_sizes_"):
-            n_layers = sum(1 for key in state if key.endswith(".weight"))
+            n_layers = sum(
+                1 for key in state if key.startswith("linears.") and key.endswith(".weight")
+            )
             self.hidden_layer_sizes_ = np.asarray(
                 [state[f"linears.{i}.weight"].shape[0] for i in range(n_layers - 1)],
                 dtype=np.int64,
@@ -225,6 +324,11 @@ class SparseMLPBase(SparseEstimatorBase):
             ("No. observations:", self.n_obs_),
             ("No. features:", self.n_features_in_),
             ("Selected features:", len(sel)),
+            *(
+                [("Linear-path inputs:", int(self.mask_["skip.weight"].any(0).sum()))]
+                if self.skip_
+                else []
+            ),
             ("Non-zero weights:", f"{self.n_nonzero_} / {self.n_params_}"),
             ("Sparsity:", f"{self.sparsity_:.4f}"),
         ]
@@ -247,6 +351,8 @@ class SparseMLPBase(SparseEstimatorBase):
             },
             index=sel,
         )
+        if self.skip_:  # the input's weight on the linear path is non-zero
+            frame["linear"] = self.mask_["skip.weight"][:, self.selected_features_].any(0)
         if len(frame):
             summary.add_table(frame, title="Selected inputs")
         return summary

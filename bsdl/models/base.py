@@ -342,7 +342,11 @@ class SparseEstimatorBase(PosteriorMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- shared read-outs
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(array, dtype=torch.float32, device=self._device())
+        # C order: a DataFrame's values are often column-major, and a matmul over other
+        # strides rounds differently, so one model gave two answers for the same numbers
+        return torch.as_tensor(
+            np.ascontiguousarray(array), dtype=torch.float32, device=self._device()
+        )
 
     def _device(self) -> torch.device:
         return next(self.module_.parameters()).device

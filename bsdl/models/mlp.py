@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from bsdl._validation import check_alpha, check_in_options, check_is_fitted
+from bsdl.inference import ConstantSchedule, PriorAnnealing
 from bsdl.likelihoods import Categorical
 from bsdl.models._mlp_base import SparseMLPBase, _cross_entropy, _logits, _mse_half
 from bsdl.models._params import SAMPLING_PARAMETERS_DOC, SHARED_PARAMETERS_DOC, fill_doc
 from bsdl.models.base import GaussianLikelihoodMixin
 from bsdl.models.io import register
+from bsdl.priors import MixtureGaussianPrior
 from bsdl.results import PredictionIntervals
 from bsdl.results.posterior import PosteriorIntervals
 from bsdl.summary import Summary
@@ -37,13 +41,24 @@ class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, SparseMLPBase)
     prior : MixtureGaussianPrior, optional
         Default ``MixtureGaussianPrior(lambda_=1e-4, sigma0=0.01, sigma1=1.0)`` on the
         standardised scale. ``prior.sigma0`` is the *final* spike width.
+    skip : bool, default True
+        Add a linear path from the inputs to the output, ``f(x) = g(x) + x @ w + b``. It is
+        trained under the prior with the network; after pruning, its inputs are re-chosen
+        by extended BIC (Chen & Chen 2008, ``gamma = 1``) on the training data, jointly
+        with backward removal of hidden units, input columns or the whole network while
+        that lowers the criterion (:func:`bsdl.sparsify.choose_linear_path`), and the
+        refit then fits both parts together. A real linear effect that the spike pulled
+        out during annealing comes back; the extended BIC keeps the choice consistent
+        when there are many more inputs than ``sqrt(n)``. ``skip=False``: the network
+        alone, selected by the prior's threshold.
     {shared parameters}
     {sampling parameters}
 
     Attributes
     ----------
     selected_features_ : ndarray of int
-        Inputs with a path of non-zero weights to the output.
+        Inputs with a path of non-zero weights to the output (through the network or the
+        linear path).
     feature_names_in_ : ndarray of str
         Only when X was a DataFrame with string column names.
     inclusion_probabilities_ : ndarray of float
@@ -89,6 +104,55 @@ class SparseMLPRegressor(GaussianLikelihoodMixin, RegressorMixin, SparseMLPBase)
     >>> pi.to_frame().columns.tolist()
     ['mean', 'se', 'lower', 'upper']
     """
+
+    _parameter_constraints: dict = {**SparseMLPBase._parameter_constraints, "skip": ["boolean"]}
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Sequence[int] = (16, 8),
+        *,
+        activation: str = "tanh",
+        skip: bool = True,
+        prior: MixtureGaussianPrior | None = None,
+        annealing: PriorAnnealing | ConstantSchedule | None = None,
+        optimizer: str = "adam",
+        lr: float = 3e-3,
+        n_epochs: int | str = "auto",
+        batch_size: int | str = "auto",
+        refit_epochs: int | str = "auto",
+        n_restarts: int = 1,
+        restart_criterion: str = "bic",
+        n_jobs: int | None = None,
+        random_state=None,
+        device: str = "cpu",
+        verbose: bool = False,
+        method: str = "map",
+        n_chains: int = 4,
+        n_samples: int = 200,
+        thin: int = 5,
+    ) -> None:
+        self.skip = skip
+        super().__init__(
+            hidden_layer_sizes,
+            activation=activation,
+            prior=prior,
+            annealing=annealing,
+            optimizer=optimizer,
+            lr=lr,
+            n_epochs=n_epochs,
+            batch_size=batch_size,
+            refit_epochs=refit_epochs,
+            n_restarts=n_restarts,
+            restart_criterion=restart_criterion,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            device=device,
+            verbose=verbose,
+            method=method,
+            n_chains=n_chains,
+            n_samples=n_samples,
+            thin=thin,
+        )
 
     def fit(self, X, y) -> SparseMLPRegressor:
         """Fit the sparse network; ``X`` (n, p) array or DataFrame, ``y`` (n,). Returns self."""

@@ -37,6 +37,11 @@ class MLP(nn.Module):
     activation : {"tanh", "relu", "sigmoid", "gelu", "softplus"}, default "tanh"
         Smooth activations (tanh, softplus, gelu, sigmoid) give well-defined Fisher
         information for the delta-method intervals.
+    skip : bool, default False
+        Add a linear path: a bias-free ``nn.Linear`` ``skip`` from the inputs straight to
+        the outputs, ``f(x) = g(x) + skip(x)``, under the prior like every other weight.
+        An input is connected when a first-layer weight links it to a live unit or its
+        skip weight survives.
 
     Examples
     --------
@@ -56,6 +61,7 @@ class MLP(nn.Module):
         hidden_layer_sizes: Sequence[int] = (16,),
         out_features: int = 1,
         activation: str = "tanh",
+        skip: bool = False,
     ) -> None:
         super().__init__()
         if activation not in ACTIVATIONS:
@@ -64,6 +70,7 @@ class MLP(nn.Module):
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.activation = ACTIVATIONS[activation]()
         self.activation_name = activation
+        self.skip = nn.Linear(sizes[0], sizes[-1], bias=False) if skip else None
 
     @property
     def unpenalized(self) -> tuple[str, ...]:
@@ -81,11 +88,12 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         last = len(self.linears) - 1
+        h = x
         for i, layer in enumerate(self.linears):
-            x = layer(x)
+            h = layer(h)
             if i < last:
-                x = self.activation(x)
-        return x
+                h = self.activation(h)
+        return h if self.skip is None else h + self.skip(x)
 
     # ------------------------------------------------------------------ structure
     def _keys(self, kind: str) -> list[str]:
@@ -96,16 +104,24 @@ class MLP(nn.Module):
         weights links the input to an output (see
         :func:`~bsdl.nn.structure.chain_connected_inputs`)."""
         check_masks(self, masks)
-        return chain_connected_inputs([masks[k] for k in self._keys("weight")])
+        keep = chain_connected_inputs([masks[k] for k in self._keys("weight")])
+        if self.skip is not None:  # linear path straight to the outputs
+            keep = keep | masks["skip.weight"].any(dim=0)
+        return keep
 
     def input_groups(self) -> list[Masks]:
-        """Per input, its column of the first layer's weight."""
+        """Per input, its column of the first layer's weight and (with ``skip``) of the
+        skip weight."""
         weight = self.linears[0].weight
         groups = []
         for i in range(self.in_features):
             column = torch.zeros_like(weight, dtype=torch.bool)
             column[:, i] = True
-            groups.append({"linears.0.weight": column})
+            group = {"linears.0.weight": column}
+            if self.skip is not None:
+                group["skip.weight"] = torch.zeros_like(self.skip.weight, dtype=torch.bool)
+                group["skip.weight"][:, i] = True
+            groups.append(group)
         return groups
 
     def prunable_groups(self) -> list[Group]:

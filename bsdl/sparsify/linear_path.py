@@ -30,7 +30,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -42,18 +42,29 @@ __all__ = ["LinearPathChoice", "choose_linear_path", "linear_path_bic", "linear_
 
 
 class _SubsetBIC:
-    """BIC of every subset of the design's columns with the level, through the Gram matrix.
+    """(Extended) BIC of every subset of the design's columns with the level, through the
+    Gram matrix.
 
     ``x`` ``(n, p)``; for a subset ``S`` the least-squares fit of ``u`` on ``x_S`` and a
-    constant gives ``RSS_S``, and ``BIC(S) = n log(RSS_S / n) + (k_rest + |S| + 1) log n``
-    (up to a constant that is the same for every subset and every ``k_rest``).
+    constant gives ``RSS_S``, and ``BIC(S) = n log(RSS_S / n) + (k_rest + |S| + 1) log n
+    + 2 gamma log C(p, |S|)`` (up to a constant that is the same for every subset and every
+    ``k_rest``). ``gamma = 0`` is BIC; ``gamma > 0`` is Chen & Chen's (2008) extended BIC,
+    whose extra term pays for searching among ``C(p, |S|)`` subsets of one size.
     """
 
-    def __init__(self, x: np.ndarray) -> None:
+    def __init__(self, x: np.ndarray, gamma: float = 0.0) -> None:
         self.n, self.p = x.shape
         self.z = np.column_stack([x, np.ones(self.n)])
         self.gram = self.z.T @ self.z
         self.log_n = math.log(self.n)
+        self.gamma = float(gamma)
+        # log C(p, k) for k = 0..p
+        k = np.arange(self.p + 1)
+        self.log_choose = (
+            math.lgamma(self.p + 1)
+            - np.array([math.lgamma(i + 1) for i in k])
+            - np.array([math.lgamma(self.p - i + 1) for i in k])
+        )
 
     def fit(self, cu: np.ndarray, uu: float, subset: tuple[int, ...]):
         cols = [*subset, self.p]
@@ -61,14 +72,42 @@ class _SubsetBIC:
         coef = np.linalg.lstsq(g, cu[cols], rcond=None)[0]
         return max(uu - float(cu[cols] @ coef), 1e-300 * max(uu, 1.0)), coef
 
+    def penalty(self, k_rest: int, size: int) -> float:
+        return (k_rest + size + 1) * self.log_n + 2.0 * self.gamma * self.log_choose[size]
+
+    def _best_add(self, cu: np.ndarray, uu: float, subset: tuple[int, ...]):
+        """``(rss, j)``: the column whose addition to ``subset`` lowers the RSS the most,
+        for all candidates at once (the partial-regression update of the RSS); None when
+        no column is left or every candidate is collinear with the subset."""
+        cols = [*subset, self.p]
+        g = self.gram[np.ix_(cols, cols)]
+        ginv = np.linalg.pinv(g)
+        a = self.gram[:, cols]  # (p + 1, |S| + 1)
+        coef = ginv @ cu[cols]
+        rss = max(uu - float(cu[cols] @ coef), 0.0)
+        proj = a @ ginv
+        num = cu - a @ coef
+        den = np.diag(self.gram) - np.einsum("ij,ij->i", proj, a)
+        gain = np.zeros(self.p + 1)
+        ok = den > 1e-10 * np.maximum(np.diag(self.gram), 1e-300)
+        gain[ok] = num[ok] ** 2 / den[ok]
+        gain[cols] = -np.inf
+        gain[self.p] = -np.inf
+        j = int(np.argmax(gain))
+        if not np.isfinite(gain[j]) or gain[j] <= 0:
+            return None
+        return max(rss - gain[j], 1e-300 * max(uu, 1.0)), j
+
     def best(self, u: np.ndarray, k_rest: int, start: tuple[int, ...], exhaustive: bool):
         """``(bic, subset, coef)`` of the best subset (``coef``: the subset's weights, then
         the level); all subsets, or greedy add-or-drop moves from ``start``."""
         cu, uu = self.z.T @ u, float(u @ u)
 
+        def score_rss(rss: float, size: int) -> float:
+            return self.n * math.log(rss / self.n) + self.penalty(k_rest, size)
+
         def score(subset: tuple[int, ...]) -> float:
-            rss = self.fit(cu, uu, subset)[0]
-            return self.n * math.log(rss / self.n) + (k_rest + len(subset) + 1) * self.log_n
+            return score_rss(self.fit(cu, uu, subset)[0], len(subset))
 
         if exhaustive:
             subsets = itertools.chain.from_iterable(
@@ -79,8 +118,17 @@ class _SubsetBIC:
             best = tuple(sorted(int(j) for j in start))
             bic = score(best)
             while True:
-                moves = [tuple(sorted(set(best) ^ {j})) for j in range(self.p)]
-                cand = min(((score(m), m) for m in moves), key=lambda t: t[0])
+                # the best single drop (few: one per chosen column) and the best single
+                # add (all columns at once); the better of the two if it lowers the BIC
+                moves = [(score(m), m) for m in (tuple(c for c in best if c != j) for j in best)]
+                if len(best) + 2 < self.n:
+                    add = self._best_add(cu, uu, best)
+                    if add is not None:
+                        grown = tuple(sorted((*best, add[1])))
+                        moves.append((score_rss(add[0], len(grown)), grown))
+                if not moves:
+                    break
+                cand = min(moves, key=lambda t: t[0])
                 if cand[0] >= bic:
                     break
                 bic, best = cand
@@ -111,36 +159,46 @@ class LinearPathChoice:
     removed: tuple[str, ...]
 
 
-def _check(x: torch.Tensor, y: torch.Tensor, max_exhaustive: int) -> None:
+def _check(x: torch.Tensor, y: torch.Tensor, max_exhaustive: int, gamma: float = 0.0) -> None:
     if x.ndim != 2 or y.ndim != 1 or x.shape[0] != y.shape[0]:
         raise ValueError(
             f"x must be (n, p) and y (n,) with the same n, got {tuple(x.shape)} and "
             f"{tuple(y.shape)}"
         )
-    if x.shape[0] <= x.shape[1] + 1:
-        raise ValueError(
-            f"x has {x.shape[0]} rows; more than p + 1 = {x.shape[1] + 1} are needed to "
-            "profile the linear path"
-        )
     if isinstance(max_exhaustive, bool) or not isinstance(max_exhaustive, Integral):
         raise TypeError(f"max_exhaustive must be an integer, got {max_exhaustive!r}")
     if max_exhaustive < 0:
         raise ValueError(f"max_exhaustive must be >= 0, got {max_exhaustive}")
+    # the exhaustive search fits every subset, the largest needs n > p + 1 rows; the
+    # greedy one stops growing a subset before it reaches n - 1 columns
+    needed = x.shape[1] + 2 if x.shape[1] <= max_exhaustive else 3
+    if x.shape[0] < needed:
+        raise ValueError(
+            f"x has {x.shape[0]} rows; at least {needed} are needed to profile the linear path"
+        )
+    if isinstance(gamma, bool) or not isinstance(gamma, Real) or not 0 <= gamma < math.inf:
+        raise ValueError(f"gamma must be a finite number >= 0, got {gamma!r}")
 
 
 def linear_path_bic(
-    x: torch.Tensor | np.ndarray, y: torch.Tensor | np.ndarray, *, max_exhaustive: int = 12
+    x: torch.Tensor | np.ndarray,
+    y: torch.Tensor | np.ndarray,
+    *,
+    max_exhaustive: int = 12,
+    gamma: float = 0.0,
 ) -> tuple[float, tuple[int, ...]]:
     """BIC and columns of the best linear model of ``y`` on a subset of ``x``'s columns.
 
     The global subset search by BIC with an intercept (exhaustive up to ``max_exhaustive``
     columns, greedy add-or-drop from the empty set beyond). On the same points it chooses
     the lags that ``statsmodels``' ``ar_select_order(..., ic="bic", glob=True)`` chooses.
+    ``gamma > 0`` adds Chen & Chen's (2008) term ``2 gamma log C(p, |S|)`` (extended BIC,
+    consistent when ``p`` grows with ``n``, where BIC over-selects).
 
     Returns
     -------
     bic : float
-        ``n log(RSS / n) + (|S| + 1) log n``.
+        ``n log(RSS / n) + (|S| + 1) log n`` (plus the extended term).
     columns : tuple of int
         The chosen columns, 0-based.
 
@@ -155,8 +213,8 @@ def linear_path_bic(
     """
     xt = torch.as_tensor(x, dtype=torch.float64)
     yt = torch.as_tensor(y, dtype=torch.float64)
-    _check(xt, yt, max_exhaustive)
-    search = _SubsetBIC(xt.numpy())
+    _check(xt, yt, max_exhaustive, gamma)
+    search = _SubsetBIC(xt.numpy(), gamma)
     bic, best, _ = search.best(yt.numpy(), 0, (), search.p <= max_exhaustive)
     return float(bic), tuple(int(j) for j in best)
 
@@ -205,6 +263,7 @@ def choose_linear_path(
     level: str,
     groups: list[Group],
     max_exhaustive: int = 12,
+    gamma: float = 0.0,
 ) -> tuple[Masks, LinearPathChoice]:
     """Choose the linear path by BIC, jointly with backward elimination of nonlinear groups.
 
@@ -238,6 +297,10 @@ def choose_linear_path(
     max_exhaustive : int, default 12
         Search all ``2^p`` subsets when ``p`` is at most this; greedy add-or-drop moves
         (from the current linear path) beyond.
+    gamma : float, default 0
+        Extended-BIC parameter of the linear path's subsets (see :func:`linear_path_bic`):
+        0 is BIC; a network with many inputs (more than about ``sqrt(n)``) needs
+        ``gamma > 0`` for a consistent choice among them.
 
     Returns
     -------
@@ -281,7 +344,7 @@ def choose_linear_path(
         unknown = sorted(set(group) - set(masks))
         if unknown:
             raise ValueError(f"group {label!r} names parameters without a mask: {unknown}")
-    _check(x, y, max_exhaustive)
+    _check(x, y, max_exhaustive, gamma)
     w, b = params[linear], params[level]
     p = w.numel()
     if x.shape[1] != p:
@@ -289,7 +352,7 @@ def choose_linear_path(
     masks = {k: v.clone() for k, v in masks.items()}
     x64 = x.double()
     xn, yn = x64.cpu().numpy(), y.double().cpu().numpy()
-    search = _SubsetBIC(xn)
+    search = _SubsetBIC(xn, gamma)
     exhaustive = p <= max_exhaustive
 
     def residual() -> np.ndarray:
