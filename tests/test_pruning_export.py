@@ -12,8 +12,11 @@ from torch import nn
 
 from bsdl.exceptions import ModelFileError
 from bsdl.pruning import GMP, ExportedModel, export, load_exported
+from bsdl.pruning.export_fused import FusedSparseLSTM, FusedSparseStack, fused_available
 from bsdl.pruning.sparse_kernels import available_formats
 from bsdl.pruning.sparse_linear import PrunedLinear
+
+FUSED = ["fused"] if fused_available() else []
 
 
 def pruned_mlp(sparsity=0.9, seed=0):
@@ -41,7 +44,7 @@ def net():
     return pruned_mlp()
 
 
-@pytest.mark.parametrize("csr", ["never", "always", "auto", *available_formats()])
+@pytest.mark.parametrize("csr", ["never", "always", "auto", *available_formats(), *FUSED])
 def test_outputs_match_the_masked_model(net, csr):
     original = copy.deepcopy(net.state_dict())
     small = export(net, csr=csr)
@@ -59,6 +62,10 @@ def test_outputs_match_the_masked_model(net, csr):
         if isinstance(m, PrunedLinear)
     )
     biases = sum(m.bias.numel() for m in small.modules() if isinstance(m, PrunedLinear))
+    for m in small.modules():  # the fused stack: kept weights and every layer's bias
+        if isinstance(m, FusedSparseStack):
+            stored += m.nnz
+            biases += m.bias.numel()
     assert small.report.params_after == stored + biases
     assert small.report.params_before == sum(p.numel() for p in net.parameters())
 
@@ -68,6 +75,14 @@ def test_auto_keeps_the_measured_faster_format(net):
     for row in small.report.layers:
         assert row["dense_seconds"] > 0 and row["csr_seconds"] > 0
         assert set(row["seconds"]) == {"dense", *available_formats()}
+        stack = row["stack_seconds"]
+        if fused_available():  # the whole stack, fused, against its layers as chosen
+            assert set(stack) == {"layers", "fused"}
+            if stack["fused"] < stack["layers"]:
+                assert row["format"] == "fused"
+                continue
+        else:
+            assert stack is None
         assert row["format"] == min(row["seconds"], key=row["seconds"].get)
 
 
@@ -101,8 +116,20 @@ def test_a_cascade_of_dead_units_leaves_a_constant():
     torch.testing.assert_close(small(x), net[2].bias.detach().expand(3, 2))
 
 
-def test_save_load_round_trip_and_smaller_file(net, tmp_path):
-    small = export(net, csr="auto")
+def formats(model):
+    """The format of each exported Linear, in order (a fused stack counts for its layers)."""
+    out = []
+    for m in model.modules():
+        if isinstance(m, PrunedLinear):
+            out.append(m.format)
+        elif isinstance(m, FusedSparseStack):
+            out += ["fused"] * (len(m.widths) - 1)
+    return out
+
+
+@pytest.mark.parametrize("csr", ["auto", "always", *FUSED])
+def test_save_load_round_trip_and_smaller_file(net, tmp_path, csr):
+    small = export(net, csr=csr)
     path = tmp_path / "small.safetensors"
     size = small.save(path)
     dense_path = tmp_path / "dense.safetensors"
@@ -115,20 +142,19 @@ def test_save_load_round_trip_and_smaller_file(net, tmp_path):
     x = torch.randn(4, 20)
     with torch.no_grad():
         assert torch.equal(back(x), small(x))
-    assert [m.format for m in back.modules() if isinstance(m, PrunedLinear)] == [
-        row["format"] for row in small.report.layers
-    ]
+    assert formats(back) == [row["format"] for row in small.report.layers]
 
 
-def test_other_modules_export_in_memory_but_do_not_save(tmp_path):
+def test_other_modules_save_and_load_with_a_template(tmp_path):
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
             self.rnn = nn.GRU(3, 8, batch_first=True)
             self.mlp = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 1))
+            self.scale = 2.0
 
         def forward(self, x):
-            return self.mlp(self.rnn(x)[0])
+            return self.scale * self.mlp(self.rnn(x)[0])
 
     torch.manual_seed(3)
     model = Net()
@@ -140,8 +166,19 @@ def test_other_modules_export_in_memory_but_do_not_save(tmp_path):
         torch.testing.assert_close(small(x), model(x), rtol=1e-6, atol=1e-6)
     assert isinstance(small.module.rnn, nn.GRU)
     assert small.report.layers[0]["name"] == "mlp.0"
-    with pytest.raises(TypeError, match="holds a Net at 'the top'"):
-        small.save(tmp_path / "x.safetensors")
+    path = tmp_path / "x.safetensors"
+    small.save(path)
+    with pytest.raises(TypeError, match="holds a .*Net at 'the top'.*template"):
+        load_exported(path)
+    with pytest.raises(TypeError, match="template at 'the top' is a Sequential"):
+        load_exported(path, template=nn.Sequential())
+    template = Net()
+    template.scale = 1.0  # the file's plain attributes replace the template's
+    back = load_exported(path, template=template)
+    assert back.module is template and template.scale == 2.0
+    assert back.report.to_dict() == small.report.to_dict()
+    with torch.no_grad():
+        assert torch.equal(back(x), small(x))
 
 
 def test_bad_arguments_and_files(tmp_path):
@@ -175,9 +212,11 @@ def test_bad_arguments_and_files(tmp_path):
     save_file(tensors, str(bad), metadata=meta)
     with pytest.raises(ModelFileError, match="input_index"):
         load_exported(bad)
+    with pytest.raises(TypeError, match="template must be a torch.nn.Module"):
+        load_exported(good, template="net")
 
 
-@pytest.mark.parametrize("csr", ["auto", *available_formats()])
+@pytest.mark.parametrize("csr", ["auto", *available_formats(), *FUSED])
 def test_a_sparse_lstm_layer_keeps_the_outputs(csr):
     class Net(nn.Module):
         def __init__(self):
@@ -200,6 +239,8 @@ def test_a_sparse_lstm_layer_keeps_the_outputs(csr):
     )
     if csr == "auto":
         assert row["format"] == min(row["seconds"], key=row["seconds"].get)
+    elif csr == "fused":
+        assert isinstance(small.module.lstm, FusedSparseLSTM) and row["format"] == "fused"
     else:
         assert type(small.module.lstm).__name__ == "PrunedLSTM" and row["format"] == csr
     x = torch.randn(3, 7, 6)

@@ -51,10 +51,17 @@ from torch import nn
 
 from bsdl._validation import check_in_options, check_positive_int
 from bsdl.exceptions import ModelFileError
+from bsdl.pruning import export_io
+from bsdl.pruning.export_fused import (
+    FusedSparseLSTM,
+    FusedSparseStack,
+    fused_available,
+    stack_activations,
+)
 from bsdl.pruning.export_structured import _replace, shrink_structures
 from bsdl.pruning.groups import check_links, linear_runs
 from bsdl.pruning.sparse_kernels import SPARSE_FORMATS, available_formats
-from bsdl.pruning.sparse_linear import PrunedLinear, csr_nbytes, csr_tensor, time_call, to_csr
+from bsdl.pruning.sparse_linear import PrunedLinear, time_call
 from bsdl.pruning.sparse_rnn import PrunedLSTM, sparse_lstm_supported
 
 __all__ = ["export", "ExportedModel", "ExportReport", "load_exported", "ELEMENTWISE"]
@@ -75,7 +82,7 @@ ELEMENTWISE: dict[str, tuple[type[nn.Module], tuple[str, ...]]] = {
     "Identity": (nn.Identity, ()),
     "Dropout": (nn.Dropout, ("p",)),  # identity at inference
 }
-_FILE_TAG = "bsdl.pruning.export/1"
+_FILE_TAG = "bsdl.pruning.export/2"
 
 
 @dataclass
@@ -169,25 +176,33 @@ class ExportedModel(nn.Module):
     def save(self, path: str | os.PathLike) -> int:
         """Write the exported model to a safetensors file; returns the file's size in bytes.
 
-        Only stacks are supported: ``nn.Sequential`` of exported Linear layers and the
-        activations of :data:`ELEMENTWISE` (nested Sequentials allowed).
+        The structure goes to the header as JSON, the tensors to the file (each 2-D weight
+        in CSR when that is smaller), the report to the header too; no pickle. A module of
+        the user's own class is recorded by name, tensors, plain attributes and children:
+        :func:`load_exported` then needs a ``template`` of that class (see
+        :mod:`bsdl.pruning.export_io`).
         """
-        spec, tensors = _describe(self.module, "")
+        spec, tensors = export_io.describe(self.module, "")
         metadata = {"format": _FILE_TAG, "spec": json.dumps(spec)}
+        if self.report is not None:
+            metadata["report"] = json.dumps(self.report.to_dict())
         save_file(tensors, os.fspath(path), metadata=metadata)
         return os.path.getsize(path)
 
 
 def _numbers(module: nn.Module) -> tuple[int, int]:
+    """Stored numbers (floating-point tensors: weights, biases, CSR values; not index
+    arrays) and bytes of all tensors."""
     count = nbytes = 0
     for sub in module.modules():
-        for t in [*sub.parameters(recurse=False), *sub.buffers(recurse=False)]:
+        for name, t in [*sub.named_parameters(recurse=False), *sub.named_buffers(recurse=False)]:
+            if t is None:
+                continue
             nbytes += t.numel() * t.element_size()
-            count += t.numel()
-        if isinstance(sub, PrunedLinear) and sub.sparse:
-            count -= sub.crow_indices.numel() + sub.col_indices.numel()
-        if isinstance(sub, PrunedLinear) and sub.input_index is not None:
-            count -= sub.input_index.numel()
+            if t.is_floating_point() and not (
+                isinstance(sub, FusedSparseStack) and name == "params"
+            ):
+                count += t.numel()
     return count, nbytes
 
 
@@ -244,10 +259,49 @@ def _choose(weight, bias, index, in_features, csr: str, batch_size: int):
     return layers[best], seconds
 
 
+def _need_fused(device) -> None:
+    if not fused_available(device):
+        raise ImportError("csr='fused' needs numba (pip install numba) and a CPU model")
+
+
+def _choose_stack(seq, run, layers, ws, bs, index, in_features, csr, batch_size):
+    """A FusedSparseStack for the run when asked for or measured faster than its layers
+    (``(module or None, {"layers": s, "fused": s} or None)``)."""
+    if csr not in ("auto", "fused"):
+        return None, None
+    acts = [list(seq[i + 1 : j]) for i, j in zip(run, run[1:])]
+    if csr == "fused":
+        _need_fused(ws[0].device)
+    if not fused_available(ws[0].device) or any(stack_activations(a) is None for a in acts):
+        return None, None
+    if ws[0].dtype not in (torch.float32, torch.float64) or any(w.numel() == 0 for w in ws):
+        return None, None
+    if csr == "auto" and not any(bool((w == 0).any()) for w in ws):
+        return None, None
+    fused = FusedSparseStack(ws, bs, index, in_features, acts)
+    if csr == "fused":
+        return fused, None
+    per_layer = nn.Sequential()
+    for k, layer in enumerate(layers):
+        per_layer.append(layer)
+        if k < len(acts):
+            per_layer.extend(acts[k])
+    x = torch.randn(batch_size, in_features, dtype=ws[0].dtype)
+    with torch.no_grad():
+        seconds = {
+            "layers": time_call(lambda: per_layer(x)),
+            "fused": time_call(lambda: fused(x)),
+        }
+    return (fused if seconds["fused"] < seconds["layers"] else None), seconds
+
+
 def _choose_lstm(lstm: nn.LSTM, csr: str, batch_size: int, steps: int = 16):
     """A PrunedLSTM in the requested or measured fastest format (None: keep nn.LSTM)."""
     if not any(bool((w == 0).any()) for w in (lstm.weight_ih_l0, lstm.weight_hh_l0)):
         return None, None
+    if csr == "fused":
+        _need_fused(lstm.weight_hh_l0.device)
+        return FusedSparseLSTM(lstm), None
     if csr != "auto":
         return PrunedLSTM(lstm, "csr" if csr == "always" else csr), None
     shape = (batch_size, steps) if lstm.batch_first else (steps, batch_size)
@@ -255,6 +309,8 @@ def _choose_lstm(lstm: nn.LSTM, csr: str, batch_size: int, steps: int = 16):
     x = torch.randn(*shape, lstm.input_size, dtype=w.dtype, device=w.device)
     candidates = {"dense": lstm}
     candidates.update({f: PrunedLSTM(lstm, f) for f in available_formats(w.device)})
+    if fused_available(w.device):
+        candidates["fused"] = FusedSparseLSTM(lstm)
     with torch.no_grad():
         seconds = {f: time_call(lambda m=m: m(x)) for f, m in candidates.items()}
     best = min(seconds, key=seconds.get)
@@ -322,7 +378,7 @@ def export(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    csr = check_in_options(csr, "csr", ("auto", "always", "never", *SPARSE_FORMATS))
+    csr = check_in_options(csr, "csr", ("auto", "always", "never", *SPARSE_FORMATS, "fused"))
     batch_size = check_positive_int(batch_size, "batch_size")
     links = check_links(model, links)
     params_before, bytes_before = _numbers(model)
@@ -339,13 +395,16 @@ def export(
                 linears = [seq[i] for i in run]
                 acts = [list(seq[i + 1 : j]) for i, j in zip(run, run[1:])]
                 ws, bs, index = _compact(linears, acts)
+                layer_csr = "numba" if csr == "fused" else csr
+                layers, run_rows = [], []
                 for pos, (i, lin, w, b) in enumerate(zip(run, linears, ws, bs)):
                     in_features = lin.in_features if pos == 0 else ws[pos - 1].shape[0]
                     layer, seconds = _choose(
-                        w, b, index if pos == 0 else None, in_features, csr, batch_size
+                        w, b, index if pos == 0 else None, in_features, layer_csr, batch_size
                     )
                     seq[i] = layer
-                    rows.append(
+                    layers.append(layer)
+                    run_rows.append(
                         {
                             "name": f"{seq_name}.{i}" if seq_name else str(i),
                             "shape_before": list(lin.weight.shape),
@@ -355,8 +414,21 @@ def export(
                             "dense_seconds": None if seconds is None else seconds["dense"],
                             "csr_seconds": None if seconds is None else seconds["csr"],
                             "seconds": seconds,
+                            "stack_seconds": None,
                         }
                     )
+                fused, stack_seconds = _choose_stack(
+                    seq, run, layers, ws, bs, index, linears[0].in_features, csr, batch_size
+                )
+                for row in run_rows:
+                    row["stack_seconds"] = stack_seconds
+                    if fused is not None:
+                        row["format"] = "fused"
+                if fused is not None:  # the stack in one module; its other places keep
+                    seq[run[0]] = fused  # the Sequential's indices as Identity
+                    for i in range(run[0] + 1, run[-1] + 1):
+                        seq[i] = nn.Identity()
+                rows += run_rows
         for name, mod in list(work.named_modules()):
             if sparse_lstm_supported(mod) and csr != "never":
                 new, seconds = _choose_lstm(mod, csr, batch_size)
@@ -372,88 +444,26 @@ def export(
 
 
 # ---------------------------------------------------------------------------- save / load
-def _describe(module: nn.Module, prefix: str) -> tuple[dict, dict]:
-    if isinstance(module, PrunedLinear):
-        w = module.dense_weight()
-        nnz = int((w != 0).sum())
-        tensors = {}
-        disk = "csr" if csr_nbytes(nnz, w.shape[0]) < w.numel() * w.element_size() else "dense"
-        if disk == "csr":
-            c = to_csr(w) if not module.sparse else module._csr_matrix()
-            tensors[prefix + "crow_indices"] = c.crow_indices().to(torch.int32).contiguous()
-            tensors[prefix + "col_indices"] = c.col_indices().to(torch.int32).contiguous()
-            tensors[prefix + "values"] = c.values().contiguous()
-        else:
-            tensors[prefix + "weight"] = w.contiguous()
-        if module.bias is not None:
-            tensors[prefix + "bias"] = module.bias.contiguous()
-        if module.input_index is not None:
-            tensors[prefix + "input_index"] = module.input_index.contiguous()
-        spec = {
-            "type": "PrunedLinear",
-            "in_features": module.in_features,
-            "shape": list(w.shape),
-            "format": module.format,
-            "disk": disk,
-            "bias": module.bias is not None,
-            "index": module.input_index is not None,
-        }
-        return spec, {k: v.detach().cpu().clone() for k, v in tensors.items()}
-    if isinstance(module, nn.Sequential):
-        children, tensors = [], {}
-        for name, child in module.named_children():
-            spec, sub = _describe(child, f"{prefix}{name}.")
-            children.append([name, spec])
-            tensors.update(sub)
-        return {"type": "Sequential", "children": children}, tensors
-    for name, (cls, args) in ELEMENTWISE.items():
-        if type(module) is cls:
-            return {"type": name, "kwargs": {a: getattr(module, a) for a in args}}, {}
-    raise TypeError(
-        f"ExportedModel.save supports nn.Sequential stacks of Linear layers and the "
-        f"activations {sorted(ELEMENTWISE)}; the model holds a {type(module).__name__} at "
-        f"{prefix.rstrip('.') or 'the top'!r}"
-    )
-
-
-def _build(spec: dict, tensors: dict, prefix: str) -> nn.Module:
-    kind = spec.get("type")
-    if kind == "Sequential":
-        seq = nn.Sequential()
-        for name, child in spec["children"]:
-            seq.add_module(name, _build(child, tensors, f"{prefix}{name}."))
-        return seq
-    if kind in ELEMENTWISE:
-        return ELEMENTWISE[kind][0](**spec.get("kwargs", {}))
-    if kind != "PrunedLinear":
-        raise ModelFileError(f"unknown layer type {kind!r} in the exported model file")
-    shape = tuple(spec["shape"])
-    if spec["disk"] == "csr":
-        crow, col, values = (tensors[prefix + k] for k in ("crow_indices", "col_indices", "values"))
-        weight = csr_tensor(crow, col, values, shape).to_dense()
-    else:
-        weight = tensors[prefix + "weight"]
-    if tuple(weight.shape) != shape:
-        raise ModelFileError(f"{prefix}weight has shape {tuple(weight.shape)}, expected {shape}")
-    bias = tensors[prefix + "bias"] if spec["bias"] else None
-    index = tensors[prefix + "input_index"] if spec["index"] else None
-    if index is not None:
-        n_in = spec["in_features"]
-        if index.numel() != shape[1] or bool(((index < 0) | (index >= n_in)).any()):
-            raise ModelFileError(f"{prefix}input_index does not fit {shape[1]} of {n_in} inputs")
-    fmt = spec["format"]
-    if fmt != "dense" and fmt not in available_formats(weight.device):
-        fmt = "csr"  # the kernel's library is not installed here: torch's CSR kernel
-    return PrunedLinear(weight, bias, index, spec["in_features"], fmt)
-
-
-def load_exported(path: str | os.PathLike) -> ExportedModel:
+def load_exported(path: str | os.PathLike, template: nn.Module | None = None) -> ExportedModel:
     """Read a model written by :meth:`ExportedModel.save` (safetensors, no pickle).
+
+    Parameters
+    ----------
+    path : str or PathLike
+    template : nn.Module, optional
+        Needed when the exported model holds modules of the user's own classes (a model
+        class with its own ``forward``, as a language model around an ``nn.LSTM``): a new
+        instance of the top class (any weights, built with the same arguments); its
+        children, tensors and plain attributes are replaced by the file's. See
+        :mod:`bsdl.pruning.export_io` for the modules a file rebuilds on its own.
 
     Raises
     ------
     ModelFileError
-        When the file is not an exported model or its tensors do not fit its structure.
+        (a ``ValueError``) When the file is not an exported model, or its tensors or
+        structure were changed (every tensor must fit the structure, none may be extra).
+    TypeError
+        When the file needs a ``template`` and none, or one of another class, is given.
 
     Examples
     --------
@@ -477,13 +487,26 @@ def load_exported(path: str | os.PathLike) -> ExportedModel:
     except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
         raise ModelFileError(f"{path!s} is not a readable safetensors file: {exc}") from None
     if metadata.get("format") != _FILE_TAG:
-        raise ModelFileError(f"{path!s} was not written by ExportedModel.save")
+        raise ModelFileError(
+            f"{path!s} was not written by ExportedModel.save (of this version: "
+            f"format {metadata.get('format')!r}, expected {_FILE_TAG!r})"
+        )
+    if template is not None and not isinstance(template, nn.Module):
+        raise TypeError(f"template must be a torch.nn.Module, got {type(template).__name__}")
+    store = export_io._Store(tensors)
     try:
-        module = _build(json.loads(metadata["spec"]), tensors, "")
-    except ModelFileError:
-        raise
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        spec = json.loads(metadata["spec"])
+        module = export_io.build(spec, store, "", template)
+        store.check_all_used()
+        report = None
+        if "report" in metadata:
+            report = ExportReport(**json.loads(metadata["report"]))
+    except ModelFileError as exc:
+        raise ModelFileError(f"{path!s}: {exc}") from None
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+        if isinstance(exc, TypeError) and "template" in str(exc):
+            raise
         raise ModelFileError(
             f"{path!s}: the tensors do not fit the stored structure ({exc})"
         ) from None
-    return ExportedModel(module).eval()
+    return ExportedModel(module, report).eval()

@@ -1,0 +1,247 @@
+"""Compiled (numba) forwards over a whole exported structure: one call per forward.
+
+* :func:`stack_kernels` -- a stack ``Linear, act, Linear, ...`` with every weight in CSR
+  (16-bit column indices when every layer has at most 65,536 inputs), the activations
+  applied inside the loop, the layers' outputs in two scratch buffers: one compiled call
+  instead of one kernel call, one tensor conversion and one bias add per layer.
+* :func:`lstm_kernels` -- the time loop of one LSTM layer: the recurrent CSR product and
+  the gates of every step inside one compiled loop (the input projection of all steps is
+  computed before, as one product).
+
+Both return ``(serial, parallel)`` compiled functions (rows split across threads in the
+parallel one), or None when numba does not import (it is optional: the bench extra).
+``fastmath`` allows reassociation and contraction only (no assumption that values are
+finite, so ``exp`` overflowing to ``inf`` still gives a saturated sigmoid).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+__all__ = ["ACTIVATIONS", "numba_available", "stack_kernels", "lstm_kernels"]
+
+# activation name -> (code inside the kernel, names of its two float parameters)
+ACTIVATIONS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "Identity": (0, ()),
+    "Dropout": (0, ()),
+    "ReLU": (1, ()),
+    "LeakyReLU": (2, ("negative_slope",)),
+    "ELU": (3, ("alpha",)),
+    "GELU": (4, ()),  # code 5 when approximate="tanh"
+    "SiLU": (6, ()),
+    "Mish": (7, ()),
+    "Tanh": (8, ()),
+    "Sigmoid": (9, ()),
+    "Softplus": (10, ("beta", "threshold")),
+    "Hardtanh": (11, ("min_val", "max_val")),
+}
+_FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+_act_jit = None  # the compiled activation, set by the first call of stack_kernels()
+
+
+@functools.cache
+def _numba():
+    try:
+        import numba
+    except ImportError:
+        return None
+    return numba
+
+
+def numba_available() -> bool:
+    """Whether numba imports here (the fused kernels need it)."""
+    return _numba() is not None
+
+
+def _act(code, p0, p1, v):  # pragma: no cover - compiled
+    if code == 1:
+        return v if v > 0 else v * 0
+    if code == 2:
+        return v if v > 0 else v * p0
+    if code == 3:
+        return v if v > 0 else p0 * (math.exp(v) - 1)
+    if code == 4:
+        return 0.5 * v * (1 + math.erf(v / math.sqrt(2.0)))
+    if code == 5:
+        return 0.5 * v * (1 + math.tanh(math.sqrt(2.0 / math.pi) * (v + 0.044715 * v * v * v)))
+    if code == 6:
+        return v / (1 + math.exp(-v))
+    if code == 7:
+        sp = v if v > 20 else math.log1p(math.exp(v))
+        return v * math.tanh(sp)
+    if code == 8:
+        return math.tanh(v)
+    if code == 9:
+        return 1 / (1 + math.exp(-v))
+    if code == 10:
+        return v if v * p0 > p1 else math.log1p(math.exp(p0 * v)) / p0
+    if code == 11:
+        return min(max(v, p0), p1)
+    return v
+
+
+def _make_stack(numba, parallel: bool):
+    global _act_jit  # a global, not a closure variable: numba can then cache the kernel
+    jit = dict(fastmath=_FASTMATH, cache=True, nogil=True)
+    _act_jit = numba.njit(inline="always", **jit)(_act)
+
+    def stack(
+        x, n_b, crow, col, val, bias, meta, codes, params, buf_a, buf_b, out
+    ):  # pragma: no cover
+        # Flat arrays, entry (unit u, row b) at u * n_b + b. crow holds absolute offsets
+        # into col/val (unsigned: no negative-index checks in the inner loop).
+        # meta[l] = rows, offset of the layer's row pointers in crow, offset of its bias
+        # (zeros stored for a layer without bias), first and last+1 activation after it.
+        n_layers = meta.shape[0]
+        src = x
+        for layer in range(n_layers):
+            rows, c0, b0, a0, a1 = (
+                meta[layer, 0], meta[layer, 1], meta[layer, 2], meta[layer, 3], meta[layer, 4]
+            )  # fmt: skip
+            if layer == n_layers - 1:
+                dst = out
+            elif layer % 2 == 0:
+                dst = buf_a
+            else:
+                dst = buf_b
+            for i in numba.prange(rows):
+                start, stop = crow[c0 + i], crow[c0 + i + 1]
+                if n_b == 1:
+                    s = bias[b0 + i]
+                    for j in range(start, stop):
+                        s += val[j] * src[col[j]]
+                    for a in range(a0, a1):
+                        s = _act_jit(codes[a], params[a, 0], params[a, 1], s)
+                    dst[i] = s
+                else:
+                    s2 = src[: src.shape[0] // n_b * n_b].reshape((-1, n_b))
+                    d2 = dst[: dst.shape[0] // n_b * n_b].reshape((-1, n_b))
+                    for b in range(n_b):
+                        d2[i, b] = bias[b0 + i]
+                    for j in range(start, stop):
+                        v = val[j]
+                        c = col[j]
+                        for b in range(n_b):
+                            d2[i, b] += v * s2[c, b]
+                    for a in range(a0, a1):
+                        for b in range(n_b):
+                            d2[i, b] = _act_jit(codes[a], params[a, 0], params[a, 1], d2[i, b])
+            src = dst
+        return 0
+
+    return numba.njit(parallel=parallel, **jit)(stack)
+
+
+def _make_lstm(numba, parallel: bool):
+    jit = dict(fastmath=_FASTMATH, cache=True, nogil=True)
+
+    def lstm(gx, n_b, crow, col, val, h, c, out, g):  # pragma: no cover - compiled
+        # gx (4H * T*B) flat, entry (gate row r, step t, sequence b) at r*T*B + t*B + b:
+        # input projection plus both biases; h, c (H * B) flat, the state, updated in
+        # place; out (T * B * H); g (4H * B) scratch. crow unsigned (see the stack).
+        H = h.shape[0] // n_b
+        T = out.shape[0] // (n_b * H)
+        tb = T * n_b
+        for t in range(T):
+            base = t * n_b
+            for r in numba.prange(4 * H):
+                start, stop = crow[r], crow[r + 1]
+                if n_b == 1:
+                    s = gx[r * tb + base]
+                    for j in range(start, stop):
+                        s += val[j] * h[col[j]]
+                    g[r] = s
+                else:
+                    g2 = g.reshape((4 * H, n_b))
+                    h2 = h.reshape((H, n_b))
+                    for b in range(n_b):
+                        g2[r, b] = gx[r * tb + base + b]
+                    for j in range(start, stop):
+                        v = val[j]
+                        k = col[j]
+                        for b in range(n_b):
+                            g2[r, b] += v * h2[k, b]
+            for k in numba.prange(H):
+                for b in range(n_b):
+                    i = 1 / (1 + math.exp(-g[k * n_b + b]))
+                    f = 1 / (1 + math.exp(-g[(H + k) * n_b + b]))
+                    gg = math.tanh(g[(2 * H + k) * n_b + b])
+                    o = 1 / (1 + math.exp(-g[(3 * H + k) * n_b + b]))
+                    cc = f * c[k * n_b + b] + i * gg
+                    c[k * n_b + b] = cc
+                    hh = o * math.tanh(cc)
+                    h[k * n_b + b] = hh
+                    out[(t * n_b + b) * H + k] = hh
+        return 0
+
+    return numba.njit(parallel=parallel, **jit)(lstm)
+
+
+def _make_mm(numba, parallel: bool):
+    jit = dict(fastmath=_FASTMATH, cache=True, nogil=True)
+
+    def mm(crow, col, val, bias, xt, n_b, out):  # pragma: no cover - compiled
+        # out[i * n_b + b] = bias[i] + sum_j val[j] * xt[col[j] * n_b + b]
+        rows = crow.shape[0] - 1
+        o2 = out.reshape((rows, n_b))
+        x2 = xt.reshape((-1, n_b))
+        for i in numba.prange(rows):
+            for b in range(n_b):
+                o2[i, b] = bias[i]
+            for j in range(crow[i], crow[i + 1]):
+                v = val[j]
+                c = col[j]
+                for b in range(n_b):
+                    o2[i, b] += v * x2[c, b]
+        return 0
+
+    return numba.njit(parallel=parallel, **jit)(mm)
+
+
+@functools.cache
+def stack_kernels():
+    """``(serial, parallel)`` compiled stack forwards, or None without numba."""
+    numba = _numba()
+    if numba is None:
+        return None
+    return _make_stack(numba, False), _make_stack(numba, True)
+
+
+@functools.cache
+def lstm_kernels():
+    """``((serial loop, serial mm), (parallel loop, parallel mm))``, or None without numba.
+
+    ``mm(crow, col, val, bias, xt, n, out)`` is ``out = W @ xt + bias[:, None]`` on flat
+    arrays (``xt`` is ``(in, n)``, ``out`` ``(rows, n)``; the input projection of all
+    steps, ``n = T * B``)."""
+    numba = _numba()
+    if numba is None:
+        return None
+    return (
+        (_make_lstm(numba, False), _make_mm(numba, False)),
+        (_make_lstm(numba, True), _make_mm(numba, True)),
+    )
+
+
+def threads_for_numba() -> int:
+    """Torch's thread count, capped by numba's pool; sets numba's count when above one."""
+    import torch
+
+    numba = _numba()
+    threads = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
+    if threads > 1:
+        numba.set_num_threads(threads)
+    return threads
+
+
+def index_dtype(width: int):
+    """The smallest unsigned column-index type for rows of ``width`` entries."""
+    return np.uint16 if width <= 65536 else np.uint32
+
+
+def pointer_dtype(nnz: int):
+    """The unsigned row-pointer type for ``nnz`` stored entries."""
+    return np.uint32 if nnz < 2**32 else np.uint64
