@@ -5,8 +5,9 @@ Unstructured: a stack ``Linear(w, w), ReLU, Linear(w, w)`` (w = 1024 and 4096) a
 ``nn.LSTM(1024, 1024)`` layer over 16 steps, with 90 / 95 / 99 % of each weight matrix
 removed by magnitude (of a random initialisation: random positions, as GMP at its first
 step), exported by :func:`bsdl.pruning.export` in each sparse format that imports here
-(torch CSR, SciPy CSR, MKL through sparse-dot-mkl, the compiled numba kernel) and with
-``csr="auto"`` (the measured rule that export uses). Structured: 50 % of the hidden units
+(torch CSR, SciPy CSR, MKL through sparse-dot-mkl, the compiled numba kernel, and with
+numba the fused modules: the whole stack or the LSTM's time loop in one compiled call)
+and with ``csr="auto"`` (the measured rule that export uses). Structured: 50 % of the hidden units
 removed (a stack of width 1024 and 4096; the LSTM's hidden units with its read-out Linear
 as consumer), exported dense with smaller shapes.
 
@@ -31,6 +32,7 @@ from _machine import loadavg, machine
 from torch import nn
 
 from bsdl.pruning import export
+from bsdl.pruning.export_fused import fused_available
 from bsdl.pruning.sparse_kernels import available_formats
 from bsdl.pruning.sparse_linear import time_call
 
@@ -92,7 +94,7 @@ def run_case(label, make, sparsity, structured, batches, threads, steps, args) -
     torch.manual_seed(0)
     dense = make().eval()
     links = prune_units_(dense, sparsity) if structured else (prune_(dense, sparsity) or {})
-    formats = ["never"] if structured else [*available_formats(), "auto"]
+    formats = ["never"] if structured else [*available_formats(), *fused(), "auto"]
     rows = []
     for n_threads in threads:
         torch.set_num_threads(n_threads)
@@ -131,11 +133,16 @@ def run_case(label, make, sparsity, structured, batches, threads, steps, args) -
     return rows
 
 
+def fused() -> list[str]:
+    """``["fused"]`` when the fused modules run here (numba installed)."""
+    return ["fused"] if fused_available() else []
+
+
 def dense_in(model: nn.Module) -> int:
     return model[0].in_features if isinstance(model, nn.Sequential) else model.lstm.input_size
 
 
-COLUMNS = ("csr", "scipy", "mkl", "numba", "auto", "structured")
+COLUMNS = ("csr", "scipy", "mkl", "numba", "fused", "auto", "structured")
 
 
 def header() -> str:
@@ -179,7 +186,7 @@ def main(argv=None) -> int:
     print(
         f"# bsdl sparse inference ({'quick' if args.quick else 'full'}); torch "
         f"{info['torch']}; cpu_count={info['cpu_count']}; {info['processor']}; formats "
-        f"{list(available_formats())}; load average {loadavg()}"
+        f"{list(available_formats()) + fused()}; load average {loadavg()}"
     )
     print(header())
     rows = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from _bench_runner import run_quick
 
+from bsdl.pruning.export_fused import fused_available
 from bsdl.pruning.sparse_kernels import available_formats
 
 
@@ -23,7 +24,8 @@ def test_sparse_inference_quick_runs(tmp_path):
         ("LSTM 64 (16 steps)", True),
     ]
     for r in rows:
-        expected = {"structured"} if r["structured"] else {*available_formats(), "auto"}
+        fused = {"fused"} if fused_available() else set()
+        expected = {"structured"} if r["structured"] else {*available_formats(), *fused, "auto"}
         assert set(r["speedup"]) == expected
         assert all(v > 0 for v in r["speedup"].values())
         # structured: half the hidden units gone, so the stored bytes fall below 0.6 (the

@@ -16,7 +16,10 @@ activations elementwise, see :data:`ELEMENTWISE`) as a stack:
    (torch CSR, SciPy, MKL through sparse-dot-mkl, a compiled numba kernel; see
    :mod:`bsdl.pruning.sparse_kernels`) are timed once, on this machine, at ``batch_size``
    rows and the current torch thread count, and the fastest is kept (the timings are in
-   the report).
+   the report). Then, when numba is installed, the whole stack in one compiled call
+   (:class:`~bsdl.pruning.export_fused.FusedSparseStack`: every layer in CSR, the
+   activations inside the loop) is timed against those layers and kept when faster; it
+   takes the first Linear's place and the others become ``nn.Identity``.
 
 Before that, structures pruned whole (see :mod:`bsdl.pruning.export_structured`) shrink:
 attention heads whose output columns are zero are removed from ``nn.MultiheadAttention``
@@ -26,15 +29,17 @@ outputs the consumer does not read are removed from both (Linear rows and column
 hidden units of a one-layer recurrent module).
 
 A one-layer, unidirectional ``nn.LSTM`` with zeros in its weights becomes a
-:class:`~bsdl.pruning.sparse_rnn.PrunedLSTM` in the fastest sparse format when that beats
-the fused dense ``nn.LSTM`` on 16 steps of ``batch_size`` sequences (``csr="auto"``), or
-in the format asked for (the report has a row for it).
+:class:`~bsdl.pruning.sparse_rnn.PrunedLSTM` in the fastest sparse format, or a
+:class:`~bsdl.pruning.export_fused.FusedSparseLSTM` (its time loop compiled, with numba),
+when that beats the fused dense ``nn.LSTM`` on 16 steps of ``batch_size`` sequences
+(``csr="auto"``), or in the format asked for (the report has a row for it).
 
 Other Linear layers outside an ``nn.Sequential`` are left as they are: their owner's
 ``forward`` may read ``.weight`` itself (as ``nn.MultiheadAttention`` does).
 :meth:`ExportedModel.save` writes a safetensors file (matrices in CSR when that takes
 fewer bytes, the structure as JSON in the header; no pickle) and :func:`load_exported`
-reads it back.
+reads it back (a model of the user's own class with a ``template`` of it; see
+:mod:`bsdl.pruning.export_io`).
 """
 
 from __future__ import annotations
@@ -100,7 +105,9 @@ class ExportReport:
         One entry per exported Linear: ``name``, ``shape_before``, ``shape_after``,
         ``nnz``, ``format``, ``seconds`` (``{format: seconds per forward}`` measured by
         ``csr="auto"``, else None) and, from it, ``dense_seconds`` and ``csr_seconds``
-        (torch CSR).
+        (torch CSR); for a stack's layers also ``stack_seconds`` (``{"layers": s,
+        "fused": s}``, the stack as chosen layer by layer and fused, or None when not
+        timed). ``format`` is ``"fused"`` for the layers of a fused stack or LSTM.
     structures : list of dict
         One entry per structure shrunk before the stacks: ``name``, ``kind`` (``"head"``,
         ``"unit"``, ``"rnn_unit"``), ``groups_before`` and ``groups_after``.
@@ -341,11 +348,13 @@ def export(
     ----------
     model : nn.Module
         The pruned model (pruned weights are exact zeros); it is not changed.
-    csr : {"auto", "always", "never", "csr", "scipy", "mkl", "numba"}, default "auto"
-        Format of the stacks' Linear layers: ``"auto"`` times the dense layer and every
-        sparse kernel that imports here (:func:`~bsdl.pruning.sparse_kernels.available_formats`)
-        and keeps the fastest; ``"never"`` keeps them dense; ``"always"`` is torch CSR
-        (``"csr"``); a kernel's name forces it.
+    csr : {"auto", "always", "never", "csr", "scipy", "mkl", "numba", "fused"}, default "auto"
+        Format of the stacks' Linear layers and of LSTM layers: ``"auto"`` times the dense
+        layer and every sparse kernel that imports here
+        (:func:`~bsdl.pruning.sparse_kernels.available_formats`), then the fused stack
+        or LSTM (with numba), and keeps the fastest; ``"never"`` keeps them dense;
+        ``"always"`` is torch CSR (``"csr"``); a kernel's name forces it; ``"fused"``
+        forces the fused modules (needs numba).
     batch_size : int, default 1
         Rows of the input the formats are timed on.
     links : dict, optional
