@@ -12,7 +12,7 @@ A likelihood knows three things about the response given the network output ``f`
   ``Lambda_i`` of the Fisher information ``sum_i J_i^T Lambda_i J_i``.
 
 They hold no state and have no side effects; an estimator owns one and its fitted
-attributes. Adding a likelihood (e.g. Student-t or Poisson) means one more class here and an
+attributes. Adding a likelihood (e.g. Poisson) means one more class here and an
 estimator that names it.
 """
 
@@ -23,7 +23,14 @@ import math
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Likelihood", "Gaussian", "HeteroscedasticGaussian", "Categorical", "reference_logits"]
+__all__ = [
+    "Likelihood",
+    "Gaussian",
+    "HeteroscedasticGaussian",
+    "HeteroscedasticStudentT",
+    "Categorical",
+    "reference_logits",
+]
 
 
 class Likelihood:
@@ -113,6 +120,54 @@ class HeteroscedasticGaussian(Likelihood):
     def output_hessian(self, out: tuple[torch.Tensor, torch.Tensor], mean_loss: float):
         """``1 / v_i`` per observation: the Hessian of the NLL in the mean."""
         return (1.0 / out[1]).detach()
+
+
+class HeteroscedasticStudentT(Likelihood):
+    """Standardised Student-t noise with a changing variance: ``y_i = f_i + sqrt(v_i) z_i``.
+
+    ``z_i`` is Student-t with ``nu > 2`` degrees of freedom scaled to unit variance (density
+    ``Gamma((nu + 1) / 2) / (Gamma(nu / 2) sqrt(pi (nu - 2))) (1 + z^2 / (nu - 2))^{-(nu +
+    1) / 2}``, Bollerslev 1987; ``arch``'s ``dist="t"``), so ``v_i`` is the variance of
+    ``y_i`` as with :class:`HeteroscedasticGaussian`. The outputs are ``(f, v, nu)``; the
+    loss is the whole mean negative log-likelihood (constants included), so
+    ``log_likelihood`` is ``-n`` times it. The sequence forecasters' conditional-variance
+    model with ``innovations="t"`` is fitted with it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from scipy import stats
+    >>> h = HeteroscedasticStudentT()
+    >>> out = (torch.zeros(1), torch.tensor([4.0]), torch.tensor(5.0))
+    >>> y = torch.tensor([1.5])
+    >>> round(float(h.loss(out, y)), 6)
+    1.921905
+    >>> scale = 2.0 * (3 / 5) ** 0.5  # sd 2, unit-variance t(5) scaled
+    >>> round(float(-stats.t.logpdf(1.5, 5, scale=scale)), 6)
+    1.921905
+    """
+
+    def loss(
+        self, out: tuple[torch.Tensor, torch.Tensor, torch.Tensor], target: torch.Tensor
+    ) -> torch.Tensor:
+        mean, var, nu = out
+        z2 = (target - mean).pow(2) / var
+        const = (
+            torch.lgamma(0.5 * (nu + 1))
+            - torch.lgamma(0.5 * nu)
+            - 0.5 * torch.log(math.pi * (nu - 2))
+        )
+        nll = 0.5 * torch.log(var) + 0.5 * (nu + 1) * torch.log1p(z2 / (nu - 2)) - const
+        return nll.mean()
+
+    def log_likelihood(self, mean_loss: float, n: int) -> float:
+        """``-n mean_loss``."""
+        return -float(n) * float(mean_loss)
+
+    def output_hessian(self, out, mean_loss: float):
+        """The Fisher information of the location, ``(nu + 1) nu / ((nu + 3) (nu - 2) v)``."""
+        _, var, nu = out
+        return ((nu + 1) * nu / ((nu + 3) * (nu - 2) * var)).detach()
 
 
 def reference_logits(out: torch.Tensor) -> torch.Tensor:

@@ -60,6 +60,7 @@ RNN_CHANGES = {
     "prune": "threshold",
     "missing": "interpolate",
     "noise": "heteroscedastic",
+    "innovations": "t",
     "prior": MixtureGaussianPrior(lambda_=1e-3, sigma0=0.02, sigma1=2.0),
     "annealing": PriorAnnealing(warmup=0.2),
     "optimizer": "sgd",

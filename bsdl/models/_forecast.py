@@ -344,12 +344,13 @@ class SequenceForecastMixin:
             joint = True if joint is None else bool(joint)
         if kind == "prediction":
             var = var + noise
+        factor, df = self._interval_form(kind)  # the innovations' quantile (_heteroscedastic)
         return PredictionIntervals(
             mean * self.y_scale_ + self.y_mean_,
-            np.sqrt(var) * self.y_scale_,
+            np.sqrt(var) * self.y_scale_ * factor,
             alpha,
             index=labels,
             joint=joint and len(mean) > 1,
             kind=kind,
-            df=self._interval_df(),
+            df=df,
         )

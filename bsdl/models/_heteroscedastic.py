@@ -17,7 +17,16 @@ from sklearn.utils._param_validation import StrOptions
 
 from bsdl._validation import check_in_options, check_is_fitted
 from bsdl.intervals import per_sample_jacobian
-from bsdl.models._noise import NOISE, VarianceModel, fit_variance, forecast_variance, variance_path
+from bsdl.models._noise import (
+    INNOVATIONS,
+    NOISE,
+    VarianceModel,
+    fit_t_df,
+    fit_variance,
+    forecast_variance,
+    variance_log_likelihood,
+    variance_path,
+)
 from bsdl.models._windows import lag_windows
 
 __all__ = [
@@ -27,10 +36,13 @@ __all__ = [
     "NOISE_ATTRIBUTES_DOC",
 ]
 
-#: The ``noise`` argument's constraint, for a forecaster that offers it (SparseRNN,
-#: SparseTransformer: with the docstring lines ``{noise parameter}`` and ``{noise
-#: attributes}``); a forecaster without the argument has constant noise.
-NOISE_CONSTRAINTS: dict = {"noise": [StrOptions(set(NOISE))]}
+#: The ``noise`` and ``innovations`` arguments' constraints, for a forecaster that offers
+#: them (SparseRNN, SparseTransformer: with the docstring lines ``{noise parameter}`` and
+#: ``{noise attributes}``); a forecaster without them has constant normal noise.
+NOISE_CONSTRAINTS: dict = {
+    "noise": [StrOptions(set(NOISE))],
+    "innovations": [StrOptions(set(INNOVATIONS))],
+}
 
 NOISE_PARAMETER_DOC = """\
 noise : {"constant", "heteroscedastic"}, default "constant"
@@ -42,7 +54,17 @@ noise : {"constant", "heteroscedastic"}, default "constant"
     its coefficients (pruned at the prior's threshold, then by BIC with ``prune="bic"``).
     One-step intervals use the predicted conditional variance, ``steps``-ahead intervals
     its forecast recursion; the mean's covariance becomes the sandwich form. Needs
-    ``method="map"``."""
+    ``method="map"``.
+innovations : {"normal", "t"}, default "normal"
+    The distribution of the standardised innovations (innovation over its sd), which
+    gives the prediction intervals' critical values. ``"normal"``: Student-t with the
+    residual degrees of freedom ``df_resid_`` (about normal). ``"t"``: a unit-variance
+    Student-t whose degrees of freedom ``nu > 2`` are estimated by maximum likelihood
+    (``innovation_df_``): with ``noise="heteroscedastic"`` jointly with the variance
+    recursion, which is then fitted by the Student-t likelihood; with constant noise on
+    the residuals over ``sigma_``. The interval is then ``mean -+ t_nu(1 - alpha/2)
+    sqrt((nu - 2) / nu) sd`` (``se`` holds ``sqrt((nu - 2) / nu) sd``, the scale of the t).
+    The mean's fit does not depend on it."""
 
 NOISE_ATTRIBUTES_DOC = """\
 noise_ : str
@@ -61,7 +83,11 @@ variance_omega_, variance_beta_, variance_backcast_ : float
 variance_persistence_ : float
     ``beta + sum(arch) + sum(asym) / 2``.
 variance_bic_ : float
-    BIC of the variance model on the innovations."""
+    BIC of the variance model on the innovations.
+innovations_ : str
+    The fitted innovation distribution, ``"normal"`` or ``"t"``.
+innovation_df_ : float or None
+    With ``innovations_ == "t"``: the estimated degrees of freedom ``nu``."""
 
 
 class HeteroscedasticMixin:
@@ -77,6 +103,7 @@ class HeteroscedasticMixin:
                 f"noise='heteroscedastic' needs method='map' (got method={method!r}): "
                 "posterior draws with a conditional variance are not implemented"
             )
+        check_in_options(getattr(self, "innovations", "normal"), "innovations", list(INNOVATIONS))
         return noise
 
     @staticmethod
@@ -101,14 +128,26 @@ class HeteroscedasticMixin:
         return (z[first:] - mean).double().cpu().numpy()
 
     def _fit_noise(self, z, xz, inputs: torch.Tensor, ends: torch.Tensor) -> None:
-        """Fit the variance recursion on the training innovations; the sandwich covariance."""
+        """Fit the innovations' distribution: with ``noise="heteroscedastic"`` the variance
+        recursion on the training innovations and the sandwich covariance; with constant
+        noise and ``innovations="t"`` the degrees of freedom of the residuals over ``sigma``."""
+        self.innovations_ = str(getattr(self, "innovations", "normal"))
+        self.innovation_df_ = None
+        if not self._heteroscedastic:
+            if self.innovations_ == "t":
+                e = self._residuals(z, xz)
+                self.innovation_df_ = fit_t_df(e / self._sigma_std)
+            return
         e = self._residuals(z, xz)
         if not np.any(np.abs(e) > 1e-12):
             raise ValueError(
                 "noise='heteroscedastic': the fitted mean reproduces the series exactly, so "
                 "its innovations have no variance to model (use noise='constant')"
             )
-        model = fit_variance(e, self.lags_, self.prior_, prune=self.prune)
+        model = fit_variance(
+            e, self.lags_, self.prior_, prune=self.prune, innovations=self.innovations_
+        )
+        self.innovation_df_ = model.nu
         lags = np.arange(1, self.lags_ + 1)
         self.variance_arch_ = np.asarray(model.arch, dtype=float)
         self.variance_asym_ = np.asarray(model.asym, dtype=float)
@@ -119,8 +158,9 @@ class HeteroscedasticMixin:
         self.variance_inclusion_probabilities_ = model.inclusion.max(axis=0)
         self.variance_selected_lags_ = lags[(model.arch > 0) | (model.asym > 0)]
         k = int(np.count_nonzero(model.arch) + np.count_nonzero(model.asym)) + 2
+        k += model.nu is not None
         self.variance_bic_ = float(
-            2 * e.size * (model.mean_nll + 0.5 * np.log(2 * np.pi))
+            -2 * variance_log_likelihood(model, e.size)
             + 2 * e.size * np.log(self.y_scale_)
             + k * np.log(e.size)
         )
@@ -157,7 +197,23 @@ class HeteroscedasticMixin:
             backcast=self.variance_backcast_,
             inclusion=np.empty((2, 0)),
             mean_nll=float("nan"),
+            nu=getattr(self, "innovation_df_", None),
         )
+
+    def _interval_form(self, kind: str) -> tuple[float, float | None]:
+        """``(factor, df)`` of the intervals ``mean -+ t_df(1 - alpha/2) factor sd``.
+
+        Prediction intervals with Student-t innovations: ``df = nu`` and ``factor =
+        sqrt((nu - 2) / nu)`` (a unit-variance t's quantile). The predictive error is the
+        mean's estimation error plus the innovation, so its variance ``Var f + s2`` is exact;
+        taking its quantile as the innovation's, scaled to that variance, is exact when
+        ``Var f = 0`` and off by a term of order ``Var f / s2`` (``O(k / n)``) otherwise.
+        Else (normal innovations, or a confidence interval for the mean): ``(1, df_resid_)``.
+        """
+        nu = getattr(self, "innovation_df_", None)
+        if kind == "prediction" and nu is not None:
+            return float(np.sqrt((nu - 2.0) / nu)), float(nu)
+        return 1.0, self._interval_df()
 
     def _noise_along(self, z, xz, first: int, stop: int) -> np.ndarray:
         """Innovation variances (standardised scale) at positions ``first .. stop - 1`` of
@@ -223,11 +279,14 @@ class HeteroscedasticMixin:
 
     # ---------------------------------------------------------------- reporting
     def _noise_rows(self) -> list[tuple[str, object]]:
+        nu = getattr(self, "innovation_df_", None)
+        dist = [("Innovations:", "normal" if nu is None else f"Student-t, nu {nu:.2f}")]
         if not self._heteroscedastic:
-            return [("Noise:", "constant")]
+            return [("Noise:", "constant"), *dist]
         lags = ", ".join(map(str, self.variance_selected_lags_)) or "none"
         return [
             ("Noise:", "heteroscedastic (GJR-GARCH)"),
+            *dist,
             ("Variance lags:", lags),
             ("Variance persistence:", f"{self.variance_persistence_:.3f}"),
         ]

@@ -6,14 +6,19 @@ mean (standardised scale) get a sparse GJR-GARCH(L, 1) variance on the same lag 
     ``s2_t = omega + sum_{j=1..L} (c_j e_{t-j}^2 + d_j e_{t-j}^2 [e_{t-j} < 0]) + beta s2_{t-1}``
 
 (``L = lags``; ``c_j = a_j^2`` and ``d_j = g_j^2`` are non-negative, ``omega > 0``,
-``0 < beta < 1``), fitted by the Gaussian likelihood of the innovations
-(:class:`~bsdl.likelihoods.HeteroscedasticGaussian`). The spike-and-slab prior of the mean
-network sits on the weights ``a_j`` and ``g_j`` (the square roots of the coefficients), so a
-lag's variance effect is kept when its weight leaves the spike, as a mean weight is; ``omega``
-and ``beta`` (the level and the persistence) are outside the prior, as the mean's level is.
-The fit follows the estimators' pipeline in miniature: a maximum-likelihood warm-up on every
-lag, the maximum a posteriori fit under the prior (the inclusion probabilities are read
-there), pruning at the prior's threshold and a maximum-likelihood refit of what is kept.
+``0 < beta < 1``), fitted by the likelihood of ``e_t = sqrt(s2_t) z_t``: Gaussian ``z_t``
+(:class:`~bsdl.likelihoods.HeteroscedasticGaussian`, ``innovations="normal"``) or
+unit-variance Student-t ``z_t`` with ``nu`` fitted jointly
+(:class:`~bsdl.likelihoods.HeteroscedasticStudentT`, ``innovations="t"``). The spike-and-slab
+prior of the mean network sits on the weights ``a_j`` and ``g_j`` (the square roots of the
+coefficients), so a lag's variance effect is kept when its weight leaves the spike, as a mean
+weight is; ``omega``, ``beta`` and ``nu`` (level, persistence, tails) are outside the prior,
+as the mean's level is. The fit follows the estimators' pipeline in miniature: a
+maximum-likelihood warm-up on every lag, the maximum a posteriori fit under the prior (the
+inclusion probabilities are read there), pruning at the prior's threshold and a
+maximum-likelihood refit of what is kept, then backward elimination by BIC. Every refit
+starts from the current values and from fresh starts (:func:`_refit`), so the search is not
+held in a basin where the persistence has run to 0.
 
 Given the innovations, ``s2`` is a linear filter of them: the whole path is one FFT
 convolution (no loop over time), which makes the fit a smooth problem in a handful of
@@ -30,17 +35,34 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy import optimize, stats
 
-from bsdl.likelihoods import HeteroscedasticGaussian
+from bsdl.likelihoods import HeteroscedasticGaussian, HeteroscedasticStudentT
 from bsdl.priors import MixtureGaussianPrior
 
-__all__ = ["NOISE", "VarianceModel", "fit_variance", "variance_path", "forecast_variance"]
+__all__ = [
+    "NOISE",
+    "INNOVATIONS",
+    "VarianceModel",
+    "fit_variance",
+    "fit_t_df",
+    "variance_path",
+    "forecast_variance",
+    "variance_log_likelihood",
+]
 
 #: the options of the forecasters' ``noise`` argument
 NOISE = ("constant", "heteroscedastic")
+#: the options of the forecasters' ``innovations`` argument
+INNOVATIONS = ("normal", "t")
 
-_NLL = HeteroscedasticGaussian()
+#: the likelihood of the standardised innovations, by ``innovations``
+LIKELIHOODS = {"normal": HeteroscedasticGaussian(), "t": HeteroscedasticStudentT()}
 _DTYPE = torch.float64
+#: the Student-t degrees of freedom are ``2 + exp(u)`` with ``u`` in these bounds (nu from
+#: about 2.05 to about 3000: a unit-variance t needs nu > 2; beyond ~3000 it is the normal)
+_LOG_NU_BOUNDS = (-3.0, 8.0)
+_NU_START = 8.0
 
 
 @dataclass(frozen=True)
@@ -58,7 +80,10 @@ class VarianceModel:
     inclusion : ndarray of shape (2, L)
         Inclusion probabilities of ``a_j`` (row 0) and ``g_j`` (row 1) at the MAP fit.
     mean_nll : float
-        Mean negative log-likelihood (without ``log 2 pi / 2``) of the refit.
+        Mean loss of the refit (the likelihood's ``loss``: for the normal without
+        ``log 2 pi / 2``), on the scale of the innovations.
+    nu : float or None
+        Degrees of freedom of standardised Student-t innovations (None: normal).
     """
 
     omega: float
@@ -68,6 +93,7 @@ class VarianceModel:
     backcast: float
     inclusion: np.ndarray
     mean_nll: float
+    nu: float | None = None
 
     @property
     def lags(self) -> int:
@@ -136,11 +162,42 @@ def forecast_variance(model: VarianceModel, e: np.ndarray, steps: int) -> np.nda
     return np.asarray(out)
 
 
-class _Raw(torch.nn.Module):
-    """The unconstrained parameters: ``log omega``, ``logit beta``, ``a`` and ``g``."""
+def variance_log_likelihood(model: VarianceModel, n: int) -> float:
+    """The maximised log-likelihood of the ``n`` innovations the model was fitted on."""
+    return LIKELIHOODS["normal" if model.nu is None else "t"].log_likelihood(model.mean_nll, n)
 
-    def __init__(self, lags: int, omega: float, beta: float, a: np.ndarray, g: np.ndarray):
+
+def fit_t_df(z: np.ndarray) -> float:
+    """Maximum-likelihood degrees of freedom of standardised (unit-variance) Student-t
+    innovations ``z`` with the scale fixed: the constant-noise forecaster's
+    ``innovations="t"`` (``z`` its residuals over ``sigma``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> z = np.random.default_rng(0).standard_t(6, size=20000) / np.sqrt(6 / 4)
+    >>> bool(5 < fit_t_df(z) < 7)
+    True
+    """
+    z = np.asarray(z, dtype=float)
+
+    def nll(u: float) -> float:
+        nu = 2.0 + math.exp(u)
+        return -float(np.sum(stats.t.logpdf(z, nu, scale=math.sqrt((nu - 2.0) / nu))))
+
+    res = optimize.minimize_scalar(nll, bounds=_LOG_NU_BOUNDS, method="bounded")
+    return 2.0 + math.exp(float(res.x))
+
+
+class _Raw(torch.nn.Module):
+    """The unconstrained parameters: ``log omega``, ``logit beta``, ``a``, ``g`` and, for
+    Student-t innovations, ``log(nu - 2)``."""
+
+    def __init__(self, lags: int, omega: float, beta: float, a: np.ndarray, g: np.ndarray, t: bool):
         super().__init__()
+        self.log_nu = (
+            torch.nn.Parameter(torch.tensor(math.log(_NU_START - 2.0), dtype=_DTYPE)) if t else None
+        )
         self.log_omega = torch.nn.Parameter(torch.tensor(math.log(omega), dtype=_DTYPE))
         self.logit_beta = torch.nn.Parameter(
             torch.tensor(math.log(beta / (1 - beta)), dtype=_DTYPE)
@@ -153,6 +210,11 @@ class _Raw(torch.nn.Module):
         d = (self.g * mask[1]).pow(2)
         u = torch.exp(self.log_omega) + e2 @ c + neg @ d
         return _recursion(u, torch.sigmoid(self.logit_beta), backcast)
+
+    def nu(self) -> torch.Tensor | None:
+        if self.log_nu is None:
+            return None
+        return 2.0 + torch.exp(self.log_nu.clamp(*_LOG_NU_BOUNDS))
 
 
 def _minimise(raw: _Raw, objective, max_iter: int = 300) -> float:
@@ -183,26 +245,52 @@ def _bic(mean_nll: float, n: int, mask: torch.Tensor) -> float:
     return 2.0 * n * mean_nll + (int(mask.sum()) + 2) * math.log(n)
 
 
+def _state(raw: _Raw) -> dict:
+    return {k: v.detach().clone() for k, v in raw.state_dict().items()}
+
+
+def _fresh_state(raw: _Raw, beta0: float) -> dict:
+    """The starting values of a restart at persistence ``beta0`` (unit scale)."""
+    lags = raw.a.numel()
+    start = np.full(lags, math.sqrt(0.05 / max(lags, 1)))
+    return _state(_Raw(lags, 0.95 - beta0, beta0, start, start, raw.log_nu is not None))
+
+
+def _refit(raw: _Raw, mask: torch.Tensor, nll, max_iter: int = 300) -> float:
+    """Maximum-likelihood refit with ``mask`` fixed, from the current values and from a
+    fresh start at each of ``_START_BETAS``; the best fit is left in ``raw``.
+
+    A warm start alone is not enough: the persistence is a logistic of its parameter and
+    can run to 0 or 1 in a fit with many lags, where its gradient vanishes, so a refit
+    after a lag is removed could not bring it back (the search would stop in a basin
+    whose BIC is far from the best one)."""
+    starts = [_state(raw)] + [_fresh_state(raw, b) for b in _START_BETAS]
+    best = None
+    for start in starts:
+        raw.load_state_dict(start)
+        value = _minimise(raw, lambda: nll(raw, mask), max_iter=max_iter)
+        if math.isfinite(value) and (best is None or value < best[0]):
+            best = (value, _state(raw))
+    raw.load_state_dict(best[1])
+    return best[0]
+
+
 def _eliminate(raw: _Raw, mask: torch.Tensor, nll, mean_nll: float, n: int) -> float:
     """Backward elimination by BIC: remove, one at a time, the kept weight whose removal
-    (with a refit) lowers BIC most, while one does; ``mask`` is updated in place."""
+    (with a refit, :func:`_refit`) lowers BIC most, while one does; ``mask`` is updated in
+    place."""
     bic = _bic(mean_nll, n, mask)
     while bool(mask.any()):
-        state = {k: v.detach().clone() for k, v in raw.state_dict().items()}
+        state = _state(raw)
         best = None
         for idx in mask.nonzero().tolist():
             trial = mask.clone()
             trial[idx[0], idx[1]] = 0.0
             raw.load_state_dict(state)
-            value = _minimise(raw, lambda t=trial: nll(t), max_iter=100)
+            value = _refit(raw, trial, nll, max_iter=100)
             score = _bic(value, n, trial)
             if best is None or score < best[0]:
-                best = (
-                    score,
-                    idx,
-                    value,
-                    {k: v.detach().clone() for k, v in raw.state_dict().items()},
-                )
+                best = (score, idx, value, _state(raw))
         if best[0] >= bic:
             raw.load_state_dict(state)
             break
@@ -213,13 +301,19 @@ def _eliminate(raw: _Raw, mask: torch.Tensor, nll, mean_nll: float, n: int) -> f
 
 
 def fit_variance(
-    e: np.ndarray, lags: int, prior: MixtureGaussianPrior, prune: str = "bic"
+    e: np.ndarray,
+    lags: int,
+    prior: MixtureGaussianPrior,
+    prune: str = "bic",
+    innovations: str = "normal",
 ) -> VarianceModel:
     """Fit the sparse GJR-GARCH(``lags``, 1) to the innovations ``e`` (see the module
     docstring): maximum likelihood on every lag, MAP under ``prior`` on the weights
     ``a_j``, ``g_j``, pruning at ``prior.threshold``, maximum-likelihood refit; with
     ``prune="bic"`` (the forecasters' default) then backward elimination of the kept
     weights by BIC (each removal refitted), as the mean network's groups are eliminated.
+    ``innovations``: ``"normal"`` (Gaussian likelihood) or ``"t"`` (standardised
+    Student-t likelihood, ``nu`` estimated with the other parameters outside the prior).
 
     Examples
     --------
@@ -234,6 +328,10 @@ def fit_variance(
     >>> bool(m.arch[0] > 0), bool(0.5 < m.beta < 1)
     (True, True)
     """
+    if innovations not in LIKELIHOODS:
+        raise ValueError(f"innovations must be one of {sorted(LIKELIHOODS)}, got {innovations!r}")
+    t = innovations == "t"
+    lik = LIKELIHOODS[innovations]
     et = torch.as_tensor(np.asarray(e, dtype=float), dtype=_DTYPE)
     n = et.numel()
     backcast = float(et.pow(2).mean())
@@ -246,15 +344,17 @@ def fit_variance(
     mask = torch.ones((2, lags), dtype=_DTYPE)
 
     def nll(raw: _Raw, m: torch.Tensor) -> torch.Tensor:
-        return _NLL.loss((zeros, raw.variances(e2, neg, 1.0, m)), target)
+        var = raw.variances(e2, neg, 1.0, m)
+        return lik.loss((zeros, var, raw.nu()) if t else (zeros, var), target)
 
-    fits = [_fit_from(beta, lags, prior, prune, nll, n) for beta in _START_BETAS]
+    fits = [_fit_from(beta, lags, prior, prune, nll, n, t) for beta in _START_BETAS]
     raw, mask, inclusion, mean_nll = min(fits, key=lambda f: _bic(f[3], n, f[1]))
     with torch.no_grad():
         arch = (raw.a * mask[0]).pow(2).numpy()
         asym = (raw.g * mask[1]).pow(2).numpy()
         omega = float(torch.exp(raw.log_omega)) * backcast
         beta = float(torch.sigmoid(raw.logit_beta))
+        nu = float(raw.nu()) if t else None
     return VarianceModel(
         omega=omega,
         beta=beta,
@@ -263,6 +363,7 @@ def fit_variance(
         backcast=backcast,
         inclusion=inclusion,
         mean_nll=mean_nll + 0.5 * math.log(backcast),
+        nu=nu,
     )
 
 
@@ -272,12 +373,12 @@ def fit_variance(
 _START_BETAS = (0.9, 0.5)
 
 
-def _fit_from(beta0: float, lags: int, prior, prune: str, nll, n: int):
+def _fit_from(beta0: float, lags: int, prior, prune: str, nll, n: int, t: bool):
     """One restart: warm-up, MAP, threshold, refit and (``prune="bic"``) elimination."""
     mask = torch.ones((2, lags), dtype=_DTYPE)
     # warm-up: maximum likelihood on every lag from a GARCH-like start
     start = np.full(lags, math.sqrt(0.05 / max(lags, 1)))
-    raw = _Raw(lags, 0.95 - beta0, beta0, start, start)
+    raw = _Raw(lags, 0.95 - beta0, beta0, start, start, t)
     _minimise(raw, lambda: nll(raw, mask))
 
     # MAP under the prior on a and g (the mean network's prior: the same spike and slab)
@@ -291,7 +392,7 @@ def _fit_from(beta0: float, lags: int, prior, prune: str, nll, n: int):
         inclusion = prior.inclusion_probability(w.float()).double().numpy()
         mask = (w.abs() > prior.threshold).to(_DTYPE)
     # refit what is kept, by maximum likelihood (the pipeline's refit with the mask fixed)
-    mean_nll = _minimise(raw, lambda: nll(raw, mask))
+    mean_nll = _refit(raw, mask, nll)
     if prune == "bic":
-        mean_nll = _eliminate(raw, mask, lambda m: nll(raw, m), mean_nll, n)
+        mean_nll = _eliminate(raw, mask, nll, mean_nll, n)
     return raw, mask, inclusion, mean_nll

@@ -131,6 +131,7 @@ class SparseRNN(SequenceForecaster):
         restart_criterion: str = "bic",
         missing: str = "raise",
         noise: str = "constant",
+        innovations: str = "normal",
         n_jobs: int | None = None,
         random_state=None,
         device: str = "cpu",
@@ -159,6 +160,7 @@ class SparseRNN(SequenceForecaster):
         self.restart_criterion = restart_criterion
         self.missing = missing
         self.noise = noise
+        self.innovations = innovations
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.device = device

@@ -373,8 +373,7 @@ class SequenceForecaster(
         self._set_selection(lags, exog_names)
         self._set_linear_alternative(inputs, targets)
         self.sigma_ = self._sigma_std * self.y_scale_
-        if self.noise_ == "heteroscedastic":
-            self._fit_noise(z, xz, inputs, ends)
+        self._fit_noise(z, xz, inputs, ends)  # the innovations' variance and distribution
         return self
 
     def _set_linear_alternative(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:

@@ -158,6 +158,7 @@ class SparseTransformer(SequenceForecaster):
         restart_criterion: str = "bic",
         missing: str = "raise",
         noise: str = "constant",
+        innovations: str = "normal",
         n_jobs: int | None = None,
         random_state=None,
         device: str = "cpu",
@@ -188,6 +189,7 @@ class SparseTransformer(SequenceForecaster):
         self.restart_criterion = restart_criterion
         self.missing = missing
         self.noise = noise
+        self.innovations = innovations
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.device = device
