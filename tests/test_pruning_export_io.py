@@ -189,3 +189,26 @@ def test_tampered_files_are_refused(lm, change, message, tmp_path):
     bad = rewrite(path, tmp_path / "bad.safetensors", **change)
     with pytest.raises(ValueError, match=message):  # ModelFileError is a ValueError
         load_exported(bad, template=WordLM())
+
+
+@pytest.mark.skipif(not FUSED, reason="numba is not installed")
+def test_fused_modules_load_without_numba(lm, tmp_path, monkeypatch):
+    """A file with fused modules, read where numba is missing: torch CSR layers instead."""
+    small = export(lm, csr="fused")
+    path = tmp_path / "lm.safetensors"
+    small.save(path)
+    import sys
+
+    export_module = sys.modules["bsdl.pruning.export"]  # the attribute is the function
+    export_io = sys.modules["bsdl.pruning.export_io"]
+
+    monkeypatch.setattr(export_io, "fused_available", lambda *a: False)
+    monkeypatch.setattr(export_module, "fused_available", lambda *a: False)
+    back = load_exported(path, template=WordLM())
+    assert type(back.module.lstm1).__name__ == "PrunedLSTM"
+    assert [type(m).__name__ for m in back.module.decoder] == ["Sequential"]
+    x = torch.randint(0, 40, (2, 5))
+    with torch.no_grad():
+        torch.testing.assert_close(back(x)[0], small(x)[0], rtol=1e-5, atol=1e-5)
+    auto = export(lm, csr="auto")  # and export offers no fused candidate
+    assert all(r["format"] != "fused" for r in auto.report.layers)
