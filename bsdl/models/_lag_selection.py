@@ -27,6 +27,7 @@ from bsdl.sparsify import (
     get_masks,
     linear_path_bic,
     linear_path_fit,
+    nonlinear_groups,
 )
 
 __all__ = [
@@ -109,14 +110,7 @@ def simplify_joint(
     hook, :func:`finish_linear`, fits them after the refit)."""
     masks = base(module, masks)
     skip, level = LINEAR, LEVEL
-    groups = []
-    for label, group in module.prunable_groups():
-        group = {k: m for k, m in group.items() if k != skip}
-        if group:
-            groups.append((label, group))
-    groups += getattr(module, "memory_groups", list)()
-    whole = {k: torch.ones_like(m) for k, m in masks.items() if k not in (skip, level)}
-    groups.append(("network", whole))
+    groups = nonlinear_groups(module, masks, skip, level, getattr(module, "memory_groups", list)())
     masks, _ = choose_linear_path(
         module,
         masks,

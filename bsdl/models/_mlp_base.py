@@ -30,6 +30,7 @@ from bsdl.sparsify import (
     choose_linear_path,
     get_masks,
     input_inclusion,
+    nonlinear_groups,
     simplify_structure,
 )
 from bsdl.summary import Summary
@@ -76,13 +77,7 @@ def _simplify_linear_path(inputs: torch.Tensor, targets: torch.Tensor, module: M
     for name, param in module.named_parameters():  # the thresholded network
         param.mul_(masks[name])
     linear, level = "skip.weight", module.unpenalized[0]
-    groups = []
-    for label, group in module.prunable_groups():
-        group = {k: m for k, m in group.items() if k != linear}
-        if group:
-            groups.append((label, group))
-    whole = {k: torch.ones_like(m) for k, m in masks.items() if k not in (linear, level)}
-    groups.append(("network", whole))
+    groups = nonlinear_groups(module, masks, linear, level)
     masks, _ = choose_linear_path(
         module,
         masks,

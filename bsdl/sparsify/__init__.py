@@ -11,6 +11,7 @@ from bsdl.sparsify.linear_path import (
     choose_linear_path,
     linear_path_bic,
     linear_path_fit,
+    nonlinear_groups,
 )
 from bsdl.sparsify.masks import (
     apply_masks,
@@ -41,5 +42,6 @@ __all__ = [
     "choose_linear_path",
     "linear_path_bic",
     "linear_path_fit",
+    "nonlinear_groups",
     "LinearPathChoice",
 ]

@@ -38,7 +38,13 @@ from torch import nn
 
 from bsdl.nn.structure import Group, Masks
 
-__all__ = ["LinearPathChoice", "choose_linear_path", "linear_path_bic", "linear_path_fit"]
+__all__ = [
+    "LinearPathChoice",
+    "choose_linear_path",
+    "linear_path_bic",
+    "linear_path_fit",
+    "nonlinear_groups",
+]
 
 
 class _SubsetBIC:
@@ -249,6 +255,24 @@ def linear_path_fit(
     weights = np.zeros(xt.shape[1])
     weights[cols] = coef[:-1]
     return weights, float(coef[-1])
+
+
+def nonlinear_groups(
+    module: nn.Module, masks: Masks, linear: str, level: str, extra: list[Group] = ()
+) -> list[Group]:
+    """The groups of the nonlinear part that :func:`choose_linear_path` may remove: the
+    network's ``prunable_groups()`` without their linear-path weights, then ``extra``
+    (e.g. the recurrence), then the whole network (every weight but ``linear`` and
+    ``level``) as the group ``"network"``."""
+    groups: list[Group] = []
+    for label, group in module.prunable_groups():
+        group = {k: m for k, m in group.items() if k != linear}
+        if group:
+            groups.append((label, group))
+    groups += list(extra)
+    whole = {k: torch.ones_like(m) for k, m in masks.items() if k not in (linear, level)}
+    groups.append(("network", whole))
+    return groups
 
 
 @torch.no_grad()
