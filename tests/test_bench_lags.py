@@ -1,5 +1,6 @@
-"""Smoke tests of bench/seasonal.py and bench/short_series.py in quick mode (no timing
-checks): they run, print their tables and write their JSON rows."""
+"""Smoke tests of the issue-14 bench scripts (seasonal, short series, lag-search cost, the
+MLP's linear path) in quick mode (no timing checks): they run, print their tables and write
+their JSON rows."""
 
 from __future__ import annotations
 
@@ -40,3 +41,16 @@ def test_lag_search_cost_bench_quick_runs(tmp_path):
     assert {r["tree"] for r in result["rows"]} == {"this", "baseline"}
     s = result["summary"]["linear"]
     assert math.isclose(s["ratio"], s["this"] / s["baseline"])
+
+
+def test_mlp_linear_path_bench_quick_runs(tmp_path):
+    # quick: one small design, one replicate, both settings of skip on the same data
+    stdout, result = run_quick("mlp_linear_path.py", tmp_path)
+    assert "| p | n | skip | exact recovery |" in stdout
+    assert {r["skip"] for r in result["rows"]} == {False, True}
+    [s] = result["summary"]
+    assert math.isclose(s["ratio"], s["skip_true"]["seconds"] / s["skip_false"]["seconds"])
+    for row in result["rows"]:
+        assert row["true"] + row["false"] == len(row["selected"])
+        assert set(row["linear"]) <= set(row["selected"])
+        assert row["skip"] or row["linear"] == []
