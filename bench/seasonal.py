@@ -20,6 +20,8 @@ Usage::
 
     python bench/seasonal.py            # all series, seed 0
     python bench/seasonal.py --quick    # nottem only, few epochs (the test's smoke run)
+    python bench/seasonal.py --noise heteroscedastic   # SparseRNN(noise="heteroscedastic"),
+                                                       # and an AR-GARCH(1, 1) row
 """
 
 from __future__ import annotations
@@ -76,13 +78,17 @@ def _scores(frame: pd.DataFrame, y: np.ndarray) -> dict:
     )
 
 
-def run_series(label: str, key: str, last: int | None, seed: int, quick: bool) -> dict:
+def run_series(
+    label: str, key: str, last: int | None, seed: int, quick: bool, noise: str = "constant"
+) -> dict:
     y = _load(key)
     if last is not None:
         y = y.iloc[-last:]
     n_train = int(round(TRAIN * y.size))
     train, test = y.iloc[:n_train], y.iloc[n_train:]
     kwargs = {"n_epochs": 30} if quick else {}
+    if noise != "constant":
+        kwargs["noise"] = noise
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -95,7 +101,15 @@ def run_series(label: str, key: str, last: int | None, seed: int, quick: bool) -
     search = _baseline_lags(train, model.lags_)
     fc = autoreg_forecasts(train, search.bic_lags, series=y, alpha=ALPHA)
     ar = _scores(fc.one_step.to_frame().iloc[-test.size :], values)
+    garch = None
+    if noise == "heteroscedastic":  # the volatility baseline at the same lags
+        from bsdl.garch import garch_forecasts
+
+        g = garch_forecasts(y.to_numpy(), search.bic_lags, n_fit=n_train).intervals(ALPHA)
+        garch = _scores(g.to_frame(), values)
     return dict(
+        noise=noise,
+        garch=garch,
         series=label,
         n=int(y.size),
         n_test=int(test.size),
@@ -126,10 +140,19 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--series", nargs="*", default=None, help="labels to run (default all)")
     parser.add_argument("--json", default=None, help="results JSON (default bench/results/)")
+    parser.add_argument(
+        "--noise",
+        default="constant",
+        choices=["constant", "heteroscedastic"],
+        help="SparseRNN's noise; heteroscedastic adds an AR-GARCH(1, 1) row at the AR lags",
+    )
     args = parser.parse_args(argv)
     chosen = ["nottem"] if args.quick and not args.series else (args.series or list(SERIES))
     commit = git_commit()
-    print(f"bench/seasonal.py at commit {commit}; 90 % one-step intervals, train {TRAIN:.0%}")
+    print(
+        f"bench/seasonal.py at commit {commit}; noise={args.noise}; 90 % one-step intervals, "
+        f"train {TRAIN:.0%}"
+    )
     header = (
         "| series | n (test) | candidate lags | bsdl lags | AutoReg BIC lags | "
         "bsdl coverage | AutoReg coverage | width ratio | RMSE bsdl / AR | fit s |"
@@ -139,7 +162,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rows = []
     for label in chosen:
         key, last = SERIES[label]
-        r = run_series(label, key, last, args.seed, args.quick)
+        r = run_series(label, key, last, args.seed, args.quick, args.noise)
         rows.append(r)
         b, a = r["bsdl"], r["autoreg"]
         print(
@@ -150,6 +173,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
             f"{b['rmse']:.3f} / {a['rmse']:.3f} | {r['fit_seconds']:.0f} |",
             flush=True,
         )
+        if r["garch"] is not None:
+            g = r["garch"]
+            print(
+                f"|   AR-GARCH(1, 1)-t at the AutoReg lags | | | | | | "
+                f"{g['coverage']:.3f} ± {g['coverage_se']:.3f} | "
+                f"{b['width'] / g['width']:.2f} (bsdl / GARCH) | {g['rmse']:.3f} | |",
+                flush=True,
+            )
     if not args.quick or args.json:
         out = (
             Path(args.json)
@@ -159,7 +190,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
             )
         )
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(dict(commit=commit, alpha=ALPHA, rows=rows), indent=1))
+        out.write_text(
+            json.dumps(dict(commit=commit, alpha=ALPHA, noise=args.noise, rows=rows), indent=1)
+        )
         print(f"wrote {out}")
     return rows
 
