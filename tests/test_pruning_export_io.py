@@ -137,17 +137,21 @@ def test_structurally_pruned_model_round_trip(csr, tmp_path):
         torch.testing.assert_close(back(x), small(x), rtol=1e-6, atol=1e-6)
 
 
-def test_pruned_heads_round_trip(tmp_path):
+@pytest.mark.parametrize("prune_head", [True, False])
+def test_pruned_heads_round_trip(tmp_path, prune_head):
     torch.manual_seed(2)
     layer = nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True).eval()
-    with torch.no_grad():
-        layer.self_attn.out_proj.weight[:, 4:8] = 0  # head 1 writes nothing
+    if prune_head:
+        with torch.no_grad():
+            layer.self_attn.out_proj.weight[:, 4:8] = 0  # head 1 writes nothing
     small = export(layer, csr="never")
-    assert isinstance(small.module.self_attn, PrunedMultiheadAttention)
+    kind = PrunedMultiheadAttention if prune_head else nn.MultiheadAttention
+    assert type(small.module.self_attn) is kind
     path = tmp_path / "heads.safetensors"
     small.save(path)
     back = load_exported(path, template=nn.TransformerEncoderLayer(16, 4, 32, batch_first=True))
-    assert back.module.self_attn.num_heads == 3
+    assert type(back.module.self_attn) is kind
+    assert back.module.self_attn.num_heads == (3 if prune_head else 4)
     x = torch.randn(2, 5, 16)
     with torch.no_grad():
         torch.testing.assert_close(back(x), layer(x), rtol=1e-5, atol=1e-5)

@@ -42,72 +42,33 @@ from bsdl.pruning.sparse_rnn import PrunedLSTM
 __all__ = ["describe", "build", "TORCH_MODULES"]
 
 
-def _rnn_kwargs(m: nn.RNNBase) -> dict:
-    kw = {
-        "input_size": m.input_size,
-        "hidden_size": m.hidden_size,
-        "num_layers": m.num_layers,
-        "bias": m.bias,
-        "batch_first": m.batch_first,
-        "dropout": float(m.dropout),
-        "bidirectional": m.bidirectional,
-    }
-    if type(m) is nn.LSTM:
-        kw["proj_size"] = m.proj_size
-    if type(m) is nn.RNN:
-        kw["nonlinearity"] = m.nonlinearity
-    return kw
-
-
-# torch module -> its constructor arguments (rebuilt with them, then its state loaded)
+_RNN_ARGS = ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout",
+             "bidirectional")  # fmt: skip
+# torch module -> (class, its constructor arguments: "arg" is the attribute of that name,
+# "arg:attr" whether the attribute attr is not None); rebuilt with them, then its state loaded
 TORCH_MODULES = {
-    "Linear": (
-        nn.Linear,
-        lambda m: {
-            "in_features": m.in_features,
-            "out_features": m.out_features,
-            "bias": m.bias is not None,
-        },
-    ),
-    "Embedding": (
-        nn.Embedding,
-        lambda m: {
-            "num_embeddings": m.num_embeddings,
-            "embedding_dim": m.embedding_dim,
-            "padding_idx": m.padding_idx,
-            "max_norm": m.max_norm,
-            "norm_type": float(m.norm_type),
-            "scale_grad_by_freq": m.scale_grad_by_freq,
-            "sparse": m.sparse,
-        },
-    ),
-    "LayerNorm": (
-        nn.LayerNorm,
-        lambda m: {
-            "normalized_shape": list(m.normalized_shape),
-            "eps": float(m.eps),
-            "elementwise_affine": m.elementwise_affine,
-            "bias": m.bias is not None,
-        },
-    ),
-    "LSTM": (nn.LSTM, _rnn_kwargs),
-    "GRU": (nn.GRU, _rnn_kwargs),
-    "RNN": (nn.RNN, _rnn_kwargs),
-    "MultiheadAttention": (
-        nn.MultiheadAttention,
-        lambda m: {
-            "embed_dim": m.embed_dim,
-            "num_heads": m.num_heads,
-            "dropout": float(m.dropout),
-            "bias": m.in_proj_bias is not None,
-            "add_bias_kv": m.bias_k is not None,
-            "add_zero_attn": m.add_zero_attn,
-            "kdim": m.kdim,
-            "vdim": m.vdim,
-            "batch_first": m.batch_first,
-        },
-    ),
-}
+    "Linear": (nn.Linear, ("in_features", "out_features", "bias:bias")),
+    "Embedding": (nn.Embedding, ("num_embeddings", "embedding_dim", "padding_idx", "max_norm",
+                                 "norm_type", "scale_grad_by_freq", "sparse")),
+    "LayerNorm": (nn.LayerNorm, ("normalized_shape", "eps", "elementwise_affine", "bias:bias")),
+    "LSTM": (nn.LSTM, (*_RNN_ARGS, "proj_size")),
+    "GRU": (nn.GRU, _RNN_ARGS),
+    "RNN": (nn.RNN, (*_RNN_ARGS, "nonlinearity")),
+    "MultiheadAttention": (nn.MultiheadAttention, (
+        "embed_dim", "num_heads", "dropout", "bias:in_proj_bias", "add_bias_kv:bias_k",
+        "add_zero_attn", "kdim", "vdim", "batch_first")),
+}  # fmt: skip
+
+
+def _torch_kwargs(module: nn.Module, args: tuple[str, ...]) -> dict:
+    out = {}
+    for item in args:
+        arg, _, attr = item.partition(":")
+        value = getattr(module, attr) is not None if attr else getattr(module, arg)
+        out[arg] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
 _PLAIN = (bool, int, float, str, type(None))
 
 
@@ -222,12 +183,12 @@ def describe(module: nn.Module, prefix: str = "") -> tuple[dict, dict]:
         return {"type": kind.__name__, "children": children}, tensors
     if (act := _act_spec(module)) is not None:
         return act, tensors
-    for name, (cls, kwargs) in TORCH_MODULES.items():
+    for name, (cls, args) in TORCH_MODULES.items():
         if kind is cls:
             csr = {}
             for pname, t in module.state_dict().items():
                 _put(tensors, prefix + pname, t, csr)
-            return {"type": name, "kwargs": kwargs(module), "csr": csr}, tensors
+            return {"type": name, "kwargs": _torch_kwargs(module, args), "csr": csr}, tensors
     return _describe_custom(module, prefix)
 
 
