@@ -126,3 +126,14 @@ def test_fused_refuses_what_it_cannot_compute():
     x = torch.randn(4, 3)
     with torch.no_grad():
         torch.testing.assert_close(small(x), net(x), rtol=1e-5, atol=1e-5)
+
+
+def test_empty_inputs():
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).eval()
+    sparse_(net, 0.5, 4)
+    small = export(net, csr="fused")
+    assert small(torch.zeros(0, 3)).shape == (0, 2)
+    lstm = nn.LSTM(3, 4)
+    sparse_(lstm, 0.5, 4)
+    with pytest.raises(ValueError, match="at least one step"):
+        FusedSparseLSTM(lstm)(torch.zeros(0, 2, 3))

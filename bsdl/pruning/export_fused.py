@@ -177,6 +177,8 @@ class FusedSparseStack(nn.Module):
         lead = x.shape[:-1]
         rows = x.detach().reshape(-1, x.shape[-1]).to(self.values.dtype)
         n_b = rows.shape[0]
+        if n_b == 0:
+            return rows.new_zeros(*lead, self.out_features)
         xt = np.ascontiguousarray(rows.T.numpy()).reshape(-1)  # (in, B) flat
         out = np.empty(self.out_features * n_b, dtype=val.dtype)
         buf_a = np.empty(hidden * n_b, dtype=val.dtype)
@@ -301,6 +303,8 @@ class FusedSparseLSTM(nn.Module):
         T, B, _ = x.shape
         H = self.hidden_size
         dtype = iv.dtype
+        if T * B == 0:
+            raise ValueError(f"input must hold at least one step of one sequence, got {T} x {B}")
         xt = x.detach().reshape(T * B, -1).to(self.ih_values.dtype)
         xt = np.ascontiguousarray(xt.T.numpy()).reshape(-1)  # (in, T*B) flat
         if hx is None:
