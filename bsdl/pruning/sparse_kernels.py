@@ -12,7 +12,8 @@
     A compiled CSR kernel (optional, ``pip install numba``): serial with one torch
     thread, rows split across ``torch.get_num_threads()`` threads otherwise, 16-bit
     column indices when the layer has at most 65,536 inputs (6 bytes per kept weight
-    instead of 8), the batch as the inner loop. Compiled on first use (cached on disk).
+    instead of 8), unsigned row pointers (no negative-index checks in the inner loop),
+    the batch as the inner loop. Compiled on first use (cached on disk).
 
 :func:`available_formats` lists those that import on this machine; :func:`bsdl.pruning.export`
 times each of them against the dense layer and keeps the fastest.
@@ -109,8 +110,12 @@ def build(fmt: str, crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor,
     if fmt == "numba":
         if _numba_kernels() is None:
             raise ImportError("format 'numba' needs numba: pip install numba")
-        c = arrays[1].astype(np.uint16) if shape[1] <= 65536 else arrays[1]
-        return arrays[0], c, arrays[2], int(shape[0])
+        from bsdl.pruning._kernels_fused import index_dtype, pointer_dtype
+
+        nnz = int(arrays[2].shape[0])
+        crow = np.ascontiguousarray(arrays[0].astype(pointer_dtype(nnz)))
+        col = np.ascontiguousarray(arrays[1].astype(index_dtype(int(shape[1]))))
+        return crow, col, arrays[2], int(shape[0])
     raise ValueError(f"format must be one of {SPARSE_FORMATS}, got {fmt!r}")
 
 
