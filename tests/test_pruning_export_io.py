@@ -203,11 +203,11 @@ def test_fused_modules_load_without_numba(lm, tmp_path, monkeypatch):
     small.save(path)
     import sys
 
-    export_module = sys.modules["bsdl.pruning.export"]  # the attribute is the function
+    rule = sys.modules["bsdl.pruning.export_timing"]  # the attribute is the function
     export_io = sys.modules["bsdl.pruning.export_io"]
 
     monkeypatch.setattr(export_io, "fused_available", lambda *a: False)
-    monkeypatch.setattr(export_module, "fused_available", lambda *a: False)
+    monkeypatch.setattr(rule, "fused_available", lambda *a: False)
     back = load_exported(path, template=WordLM())
     assert type(back.module.lstm1).__name__ == "PrunedLSTM"
     assert [type(m).__name__ for m in back.module.decoder] == ["Sequential"]

@@ -14,12 +14,15 @@ activations elementwise, see :data:`ELEMENTWISE`) as a stack:
    :class:`~bsdl.pruning.sparse_linear.PrunedLinear` whose weight is stored dense or in CSR.
    With ``csr="auto"`` the dense forward and that of every sparse kernel available here
    (torch CSR, SciPy, MKL through sparse-dot-mkl, a compiled numba kernel; see
-   :mod:`bsdl.pruning.sparse_kernels`) are timed once, on this machine, at ``batch_size``
-   rows and the current torch thread count, and the fastest is kept (the timings are in
-   the report). Then, when numba is installed, the whole stack in one compiled call
+   :mod:`bsdl.pruning.sparse_kernels`) are timed on this machine, at ``batch_size`` rows
+   and the current torch thread count (interleaved rounds, medians:
+   :func:`~bsdl.pruning.export_timing.fastest`), and the fastest is kept (the timings are
+   in the report). Then the whole stack is timed three ways: all layers dense, the layers
+   as chosen, and, when numba is installed, in one compiled call
    (:class:`~bsdl.pruning.export_fused.FusedSparseStack`: every layer in CSR, the
-   activations inside the loop) is timed against those layers and kept when faster; it
-   takes the first Linear's place and the others become ``nn.Identity``.
+   activations inside the loop); the fastest is kept (a fused stack takes the first
+   Linear's place and the others become ``nn.Identity``), and ``report.speedup`` is the
+   measured dense time over the exported time of the stacks and LSTM layers timed.
 
 Before that, structures pruned whole (see :mod:`bsdl.pruning.export_structured`) shrink:
 attention heads whose output columns are zero are removed from ``nn.MultiheadAttention``
@@ -57,17 +60,13 @@ from torch import nn
 from bsdl._validation import check_in_options, check_positive_int
 from bsdl.exceptions import ModelFileError
 from bsdl.pruning import export_io
-from bsdl.pruning.export_fused import (
-    FusedSparseLSTM,
-    FusedSparseStack,
-    fused_available,
-    stack_activations,
-)
+from bsdl.pruning.export_fused import FusedSparseStack
 from bsdl.pruning.export_structured import _replace, shrink_structures
+from bsdl.pruning.export_timing import choose_layer, choose_lstm, choose_stack
 from bsdl.pruning.groups import check_links, linear_runs
-from bsdl.pruning.sparse_kernels import SPARSE_FORMATS, available_formats
-from bsdl.pruning.sparse_linear import PrunedLinear, time_call
-from bsdl.pruning.sparse_rnn import PrunedLSTM, sparse_lstm_supported
+from bsdl.pruning.sparse_kernels import SPARSE_FORMATS
+from bsdl.pruning.sparse_linear import PrunedLinear
+from bsdl.pruning.sparse_rnn import sparse_lstm_supported
 
 __all__ = ["export", "ExportedModel", "ExportReport", "load_exported", "ELEMENTWISE"]
 
@@ -105,12 +104,17 @@ class ExportReport:
         One entry per exported Linear: ``name``, ``shape_before``, ``shape_after``,
         ``nnz``, ``format``, ``seconds`` (``{format: seconds per forward}`` measured by
         ``csr="auto"``, else None) and, from it, ``dense_seconds`` and ``csr_seconds``
-        (torch CSR); for a stack's layers also ``stack_seconds`` (``{"layers": s,
-        "fused": s}``, the stack as chosen layer by layer and fused, or None when not
-        timed). ``format`` is ``"fused"`` for the layers of a fused stack or LSTM.
+        (torch CSR); for a stack's layers also ``stack_seconds`` (``{"dense": s,
+        "layers": s, "fused": s}``: the whole stack with dense layers, with the layers as
+        chosen one by one, and fused when numba is installed; None when not timed).
+        ``format`` is ``"fused"`` for the layers of a fused stack or LSTM.
     structures : list of dict
         One entry per structure shrunk before the stacks: ``name``, ``kind`` (``"head"``,
         ``"unit"``, ``"rnn_unit"``), ``groups_before`` and ``groups_after``.
+    timed : list of dict
+        One entry per stack or LSTM layer that ``csr="auto"`` timed as a whole: ``name``,
+        ``kind`` (``"stack"``, ``"lstm"``), ``dense_seconds`` (its dense forward) and
+        ``seconds`` (the forward kept), medians per call at the export's batch size.
 
     Examples
     --------
@@ -128,6 +132,16 @@ class ExportReport:
     bytes_after: int
     layers: list = field(default_factory=list)
     structures: list = field(default_factory=list)
+    timed: list = field(default_factory=list)
+
+    @property
+    def speedup(self) -> float | None:
+        """Measured dense seconds over exported seconds, summed over the stacks and LSTM
+        layers timed by ``csr="auto"`` (``timed``); None when nothing was timed."""
+        if not self.timed:
+            return None
+        dense = sum(r["dense_seconds"] for r in self.timed)
+        return dense / sum(r["seconds"] for r in self.timed)
 
     def to_dict(self) -> dict:
         """The report as plain Python types."""
@@ -151,6 +165,13 @@ class ExportReport:
             )
             name, nnz, fmt = r["name"], r["nnz"], r["format"]
             lines.append(f"{name:<24}{shape:>24}{nnz:>10}{fmt:>8}{t_d:>10}{t_c:>10}")
+        for r in self.timed:
+            lines.append(
+                f"{r['kind']} {r['name'] or '(top)'}: dense {1e6 * r['dense_seconds']:.1f} us, "
+                f"exported {1e6 * r['seconds']:.1f} us"
+            )
+        if self.timed:
+            lines.append(f"measured speed-up {self.speedup:.2f}x")
         return "\n".join(lines)
 
 
@@ -246,84 +267,6 @@ def _compact(linears: list[nn.Linear], acts: list[list[nn.Module]]):
     return ws, bs, index
 
 
-def _choose(weight, bias, index, in_features, csr: str, batch_size: int):
-    """A PrunedLinear in the requested or the measured fastest format, and the timings
-    (``{format: seconds per forward}``, None when not timed)."""
-    has_zeros = bool((weight == 0).any())
-    if csr == "never" or (csr == "auto" and not has_zeros) or weight.numel() == 0:
-        return PrunedLinear(weight, bias, index, in_features, "dense"), None
-    if csr != "auto":
-        fmt = "csr" if csr == "always" else csr
-        return PrunedLinear(weight, bias, index, in_features, fmt), None
-    layers = {
-        fmt: PrunedLinear(weight, bias, index, in_features, fmt)
-        for fmt in ("dense", *available_formats(weight.device))
-    }
-    x = torch.randn(batch_size, in_features, dtype=weight.dtype, device=weight.device)
-    with torch.no_grad():
-        seconds = {fmt: time_call(lambda layer=layer: layer(x)) for fmt, layer in layers.items()}
-    best = min(seconds, key=seconds.get)
-    return layers[best], seconds
-
-
-def _need_fused(device) -> None:
-    if not fused_available(device):
-        raise ImportError("csr='fused' needs numba (pip install numba) and a CPU model")
-
-
-def _choose_stack(seq, run, layers, ws, bs, index, in_features, csr, batch_size):
-    """A FusedSparseStack for the run when asked for or measured faster than its layers
-    (``(module or None, {"layers": s, "fused": s} or None)``)."""
-    if csr not in ("auto", "fused"):
-        return None, None
-    acts = [list(seq[i + 1 : j]) for i, j in zip(run, run[1:])]
-    if csr == "fused":
-        _need_fused(ws[0].device)
-    if not fused_available(ws[0].device) or any(stack_activations(a) is None for a in acts):
-        return None, None
-    if ws[0].dtype not in (torch.float32, torch.float64) or any(w.numel() == 0 for w in ws):
-        return None, None
-    if csr == "auto" and not any(bool((w == 0).any()) for w in ws):
-        return None, None
-    fused = FusedSparseStack(ws, bs, index, in_features, acts)
-    if csr == "fused":
-        return fused, None
-    per_layer = nn.Sequential()
-    for k, layer in enumerate(layers):
-        per_layer.append(layer)
-        if k < len(acts):
-            per_layer.extend(acts[k])
-    x = torch.randn(batch_size, in_features, dtype=ws[0].dtype)
-    with torch.no_grad():
-        seconds = {
-            "layers": time_call(lambda: per_layer(x)),
-            "fused": time_call(lambda: fused(x)),
-        }
-    return (fused if seconds["fused"] < seconds["layers"] else None), seconds
-
-
-def _choose_lstm(lstm: nn.LSTM, csr: str, batch_size: int, steps: int = 16):
-    """A PrunedLSTM in the requested or measured fastest format (None: keep nn.LSTM)."""
-    if not any(bool((w == 0).any()) for w in (lstm.weight_ih_l0, lstm.weight_hh_l0)):
-        return None, None
-    if csr == "fused":
-        _need_fused(lstm.weight_hh_l0.device)
-        return FusedSparseLSTM(lstm), None
-    if csr != "auto":
-        return PrunedLSTM(lstm, "csr" if csr == "always" else csr), None
-    shape = (batch_size, steps) if lstm.batch_first else (steps, batch_size)
-    w = lstm.weight_hh_l0
-    x = torch.randn(*shape, lstm.input_size, dtype=w.dtype, device=w.device)
-    candidates = {"dense": lstm}
-    candidates.update({f: PrunedLSTM(lstm, f) for f in available_formats(w.device)})
-    if fused_available(w.device):
-        candidates["fused"] = FusedSparseLSTM(lstm)
-    with torch.no_grad():
-        seconds = {f: time_call(lambda m=m: m(x)) for f, m in candidates.items()}
-    best = min(seconds, key=seconds.get)
-    return (None if best == "dense" else candidates[best]), seconds
-
-
 def _lstm_row(name: str, lstm: nn.LSTM, new, seconds) -> dict:
     nnz = int((lstm.weight_ih_l0 != 0).sum() + (lstm.weight_hh_l0 != 0).sum())
     shape = [4 * lstm.hidden_size, lstm.input_size + lstm.hidden_size]
@@ -395,7 +338,7 @@ def export(
     if isinstance(work, nn.Linear):
         work = nn.Sequential(work)
     work, structures = shrink_structures(work, links)
-    rows = []
+    rows, timed = [], []
     with torch.no_grad():
         for seq_name, seq in list(work.named_modules()):
             if not isinstance(seq, nn.Sequential):
@@ -405,14 +348,19 @@ def export(
                 acts = [list(seq[i + 1 : j]) for i, j in zip(run, run[1:])]
                 ws, bs, index = _compact(linears, acts)
                 layer_csr = "numba" if csr == "fused" else csr
-                layers, run_rows = [], []
+                layers, dense, run_rows = [], [], []
                 for pos, (i, lin, w, b) in enumerate(zip(run, linears, ws, bs)):
                     in_features = lin.in_features if pos == 0 else ws[pos - 1].shape[0]
-                    layer, seconds = _choose(
-                        w, b, index if pos == 0 else None, in_features, layer_csr, batch_size
-                    )
+                    idx = index if pos == 0 else None
+                    layer, seconds = choose_layer(w, b, idx, in_features, layer_csr, batch_size)
                     seq[i] = layer
                     layers.append(layer)
+                    if csr == "auto":
+                        dense.append(
+                            layer
+                            if layer.format == "dense"
+                            else PrunedLinear(w, b, idx, in_features, "dense")
+                        )
                     run_rows.append(
                         {
                             "name": f"{seq_name}.{i}" if seq_name else str(i),
@@ -426,28 +374,52 @@ def export(
                             "stack_seconds": None,
                         }
                     )
-                fused, stack_seconds = _choose_stack(
-                    seq, run, layers, ws, bs, index, linears[0].in_features, csr, batch_size
-                )
+                kind, fused, stack_seconds = choose_stack(
+                    seq, run, layers, dense, ws, bs, index, linears[0].in_features, csr,
+                    batch_size,
+                )  # fmt: skip
                 for row in run_rows:
                     row["stack_seconds"] = stack_seconds
-                    if fused is not None:
-                        row["format"] = "fused"
+                    if kind != "layers":
+                        row["format"] = kind
                 if fused is not None:  # the stack in one module; its other places keep
                     seq[run[0]] = fused  # the Sequential's indices as Identity
                     for i in range(run[0] + 1, run[-1] + 1):
                         seq[i] = nn.Identity()
+                elif kind == "dense":
+                    for i, layer in zip(run, dense):
+                        seq[i] = layer
+                if stack_seconds is not None:
+                    prefix = f"{seq_name}." if seq_name else ""
+                    timed.append(
+                        {
+                            "name": f"{prefix}{run[0]}-{run[-1]}",
+                            "kind": "stack",
+                            "dense_seconds": stack_seconds["dense"],
+                            "seconds": stack_seconds[kind],
+                        }
+                    )
                 rows += run_rows
         for name, mod in list(work.named_modules()):
             if sparse_lstm_supported(mod) and csr != "never":
-                new, seconds = _choose_lstm(mod, csr, batch_size)
+                new, seconds = choose_lstm(mod, csr, batch_size)
                 if new is not None:
                     _replace(work, name, new)
                 rows.append(_lstm_row(name, mod, new, seconds))
+                if seconds is not None:
+                    kept = "dense" if new is None else new.format
+                    timed.append(
+                        {
+                            "name": name,
+                            "kind": "lstm",
+                            "dense_seconds": seconds["dense"],
+                            "seconds": seconds[kept],
+                        }
+                    )
     exported = ExportedModel(work).eval()
     params_after, bytes_after = _numbers(work)
     exported.report = ExportReport(
-        params_before, params_after, bytes_before, bytes_after, rows, structures
+        params_before, params_after, bytes_before, bytes_after, rows, structures, timed
     )
     return exported
 
