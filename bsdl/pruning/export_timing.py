@@ -137,12 +137,14 @@ def _need_fused(device) -> None:
         raise ImportError("csr='fused' needs numba (pip install numba) and a CPU model")
 
 
-def choose_stack(seq, run, layers, dense, ws, bs, index, in_features, csr, batch_size):
+def choose_stack(seq, run, original, layers, dense, ws, bs, index, in_features, csr, batch_size):
     """How the stack stays: ``(kind, fused module or None, seconds or None)``.
 
     ``kind`` is ``"layers"`` (the layers as chosen one by one), ``"dense"`` (every layer
-    dense) or ``"fused"`` (one :class:`FusedSparseStack`); with ``csr="auto"`` the three
-    whole stacks are timed (``{kind: seconds per forward}``) and the fastest is kept."""
+    dense, dead units removed) or ``"fused"`` (one :class:`FusedSparseStack`); with
+    ``csr="auto"`` the three whole stacks are timed (``{kind: seconds per forward}``) with
+    the ``original`` Linear layers beside them (``"original"``, a reference, not a
+    candidate), and the fastest candidate is kept."""
     acts = [list(seq[i + 1 : j]) for i, j in zip(run, run[1:])]
     if csr == "fused":
         _need_fused(ws[0].device)
@@ -166,13 +168,14 @@ def choose_stack(seq, run, layers, dense, ws, bs, index, in_features, csr, batch
                 out.extend(acts[k])
         return out
 
-    candidates = {"dense": chain(dense), "layers": chain(layers)}
+    candidates = {"original": chain(original), "dense": chain(dense), "layers": chain(layers)}
     fused = None
     if fusable:
         fused = candidates["fused"] = FusedSparseStack(ws, bs, index, in_features, acts)
     x = torch.randn(batch_size, in_features, dtype=ws[0].dtype, device=ws[0].device)
     with torch.no_grad():
-        best, seconds = fastest({k: (lambda m=m: m(x)) for k, m in candidates.items()})
+        _, seconds = fastest({k: (lambda m=m: m(x)) for k, m in candidates.items()})
+    best = min((k for k in seconds if k != "original"), key=seconds.__getitem__)
     return best, (fused if best == "fused" else None), seconds
 
 
