@@ -16,7 +16,9 @@ every round), at batch 1 and 64 and at one and two torch threads; the tables giv
 median milliseconds per forward over the rounds and the ratio ``dense / exported``. The
 memory column is the bytes of the exported model's tensors over the dense model's.
 
-Run ``python bench/sparse_inference.py`` (full, ~10 minutes on 2 cores) or ``--quick``.
+Run ``python bench/sparse_inference.py`` (full, ~15 minutes on 2 cores) or ``--quick``;
+``--models``, ``--sparsities``, ``--batches``, ``--threads`` and ``--no-structured`` select
+cases of the full run (e.g. only the rows a kernel change can move).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from bsdl.pruning.sparse_kernels import available_formats
 from bsdl.pruning.sparse_linear import time_call
 
 TARGETS = {0.9: 3.0, 0.95: 6.0, 0.5: 1.8}
+# --models of the full run: name -> (kind, width)
+MODELS = {"stack1024": ("stack", 1024), "stack4096": ("stack", 4096), "lstm1024": ("lstm", 1024)}
 
 
 def prune_(model: nn.Module, sparsity: float) -> None:
@@ -172,15 +176,29 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     parser.add_argument("--json", help="write all results to this file")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (5)")
+    parser.add_argument(
+        "--models", nargs="+", choices=MODELS, default=list(MODELS), help="models (all)"
+    )
+    parser.add_argument("--sparsities", nargs="+", type=float, help="of 0.9 0.95 0.99 (all)")
+    parser.add_argument("--batches", nargs="+", type=int, help="of 1 64 (both)")
+    parser.add_argument("--threads", nargs="+", type=int, help="of 1 2 (both)")
+    parser.add_argument(
+        "--no-structured", action="store_true", help="skip the structured (units) rows"
+    )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-    if args.quick:
-        widths, lstm_sizes, sparsities = (128,), (64,), (0.9,)
+    kinds = {MODELS[m][0] for m in args.models}
+    if args.quick:  # tiny sizes; --models picks the kinds, --no-structured applies
+        widths = (128,) if "stack" in kinds else ()
+        lstm_sizes, sparsities = ((64,) if "lstm" in kinds else ()), (0.9,)
         batches, threads, args.min_seconds = (1,), (1,), 0.002
         args.rounds = args.rounds or 1
     else:
-        widths, lstm_sizes, sparsities = (1024, 4096), (1024,), (0.9, 0.95, 0.99)
-        batches, threads, args.min_seconds = (1, 64), (1, 2), 0.02
+        widths = tuple(MODELS[m][1] for m in args.models if MODELS[m][0] == "stack")
+        lstm_sizes = tuple(MODELS[m][1] for m in args.models if MODELS[m][0] == "lstm")
+        sparsities = tuple(args.sparsities or (0.9, 0.95, 0.99))
+        batches, threads = tuple(args.batches or (1, 64)), tuple(args.threads or (1, 2))
+        args.min_seconds = 0.02
         args.rounds = args.rounds or 5
     info = machine()
     print(
@@ -197,7 +215,8 @@ def main(argv=None) -> int:
 
         for s in sparsities:
             rows += run_case(f"Linear stack {w}", stack, s, False, batches, threads, 0, args)
-        rows += run_case(f"Linear stack {w}", stack, 0.5, True, batches, threads, 0, args)
+        if not args.no_structured:
+            rows += run_case(f"Linear stack {w}", stack, 0.5, True, batches, threads, 0, args)
     for h in lstm_sizes:
 
         def lstm(h=h):
@@ -205,7 +224,8 @@ def main(argv=None) -> int:
 
         for s in sparsities:
             rows += run_case(f"LSTM {h} (16 steps)", lstm, s, False, batches, threads, 16, args)
-        rows += run_case(f"LSTM {h} (16 steps)", lstm, 0.5, True, batches, threads, 16, args)
+        if not args.no_structured:
+            rows += run_case(f"LSTM {h} (16 steps)", lstm, 0.5, True, batches, threads, 16, args)
     print(f"# load average at the end {loadavg()}")
     for r in rows:
         sp = r["speedup"]

@@ -4,7 +4,11 @@ variant gives the dense outputs (inside the script) and prints its tables and ra
 
 from __future__ import annotations
 
-from _bench_runner import run_quick
+import json
+import subprocess
+import sys
+
+from _bench_runner import ROOT, run_quick
 
 from bsdl.pruning.export_fused import fused_available
 from bsdl.pruning.sparse_kernels import available_formats
@@ -32,3 +36,14 @@ def test_sparse_inference_quick_runs(tmp_path):
         # stack: one layer's rows and the next one's columns halved, biases kept)
         if r["structured"]:
             assert r["memory"]["structured"] < 0.6
+
+
+def test_case_filters_select_rows(tmp_path):
+    out = tmp_path / "lstm.json"
+    cmd = [sys.executable, str(ROOT / "bench" / "sparse_inference.py"), "--quick"]
+    cmd += ["--models", "lstm1024", "--no-structured", "--json", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["model"], r["structured"]) for r in rows] == [("LSTM 64 (16 steps)", False)]
+    assert "summary: 1 cases" in proc.stdout
