@@ -36,11 +36,21 @@ LABELS = {
 }
 
 
-def make_pruner(method: str, model, sparsity: float, total_steps: int, n_obs: int, **schedule):
-    """One of :data:`PRUNERS` with the study's schedule (MGPP also gets ``n_obs``)."""
+def make_pruner(
+    method: str,
+    model,
+    sparsity: float,
+    total_steps: int,
+    n_obs: int,
+    *,
+    mgpp_options: dict | None = None,
+    **schedule,
+):
+    """One of :data:`PRUNERS` with the study's schedule (MGPP also gets ``n_obs`` and
+    ``mgpp_options``, e.g. ``{"slab_center": "initial"}`` for a pretrained model)."""
     cls = PRUNERS[method]
     if cls is MGPP:
-        return cls(model, sparsity, total_steps, n_obs=n_obs, **schedule)
+        return cls(model, sparsity, total_steps, n_obs=n_obs, **(mgpp_options or {}), **schedule)
     return cls(model, sparsity, total_steps, **schedule)
 
 

@@ -162,9 +162,11 @@ def test_final_sparsity_within_one_weight_per_tensor(cls, ranking):
 
 
 # ---------------------------------------------------------------------------- MGPP
-def test_mgpp_with_prior_weight_zero_is_gmp():
+@pytest.mark.parametrize("slab_center", ["zero", "initial"])
+def test_mgpp_with_prior_weight_zero_is_gmp(slab_center):
     results = []
-    for cls, kw in ((GMP, {}), (MGPP, {"n_obs": N, "prior_weight": 0.0})):
+    mgpp = {"n_obs": N, "prior_weight": 0.0, "slab_center": slab_center}
+    for cls, kw in ((GMP, {}), (MGPP, mgpp)):
         X, y, g = data(1)
         model = mlp(1)
         pruner = cls(model, 0.9, 60, initial_warmup=10, pruning_interval=5, **kw)
@@ -232,6 +234,94 @@ def test_mgpp_adds_the_annealed_prior_gradient_to_targets_only(step):
         w = p.detach().clone().requires_grad_(True)
         (grad,) = torch.autograd.grad(_neg_log_prior(w, 0.2 * a, 0.05, 1.0), w)
         torch.testing.assert_close(added, 2.0 * grad / n_obs, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("step", [0, 14])
+def test_mgpp_centred_slab_adds_the_gradient_of_its_density(step):
+    prior = MixtureGaussianPrior(lambda_=0.2, sigma0=0.05, sigma1=1.0)
+    model = mlp(2, width=6)
+    pruner = MGPP(
+        model, 0.5, 32, 50, prior=prior, initial_warmup=4, final_warmup=10,
+        slab_center="initial",
+    )  # fmt: skip
+    centers = {n: p.detach().clone() for n, p in model.named_parameters()}
+    with torch.no_grad():  # move away from the centres, some weights into the spike's range
+        for p in model.parameters():
+            p.mul_(0.5).add_(
+                0.05 * torch.randn(p.shape, generator=torch.Generator().manual_seed(3))
+            )
+    pruner.global_step = step
+    X, y, _ = data()
+    model.zero_grad()
+    (model(X) - y).pow(2).mean().backward()
+    before = [p.grad.clone() for p in model.parameters()]
+    pruner.before_step()
+    lam = pruner.lambda_at(step)
+    for (name, p), g0 in zip(model.named_parameters(), before):
+        added = p.grad - g0
+        if name not in ("0.weight", "2.weight"):
+            assert torch.equal(added, torch.zeros_like(added)), name
+            continue
+        w = p.detach().clone().requires_grad_(True)
+        slab = torch.distributions.Normal(centers[name], 1.0).log_prob(w) + math.log(lam)
+        spike = torch.distributions.Normal(0.0, 0.05).log_prob(w) + math.log1p(-lam)
+        (grad,) = torch.autograd.grad(-torch.logaddexp(slab, spike).sum(), w)
+        torch.testing.assert_close(added, grad / 50, rtol=1e-5, atol=1e-8)
+
+
+def _fine_tune_pretrained(slab_center):
+    """A 'pretrained' Linear(40, 1) (20 weights of size 0.5-1, 20 below 0.05) fine-tuned on
+    n = 30 points of its own task, pruned to 50 % (GMP when slab_center is None)."""
+    g = torch.Generator().manual_seed(0)
+    sign = torch.sign(torch.randn(40, generator=g))
+    w_pre = torch.cat([0.5 + 0.5 * torch.rand(20, generator=g), 0.05 * torch.rand(20, generator=g)])
+    w_pre = w_pre * sign
+    model = nn.Sequential(nn.Linear(40, 1))
+    with torch.no_grad():
+        model[0].weight.copy_(w_pre[None])
+        model[0].bias.zero_()
+    n, steps = 30, 120
+    X = torch.randn(n, 40, generator=g)
+    y = X @ w_pre[:, None] + 0.1 * torch.randn(n, 1, generator=g)
+    kw = dict(initial_warmup=10, final_warmup=40, pruning_interval=5, exclude_head=False)
+    if slab_center is None:
+        pruner = GMP(model, 0.5, steps, **kw)
+    else:
+        pruner = MGPP(model, 0.5, steps, n_obs=n, slab_center=slab_center, **kw)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(steps):
+        idx = torch.randint(0, n, (10,), generator=g)
+        opt.zero_grad()
+        (model(X[idx]) - y[idx]).pow(2).mean().backward()
+        pruner.before_step()
+        opt.step()
+        pruner.after_step()
+    return model[0].weight.detach()[0]
+
+
+def test_mgpp_centred_slab_keeps_pretrained_weights_when_fine_tuning_on_few_points():
+    # With n = 30 the default slab (sigma1^2 = 0.05) adds w / (n sigma1^2) = w / 1.5 to the
+    # gradient; the data term near its optimum is about 2 (w - w*), so a zero-centred slab
+    # settles near w* * 2 / (2 + 1/1.5) = 0.75 w* (a relative change of ~0.25 against GMP).
+    # Centred at the pretrained weights the slab's pull vanishes at w*, and the kept weights
+    # follow GMP's fine-tuned ones up to the minibatch noise (a few per cent here).
+    gmp = _fine_tune_pretrained(None)
+    for center, lo, hi in (("initial", 0.0, 0.05), ("zero", 0.15, math.inf)):
+        w = _fine_tune_pretrained(center)
+        keep = (gmp != 0) & (w != 0)
+        assert int(keep.sum()) >= 18, center  # the same 20 large weights (about) survive
+        change = float((w[keep] - gmp[keep]).norm() / gmp[keep].norm())
+        assert lo <= change < hi, (center, change)
+
+
+def test_mgpp_slab_center_is_checked_and_saved():
+    model = mlp(1)
+    with pytest.raises(ValueError, match="slab_center"):
+        MGPP(model, 0.5, 20, n_obs=N, slab_center="pretrained")
+    pruner = MGPP(model, 0.5, 20, n_obs=N, slab_center="initial")
+    state = pruner.state_dict()
+    assert torch.equal(state["center"]["0.weight"], model[0].weight)
+    assert MGPP(model, 0.5, 20, n_obs=N).state_dict()["center"] is None
 
 
 # ---------------------------------------------------------------------------- fixed masks

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from numbers import Real
 
 import torch
 
-from bsdl._validation import check_positive_float, check_positive_int
+from bsdl._validation import check_in_options, check_positive_float, check_positive_int
 from bsdl.priors import MixtureGaussianPrior
 from bsdl.pruning.base import Pruner
 
 __all__ = ["MGPP", "default_mgpp_prior"]
+
+SLAB_CENTERS = ("zero", "initial")
 
 
 def default_mgpp_prior() -> MixtureGaussianPrior:
@@ -45,6 +48,31 @@ def _check_anneal(value, prior: MixtureGaussianPrior) -> tuple[float, float]:
     return out[0], out[1]
 
 
+@torch.no_grad()
+def _add_centred_grad_(
+    w: torch.Tensor,
+    center: torch.Tensor,
+    grad: torch.Tensor,
+    prior: MixtureGaussianPrior,
+    scale: float,
+) -> None:
+    r"""In place: ``grad += scale * d(-log pi)/dw`` for the prior with its slab centred at
+    ``center``, ``pi(w) = lambda N(w; center, sigma1^2) + (1 - lambda) N(w; 0, sigma0^2)``.
+
+    With ``q0`` the spike's posterior responsibility,
+    ``d(-log pi)/dw = q0 w / sigma0^2 + (1 - q0) (w - center) / sigma1^2``; at ``center = 0``
+    this is :meth:`bsdl.MixtureGaussianPrior.add_grad_`.
+    """
+    lam, s0, s1 = prior.lambda_, prior.sigma0, prior.sigma1
+    d = w - center
+    # log odds of the spike: log[(1 - lambda)/lambda] + log(s1/s0) - w^2/(2 s0^2) + d^2/(2 s1^2)
+    const = math.log1p(-lam) - math.log(lam) + math.log(s1 / s0)
+    q0 = (w * w).mul_(-0.5 / s0**2).addcmul_(d, d, value=0.5 / s1**2).add_(const).sigmoid_()
+    # q0 w / s0^2 + (1 - q0) d / s1^2 = d / s1^2 + q0 (w / s0^2 - d / s1^2)
+    term = (w / s0**2).sub_(d, alpha=1.0 / s1**2).mul_(q0).add_(d, alpha=1.0 / s1**2)
+    grad.add_(term, alpha=scale)
+
+
 class MGPP(Pruner):
     r"""Mixture-Gaussian prior pruning: gradual magnitude pruning under the spike-and-slab prior.
 
@@ -65,6 +93,30 @@ class MGPP(Pruner):
     linear from ``lambda_anneal[0]`` at the first pruning step to ``lambda_anneal[1]`` at
     the last. No prior is added during the final fine-tuning.
 
+    ``slab_center="initial"`` centres the slab at the targeted weights' values when the
+    pruner is built (the pretrained weights, when a pretrained model is fine-tuned),
+    ``pi(w) = lambda N(w; w_0, sigma1^2) + (1 - lambda) N(w; 0, sigma0^2)``: the pretrained
+    model is the prior's information about the weights, so the slab pulls a kept weight
+    back toward its pretrained value (as the L2-SP penalty of transfer learning does)
+    instead of toward zero, while the spike at zero still pulls the small weights into
+    it. The spike's responsibility, and so the prior's threshold, then depends on each
+    weight's ``w_0``; for ``|w_0|`` well below ``sigma1`` it is close to that of the
+    zero-centred prior.
+
+    .. warning::
+
+       **Fine-tuning a pretrained model on few data points.** With the default
+       ``slab_center="zero"`` the slab adds ``w / (n sigma1^2)`` to every weight's gradient.
+       The default prior (``sigma1^2 = 0.05``) was tuned for data sets of ``n`` in the
+       hundreds of thousands, where this term is negligible; at ``n`` in the hundreds or
+       thousands it can exceed the data gradient of most pretrained weights, and under
+       Adam (which normalises the sum) it shrinks all of them toward zero at a rate of
+       about ``lr`` per step, destroying what pretraining learnt (BENCHMARKS.md, the
+       MiniLM study). Use ``slab_center="initial"`` when fine-tuning a pretrained model,
+       or raise ``sigma1`` so that ``1 / (n sigma1^2)`` is small. Keep ``"zero"`` (the
+       reference code's prior) when the model is trained from a random initialisation,
+       which carries no information to centre on.
+
     Parameters
     ----------
     model, final_sparsity, total_steps
@@ -80,6 +132,10 @@ class MGPP(Pruner):
         Multipliers of ``prior.lambda_`` at the first and the last pruning step.
     prior_weight : float, default 1.0
         Multiplier of the prior term (0 gives :class:`~bsdl.pruning.GMP` exactly).
+    slab_center : {"zero", "initial"}, default "zero"
+        Centre of the slab: ``"zero"`` (the reference code's prior) or ``"initial"``, each
+        targeted weight's value at construction (build the pruner after loading the
+        pretrained weights). The spike stays at zero. See the warning above.
     **options
         ``initial_sparsity``, ``initial_warmup``, ``final_warmup``, ``pruning_interval``,
         ``ranking``, ``targets``, ``exclude``, ``exclude_head``: see
@@ -109,9 +165,16 @@ class MGPP(Pruner):
     ...     pruner.after_step()     # prunes on schedule, keeps pruned weights at 0
     >>> pruner.sparsity(), pruner.metrics()["phase"]
     (0.75, 'finetune')
+
+    Fine-tuning a pretrained model on few data points: centre the slab at the pretrained
+    weights.
+
+    >>> pretrained = net  # stands for a model loaded with pretrained weights
+    >>> pruner = MGPP(pretrained, final_sparsity=0.9, total_steps=60, n_obs=100,
+    ...               slab_center="initial")
     """
 
-    _tensor_lists = ("_pruned",)
+    _tensor_lists = ("_pruned", "_center")
 
     def __init__(
         self,
@@ -123,6 +186,7 @@ class MGPP(Pruner):
         prior: MixtureGaussianPrior | None = None,
         lambda_anneal: tuple[float, float] = (1.0, 0.001),
         prior_weight: float = 1.0,
+        slab_center: str = "zero",
         **options,
     ) -> None:
         super().__init__(model, final_sparsity, total_steps, **options)
@@ -136,6 +200,10 @@ class MGPP(Pruner):
         self.prior = prior
         self.lambda_anneal = _check_anneal(lambda_anneal, prior)
         self.prior_weight = check_positive_float(prior_weight, "prior_weight", strict=False)
+        self.slab_center = check_in_options(slab_center, "slab_center", SLAB_CENTERS)
+        self._center: list[torch.Tensor] | None = None
+        if self.slab_center == "initial":
+            self._center = [p.detach().clone() for p in self._params]
         self._current: MixtureGaussianPrior | None = None
 
     def lambda_at(self, t: int) -> float:
@@ -175,17 +243,21 @@ class MGPP(Pruner):
             return
         prior = self.prior_at(t)
         scale = self.prior_weight / self.n_obs
-        for p in self._params:
+        for i, p in enumerate(self._params):
             if p.grad is None:
                 p.grad = torch.zeros_like(p)
-            prior.add_grad_(p.detach(), p.grad, scale)
+            if self._center is None:
+                prior.add_grad_(p.detach(), p.grad, scale)
+            else:
+                _add_centred_grad_(p.detach(), self._center[i], p.grad, prior, scale)
 
     def _scores(self) -> list[torch.Tensor]:
         return [p.detach().abs() for p in self._params]
 
     def metrics(self) -> dict:
         """:meth:`Pruner.metrics` with the prior of the next step: ``lambda_`` and its
-        ``prior_threshold`` (0 once the prior is off, in the fine-tuning phase)."""
+        ``prior_threshold`` (0 once the prior is off, in the fine-tuning phase; with
+        ``slab_center="initial"``, the threshold of a weight whose centre is 0)."""
         out = super().metrics()
         t = self.global_step
         on = t <= self.schedule.t_end and self.prior_weight > 0.0
