@@ -107,28 +107,29 @@ def _make_stack(numba, parallel: bool):
                 dst = buf_a
             else:
                 dst = buf_b
-            for i in numba.prange(rows):
-                start, stop = crow[c0 + i], crow[c0 + i + 1]
-                if n_b == 1:
+            if n_b == 1:
+                for i in numba.prange(rows):
                     s = bias[b0 + i]
-                    for j in range(start, stop):
+                    for j in range(crow[c0 + i], crow[c0 + i + 1]):
                         s += val[j] * src[col[j]]
                     for a in range(a0, a1):
                         s = _act_jit(codes[a], params[a, 0], params[a, 1], s)
                     dst[i] = s
-                else:
-                    s2 = src[: src.shape[0] // n_b * n_b].reshape((-1, n_b))
-                    d2 = dst[: dst.shape[0] // n_b * n_b].reshape((-1, n_b))
+            else:  # the 2-D views made once per layer, not once per row
+                s2 = src.reshape((-1, n_b))  # every buffer holds a multiple of n_b
+                d2 = dst.reshape((-1, n_b))
+                for i in numba.prange(rows):
+                    d = d2[i]
                     for b in range(n_b):
-                        d2[i, b] = bias[b0 + i]
-                    for j in range(start, stop):
+                        d[b] = bias[b0 + i]
+                    for j in range(crow[c0 + i], crow[c0 + i + 1]):
                         v = val[j]
-                        c = col[j]
+                        r = s2[col[j]]
                         for b in range(n_b):
-                            d2[i, b] += v * s2[c, b]
+                            d[b] += v * r[b]
                     for a in range(a0, a1):
                         for b in range(n_b):
-                            d2[i, b] = _act_jit(codes[a], params[a, 0], params[a, 1], d2[i, b])
+                            d[b] = _act_jit(codes[a], params[a, 0], params[a, 1], d[b])
             src = dst
         return 0
 
@@ -147,23 +148,24 @@ def _make_lstm(numba, parallel: bool):
         tb = T * n_b
         for t in range(T):
             base = t * n_b
-            for r in numba.prange(4 * H):
-                start, stop = crow[r], crow[r + 1]
-                if n_b == 1:
+            if n_b == 1:
+                for r in numba.prange(4 * H):
                     s = gx[r * tb + base]
-                    for j in range(start, stop):
+                    for j in range(crow[r], crow[r + 1]):
                         s += val[j] * h[col[j]]
                     g[r] = s
-                else:
-                    g2 = g.reshape((4 * H, n_b))
-                    h2 = h.reshape((H, n_b))
+            else:  # the 2-D views made once per step, not once per row
+                g2 = g.reshape((4 * H, n_b))
+                h2 = h.reshape((H, n_b))
+                for r in numba.prange(4 * H):
+                    d = g2[r]
                     for b in range(n_b):
-                        g2[r, b] = gx[r * tb + base + b]
-                    for j in range(start, stop):
+                        d[b] = gx[r * tb + base + b]
+                    for j in range(crow[r], crow[r + 1]):
                         v = val[j]
-                        k = col[j]
+                        hk = h2[col[j]]
                         for b in range(n_b):
-                            g2[r, b] += v * h2[k, b]
+                            d[b] += v * hk[b]
             for k in numba.prange(H):
                 for b in range(n_b):
                     i = 1 / (1 + math.exp(-g[k * n_b + b]))
