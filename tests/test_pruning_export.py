@@ -270,3 +270,19 @@ def test_a_sparse_lstm_layer_keeps_the_outputs(csr):
             small.module.lstm(x, h0), model.lstm(x, h0), rtol=1e-5, atol=1e-5
         )
         torch.testing.assert_close(small.module.lstm(x[0]), model.lstm(x[0]), rtol=1e-5, atol=1e-5)
+
+
+def test_an_lstm_named_inside_a_sequential_is_replaced():
+    """``nn.Sequential(OrderedDict(lstm=...))``: the child is found by name, not index."""
+    from collections import OrderedDict
+
+    torch.manual_seed(5)
+    lstm = nn.LSTM(4, 8)
+    with torch.no_grad():
+        lstm.weight_hh_l0.mul_(torch.rand(lstm.weight_hh_l0.shape) > 0.8)
+    model = nn.Sequential(OrderedDict(lstm=lstm))
+    small = export(model, csr="csr")
+    assert type(small.module.lstm).__name__ == "PrunedLSTM"
+    x = torch.randn(5, 2, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(small.module.lstm(x), lstm(x), rtol=1e-5, atol=1e-5)

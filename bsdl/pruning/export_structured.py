@@ -278,7 +278,7 @@ def _row(name: str, kind: str, before: int, after: int) -> dict:
 def _replace(root: nn.Module, name: str, new: nn.Module) -> None:
     parent_name, _, child = name.rpartition(".")
     parent = root.get_submodule(parent_name) if parent_name else root
-    if isinstance(parent, nn.Sequential | nn.ModuleList):
-        parent[int(child)] = new
+    if isinstance(parent, nn.Sequential | nn.ModuleList) and child.isdigit():
+        parent[int(child)] = new  # a named child of a Sequential (OrderedDict) is set below
     else:
         setattr(parent, child, new)
