@@ -33,7 +33,10 @@ The study of the MGPP paper (Zhang, Sun & Liang 2024) on one real text task, siz
 Run ``python bench/transformer_pruning.py`` (defaults: 1000 reviews, 64 tokens, 100 steps,
 1 seed, 3 seeds at 90 % for MGPP and GMP; see BENCHMARKS.md for the time on 2 CPU cores),
 or ``--quick`` (1 layer, 16 reviews, 5 steps; seconds; tests/test_compression_studies.py
-runs it). On a GPU (``--device auto`` picks it) use larger ``--n-train``/``--steps``.
+runs it). ``--resume`` keeps the rows already in ``--out``/results.csv and runs only the
+missing (method, sparsity, seed) of the plan. A variant of the setup (e.g. ``--steps 300``)
+gets its own ``--study`` name, hence its own folder, so that vignette 06 does not pool it
+with the main grid. On a GPU (``--device auto`` picks it) use larger ``--n-train``/``--steps``.
 """
 
 from __future__ import annotations
@@ -195,7 +198,15 @@ def plan(args) -> list[tuple[str, float, int]]:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny smoke run (1 layer, 5 steps)")
-    p.add_argument("--out", type=Path, default=ROOT / "results" / "compression" / STUDY)
+    p.add_argument(
+        "--study",
+        default=STUDY,
+        help="the study column of results.csv (a variant of the setup gets its own name, so "
+        "that vignette 06 does not pool it with the main grid)",
+    )
+    p.add_argument(
+        "--out", type=Path, default=None, help="default: bench/results/compression/<study>"
+    )
     p.add_argument("--device", default="auto")
     p.add_argument("--methods", default="mgpp,gmp,movement,platon")
     p.add_argument("--sparsities", default="0.5,0.7,0.8,0.9")
@@ -221,6 +232,8 @@ def main(argv=None) -> None:
         "--resume", action="store_true", help="keep the rows of --out/results.csv, skip those runs"
     )
     args = p.parse_args(argv)
+    if args.out is None:
+        args.out = ROOT / "results" / "compression" / args.study
     if args.quick:
         args.n_train, args.n_test, args.max_len, args.steps = 16, 16, 24, 5
         args.batch_size, args.layers, args.pruning_interval = 8, 1, 1
@@ -246,13 +259,13 @@ def main(argv=None) -> None:
     te_ids, te_mask = tokenize(tokenizer, te_x, args.max_len)
     data = (tr_ids, tr_mask, tr_y, te_ids, te_mask, te_y)
     print(
-        f"{STUDY}: {len(tr_y)} training reviews ({float(tr_y.float().mean()):.2f} 5-star), "
+        f"{args.study}: {len(tr_y)} training reviews ({float(tr_y.float().mean()):.2f} 5-star), "
         f"{len(te_y)} test ({float(te_y.float().mean()):.2f} 5-star), {args.max_len} tokens, "
         f"{args.steps} steps of {args.batch_size}, device {device}",
         flush=True,
     )
     resumed = earlier_commands(args.out) if args.resume else []
-    results = Results.resume(STUDY, args.out) if args.resume else Results(STUDY)
+    results = Results.resume(args.study, args.out) if args.resume else Results(args.study)
     runs = [r for r in plan(args) if (r[0], round(r[1], 6), r[2]) not in results.done()]
     for i, (method, sp, seed) in enumerate(runs, 1):
         r = run_one(args, data, method, sp, seed, device)
