@@ -149,6 +149,7 @@ def run_one(args, data, method: str, sparsity: float, seed: int, device) -> dict
             initial_warmup=round(0.1 * steps),
             final_warmup=round(0.3 * steps),
             pruning_interval=args.pruning_interval,
+            ranking=args.ranking,
             mgpp_options={"slab_center": args.mgpp_slab_center},
         )
     gen = torch.Generator().manual_seed(seed)
@@ -222,6 +223,12 @@ def main(argv=None) -> None:
     p.add_argument("--pruning-interval", type=int, default=5)
     p.add_argument("--layers", type=int, default=None, help="keep only the first N layers")
     p.add_argument(
+        "--ranking",
+        choices=("global", "per_tensor"),
+        default="global",
+        help="rank the weights over all pruned matrices (default) or within each",
+    )
+    p.add_argument(
         "--mgpp-slab-center",
         choices=("initial", "zero"),
         default="initial",
@@ -290,7 +297,8 @@ def main(argv=None) -> None:
         f"+ mean-pooled linear head, fine-tuned on {len(tr_y)} Amazon fine-food reviews "
         f"(modeldata small_fine_foods), {args.max_len} tokens, {args.steps} AdamW steps of "
         f"{args.batch_size} (lr {args.lr:g}), cubic schedule (10 % dense, pruning to 70 %, "
-        f"30 % fine-tuning, a mask update every {args.pruning_interval} steps); MGPP's "
+        f"30 % fine-tuning, a mask update every {args.pruning_interval} steps, "
+        f"{args.ranking.replace('_', '-')} ranking); MGPP's "
         f"slab centred at {center} (--mgpp-slab-center {args.mgpp_slab_center}). Test: "
         f"{len(te_y)} reviews of other products (majority class {100 * majority:.1f} %; "
         f"binomial se of one accuracy near 80 %: {100 * acc_se:.1f} points). "
