@@ -66,6 +66,22 @@ def _simplify_mlp(module: MLP, masks: dict) -> dict:
 LINEAR_PATH_GAMMA = 1.0
 
 
+def _choose_linear_path(inputs: torch.Tensor, targets: torch.Tensor, module: MLP, masks, groups):
+    """:func:`bsdl.sparsify.choose_linear_path` for the MLP's ``skip.weight`` and read-out
+    bias by extended BIC on the training data; ``groups``: what it may remove."""
+    return choose_linear_path(
+        module,
+        masks,
+        x=inputs,
+        y=targets.reshape(-1),
+        predict=lambda m: m(inputs).reshape(-1),
+        linear="skip.weight",
+        level=module.unpenalized[0],
+        groups=groups,
+        gamma=LINEAR_PATH_GAMMA,
+    )[0]
+
+
 @torch.no_grad()
 def _simplify_linear_path(inputs: torch.Tensor, targets: torch.Tensor, module: MLP, masks):
     """A restart's simplification with ``skip``: the structure clean-up, then the linear
@@ -76,19 +92,8 @@ def _simplify_linear_path(inputs: torch.Tensor, targets: torch.Tensor, module: M
     masks = simplify_structure(module, masks)
     for name, param in module.named_parameters():  # the thresholded network
         param.mul_(masks[name])
-    linear, level = "skip.weight", module.unpenalized[0]
-    groups = nonlinear_groups(module, masks, linear, level)
-    masks, _ = choose_linear_path(
-        module,
-        masks,
-        x=inputs,
-        y=targets.reshape(-1),
-        predict=lambda m: m(inputs).reshape(-1),
-        linear=linear,
-        level=level,
-        groups=groups,
-        gamma=LINEAR_PATH_GAMMA,
-    )
+    groups = nonlinear_groups(module, masks, "skip.weight", module.unpenalized[0])
+    masks = _choose_linear_path(inputs, targets, module, masks, groups)
     return simplify_structure(module, masks)
 
 
@@ -102,18 +107,7 @@ def _finish_linear_path(inputs: torch.Tensor, targets: torch.Tensor, module: MLP
     masks = get_masks(module)
     if not masks["skip.weight"].any():  # no linear path (none chosen, or not allowed)
         return
-    masks, _ = choose_linear_path(
-        module,
-        masks,
-        x=inputs,
-        y=targets.reshape(-1),
-        predict=lambda m: m(inputs).reshape(-1),
-        linear="skip.weight",
-        level=module.unpenalized[0],
-        groups=[],
-        gamma=LINEAR_PATH_GAMMA,
-    )
-    apply_masks(module, masks, warn=False)
+    apply_masks(module, _choose_linear_path(inputs, targets, module, masks, []), warn=False)
 
 
 def _hold_linear_path(module: MLP, masks: dict) -> dict:
