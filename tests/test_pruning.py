@@ -321,7 +321,12 @@ def test_mgpp_slab_center_is_checked_and_saved():
     pruner = MGPP(model, 0.5, 20, n_obs=N, slab_center="initial")
     state = pruner.state_dict()
     assert torch.equal(state["center"]["0.weight"], model[0].weight)
-    assert MGPP(model, 0.5, 20, n_obs=N).state_dict()["center"] is None
+    zero = MGPP(model, 0.5, 20, n_obs=N)
+    assert zero.state_dict()["center"] is None
+    old_state = {k: v for k, v in zero.state_dict().items() if k != "center"}
+    zero.load_state_dict(old_state)  # saved before slab_center existed
+    with pytest.raises(ValueError, match="lacks 'center'"):
+        pruner.load_state_dict(old_state)
 
 
 # ---------------------------------------------------------------------------- fixed masks

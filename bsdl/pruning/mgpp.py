@@ -251,6 +251,18 @@ class MGPP(Pruner):
             else:
                 _add_centred_grad_(p.detach(), self._center[i], p.grad, prior, scale)
 
+    def load_state_dict(self, state: dict) -> None:
+        """:meth:`Pruner.load_state_dict`; a state saved before ``slab_center`` existed
+        (no ``"center"`` entry) loads into a pruner with ``slab_center="zero"``."""
+        if (
+            isinstance(state, dict)
+            and "center" not in state
+            and "pruned" in state
+            and self.slab_center == "zero"
+        ):
+            state = {**state, "center": None}
+        super().load_state_dict(state)
+
     def _scores(self) -> list[torch.Tensor]:
         return [p.detach().abs() for p in self._params]
 
