@@ -257,7 +257,8 @@ def training_callbacks(*callbacks: Callback) -> Iterator[None]:
     >>> X, y = make_sparse_regression(100, 5, random_state=0)
     >>> timer = Timer()
     >>> with training_callbacks(timer):
-    ...     _ = SparseMLPRegressor((4,), n_epochs=5, refit_epochs=2, random_state=0).fit(X, y)
+    ...     est = SparseMLPRegressor((4,), skip=False, n_epochs=5, refit_epochs=2, random_state=0)
+    ...     _ = est.fit(X, y)
     >>> [(desc.split(": ")[1], epochs) for desc, _, epochs in timer.runs]
     [('anneal', 5), ('refit', 2)]
     """
