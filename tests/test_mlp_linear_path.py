@@ -81,7 +81,7 @@ def test_greedy_moves_match_a_naive_search_with_more_inputs_than_rows(seed):
 def test_extended_bic_keeps_noise_inputs_out_where_bic_lets_them_in():
     # 400 pure-noise inputs, n = 200: BIC's log n = 5.3 per input is below the largest of
     # 400 chi-square(1) gains (about 2 log 400 = 12), so plain BIC adds noise; gamma = 1
-    # adds 2 log(400 / k) more per input. Seeded; the gap is wide on every seed tried.
+    # adds 2 log(400 / k) more per input. One fixed seed.
     rng = np.random.default_rng(3)
     x = rng.normal(size=(200, 400))
     y = x[:, 0] + rng.normal(size=200)
@@ -142,10 +142,9 @@ def test_summary_and_round_trip(linear_fit, linear_data, tmp_path):
     )
 
 
-def test_weak_linear_input_missed_by_the_prior_comes_back():
+def test_linear_input_beside_a_nonlinear_one_is_on_the_linear_path():
     # a linear effect beside a nonlinear one among many noise inputs (n = 300, p = 150):
-    # the linear path keeps the linear input; the network alone (skip=False) is given for
-    # contrast only, no claim is made about it
+    # the linear path keeps the linear input and no noise input
     rng = np.random.default_rng(5)
     X = rng.normal(size=(300, 150))
     y = 2.0 * np.tanh(X[:, 0]) * X[:, 1] + 0.6 * X[:, 7] + rng.normal(size=300)
