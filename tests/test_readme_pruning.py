@@ -37,8 +37,12 @@ def test_readme_pruning_example_runs(tmp_path, monkeypatch):
         exec(compile(code, str(README), "exec"), namespace)
     printed = out.getvalue().splitlines()
     assert printed[0] == "sparsity 0.950"  # the target, within one weight (MGPP is exact)
-    before, after = map(int, re.match(r"parameters (\d+) -> (\d+)", printed[1]).groups())
-    assert after < 0.1 * before  # 95 % of the hidden weights and the dead units gone
+    numbers = re.match(r"parameters (\d+) -> (\d+) \((\d+) non-zero\)", printed[1])
+    before, after, nonzero = map(int, numbers.groups())
+    # 95 % of the hidden weights and the dead units gone, whichever format the measured rule
+    # kept: a layer kept dense (torch CSR slower, numba absent) still stores its zeros
+    assert nonzero < 0.1 * before
+    assert nonzero <= after < before
     speed = [line for line in printed if line.startswith("measured speed-up ")]
     assert len(speed) == 2  # in the report and the example's own line
     assert float(speed[-1].split()[-1].rstrip("x")) > 0  # measured: no timing asserted

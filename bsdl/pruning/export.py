@@ -98,7 +98,8 @@ class ExportReport:
     ----------
     params_before, params_after : int
         Numbers stored by the model and by the exported model (parameters and buffers;
-        for a CSR matrix its non-zero values, not its index arrays).
+        for a CSR matrix its non-zero values, not its index arrays). ``params_after`` depends
+        on the format chosen: a layer kept dense stores its zeros.
     bytes_before, bytes_after : int
         Bytes of those tensors in memory (index arrays included).
     layers : list of dict
@@ -118,6 +119,9 @@ class ExportReport:
         ``kind`` (``"stack"``, ``"lstm"``), ``dense_seconds`` (its forward as it came: the
         model's own layers, after any ``links`` structures were shrunk) and ``seconds`` (the
         forward kept), medians per call at the export's batch size.
+    nonzero_after : int or None
+        Non-zero numbers in the exported model, whatever the format chosen (None for a
+        report read from a file written before it was recorded).
 
     Examples
     --------
@@ -136,6 +140,7 @@ class ExportReport:
     layers: list = field(default_factory=list)
     structures: list = field(default_factory=list)
     timed: list = field(default_factory=list)
+    nonzero_after: int | None = None
 
     @property
     def speedup(self) -> float | None:
@@ -153,8 +158,9 @@ class ExportReport:
 
     def __str__(self) -> str:
         lines = [
-            f"parameters {self.params_before} -> {self.params_after}, "
-            f"bytes {self.bytes_before} -> {self.bytes_after}",
+            f"parameters {self.params_before} -> {self.params_after}"
+            + ("" if self.nonzero_after is None else f" ({self.nonzero_after} non-zero)")
+            + f", bytes {self.bytes_before} -> {self.bytes_after}",
             f"{'layer':<24}{'shape':>24}{'nnz':>10}{'format':>8}{'dense us':>10}{'csr us':>10}",
         ]
         lines[1:1] = [
@@ -222,10 +228,10 @@ class ExportedModel(nn.Module):
         return os.path.getsize(path)
 
 
-def _numbers(module: nn.Module) -> tuple[int, int]:
+def _numbers(module: nn.Module) -> tuple[int, int, int]:
     """Stored numbers (floating-point tensors: weights, biases, CSR values; not index
-    arrays) and bytes of all tensors."""
-    count = nbytes = 0
+    arrays), the non-zero ones among them, and bytes of all tensors."""
+    count = nonzero = nbytes = 0
     for sub in module.modules():
         for name, t in [*sub.named_parameters(recurse=False), *sub.named_buffers(recurse=False)]:
             if t is None:
@@ -235,7 +241,8 @@ def _numbers(module: nn.Module) -> tuple[int, int]:
                 isinstance(sub, FusedSparseStack) and name == "params"
             ):
                 count += t.numel()
-    return count, nbytes
+                nonzero += int(torch.count_nonzero(t.detach()))
+    return count, nonzero, nbytes
 
 
 @torch.no_grad()
@@ -337,7 +344,7 @@ def export(
     csr = check_in_options(csr, "csr", ("auto", "always", "never", *SPARSE_FORMATS, "fused"))
     batch_size = check_positive_int(batch_size, "batch_size")
     links = check_links(model, links)
-    params_before, bytes_before = _numbers(model)
+    params_before, _, bytes_before = _numbers(model)
     work = copy.deepcopy(model).eval()
     if isinstance(work, nn.Linear):
         work = nn.Sequential(work)
@@ -421,9 +428,10 @@ def export(
                         }
                     )
     exported = ExportedModel(work).eval()
-    params_after, bytes_after = _numbers(work)
+    params_after, nonzero_after, bytes_after = _numbers(work)
     exported.report = ExportReport(
-        params_before, params_after, bytes_before, bytes_after, rows, structures, timed
+        params_before, params_after, bytes_before, bytes_after, rows, structures, timed,
+        nonzero_after,
     )
     return exported
 
