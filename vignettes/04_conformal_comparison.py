@@ -89,6 +89,7 @@ HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd(
 sys.path.insert(0, str(HERE))
 
 from _common import (  # noqa: E402
+    FitCache,
     announce,
     environment,
     n_jobs,
@@ -159,44 +160,96 @@ for name, s in series.items():
 # %% [markdown]
 # ## Run
 #
-# Series (times seeds) run in `BSDL_N_JOBS` joblib workers.
+# Series (times seeds) run in `BSDL_N_JOBS` joblib workers, one `compare_intervals` call
+# each. With `BSDL_VIGNETTE_CACHE` set, each series' rows are kept on disk, so an interrupted
+# run resumes where it stopped (the seeds come from `random_state` alone, so a series run on
+# its own gets the rows it gets among the others).
 
 # %%
-t0 = time.perf_counter()
-frame, intervals = compare_intervals(
-    series,
-    methods=METHODS,
-    alpha=CONFIG["alphas"],
-    n_seeds=CONFIG["n_seeds"],
-    max_length=CONFIG["max_length"],
-    rnn_params=CONFIG["rnn_params"],
-    n_bootstraps=CONFIG["n_bootstraps"],
-    n_jobs=N_JOBS,
-    random_state=0,
-    return_intervals=True,
-)
-total_seconds = time.perf_counter() - t0
-write_report(frame, intervals, OUT)
-print(f"done in {total_seconds:.0f} s")
-
+CACHE = FitCache(NAME, HERE / f"{NAME}.py")
 # the return series again with noise="heteroscedastic": bsdl and the hybrid (same seeds,
 # same data: the seeds come from random_state, the split from the same fractions)
 HET_METHODS = ["bsdl", "hybrid"]
-t1 = time.perf_counter()
-het_frame = compare_intervals(
-    {name: series[name] for name in CONFIG["returns"]},
-    methods=HET_METHODS,
-    alpha=CONFIG["alphas"],
-    n_seeds=CONFIG["n_seeds"],
-    max_length=CONFIG["max_length"],
-    model_params=CONFIG["rnn_params"] | {"noise": "heteroscedastic"},
-    n_jobs=N_JOBS,
-    random_state=0,
+
+
+def run_series(name: str, het: bool) -> dict:
+    """One series through compare_intervals (the seeds depend on random_state only, so a
+    series alone gives the rows it gets among the others), as plain data for the cache."""
+    settings = dict(
+        alpha=CONFIG["alphas"],
+        n_seeds=CONFIG["n_seeds"],
+        max_length=CONFIG["max_length"],
+        n_jobs=1,
+        random_state=0,
+    )
+    if het:
+        part = compare_intervals(
+            {name: series[name]},
+            methods=HET_METHODS,
+            model_params=CONFIG["rnn_params"] | {"noise": "heteroscedastic"},
+            **settings,
+        )
+        return {"rows": part.to_dict("records"), "intervals": []}
+    part, shown = compare_intervals(
+        {name: series[name]},
+        methods=METHODS,
+        rnn_params=CONFIG["rnn_params"],
+        n_bootstraps=CONFIG["n_bootstraps"],
+        return_intervals=True,
+        **settings,
+    )
+    dated = isinstance(series[name].index, pd.DatetimeIndex)
+    stored = [
+        {
+            "key": list(k),
+            "index": [str(v) for v in df.index],
+            "dated": dated,
+            "columns": {c: df[c].tolist() for c in df.columns},
+        }
+        for k, df in shown.items()
+    ]
+    return {"rows": part.to_dict("records"), "intervals": stored}
+
+
+def unpack(result: dict) -> tuple[pd.DataFrame, dict]:
+    """Rows and intervals from a cached or fresh run of ``run_series``."""
+    shown = {}
+    for item in result["intervals"]:
+        index = pd.DatetimeIndex(item["index"]) if item["dated"] else item["index"]
+        if not item["dated"]:
+            index = pd.Index([int(v) for v in index])
+        key = tuple(item["key"])
+        shown[(key[0], int(key[1]), float(key[2]), key[3])] = pd.DataFrame(
+            item["columns"], index=index
+        )
+    return pd.DataFrame(result["rows"]), shown
+
+
+tasks = [(name, False) for name in series] + [(name, True) for name in CONFIG["returns"]]
+key_settings = {k: v for k, v in CONFIG.items() if k not in ("real", "returns")}
+parts, het_parts, intervals = [], [], {}
+t0 = time.perf_counter()
+for (name, het), result in CACHE.map(
+    run_series, tasks, lambda n, h: {"series": n, "het": h, **key_settings}, n_jobs=N_JOBS
+):
+    part, shown = unpack(result)
+    (het_parts if het else parts).append(part)
+    intervals.update(shown)
+    print(f"{name}{' (heteroscedastic)' if het else ''}: done")
+total_seconds = time.perf_counter() - t0
+order = {m: i for i, m in enumerate(METHODS)}
+frame = (
+    pd.concat(parts, ignore_index=True)
+    .sort_values(
+        ["series", "alpha", "seed", "method"],
+        key=lambda c: c.map(order) if c.name == "method" else c,
+    )
+    .reset_index(drop=True)
 )
+het_frame = pd.concat(het_parts, ignore_index=True)
 het_frame["method"] = het_frame.method + "-het"
-het_seconds = time.perf_counter() - t1
-total_seconds += het_seconds
-print(f"heteroscedastic runs: {het_seconds:.0f} s")
+write_report(frame, intervals, OUT)
+print(f"done in {total_seconds:.0f} s")
 
 # %% [markdown]
 # ## Tables
@@ -438,6 +491,7 @@ if QUICK:
             "60 epochs, 3 EnbPI refits, 90 % only"
         )
     )
+notes += CACHE.note()
 summary_md = to_markdown(summary)
 lines = [
     "# Vignette 4: asymptotic intervals against conformal prediction",
