@@ -17,11 +17,14 @@ def test_seasonal_bench_quick_runs(tmp_path):
     # a monthly index: lags="auto" reaches lag 13 = 12 + 1 (5 * 13 <= 180 training months)
     assert row["candidate_lags"] == 13
     assert row["ar_search"] == "global"
-    for model in ("bsdl", "autoreg"):
+    for model in ("bsdl", "hybrid", "autoreg"):
         cov = row[model]["coverage"]
         assert 0.0 <= cov <= 1.0
         assert math.isclose(row[model]["coverage_se"], math.sqrt(cov * (1 - cov) / 60))
     assert math.isclose(row["width_ratio"], row["bsdl"]["width"] / row["autoreg"]["width"])
+    # the hybrid walks bsdl's own intervals: the same centre
+    assert math.isclose(row["hybrid"]["rmse"], row["bsdl"]["rmse"])
+    assert "hybrid (bsdl's interval at ACI's level)" in stdout
 
 
 def test_short_series_bench_quick_runs(tmp_path):

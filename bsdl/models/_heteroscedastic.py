@@ -71,10 +71,12 @@ noise_ : str
     The fitted noise model.
 variance_selected_lags_ : ndarray of int
     With ``noise="heteroscedastic"``: lags whose squared innovation (or its negative
-    part) enters the conditional variance.
+    part) enters the conditional variance (lag 1, the GARCH(1, 1) core, unless its
+    fitted coefficient is 0).
 variance_inclusion_probabilities_ : ndarray of shape (lags,)
     Per lag, the largest inclusion probability of its two variance weights at the MAP
-    fit (before pruning).
+    fit (before pruning); 1 at lag 1, whose symmetric term (the GARCH(1, 1) core) is
+    outside the prior and always kept.
 variance_arch_, variance_asym_ : ndarray of shape (lags,)
     Coefficients of the squared innovations and of their negative part, per lag
     (standardised scale; 0 where pruned).

@@ -13,7 +13,9 @@ unit-variance Student-t ``z_t`` with ``nu`` fitted jointly
 prior of the mean network sits on the weights ``a_j`` and ``g_j`` (the square roots of the
 coefficients), so a lag's variance effect is kept when its weight leaves the spike, as a mean
 weight is; ``omega``, ``beta`` and ``nu`` (level, persistence, tails) are outside the prior,
-as the mean's level is. The fit follows the estimators' pipeline in miniature: a
+as the mean's level is, and so is ``a_1``: the GARCH(1, 1) core is always in the model (it
+identifies ``beta`` and nests the field's baseline) and the prior chooses the departures
+from it. The fit follows the estimators' pipeline in miniature: a
 maximum-likelihood warm-up on every lag, the maximum a posteriori fit under the prior (the
 inclusion probabilities are read there), pruning at the prior's threshold and a
 maximum-likelihood refit of what is kept, then backward elimination by BIC. Every refit
@@ -280,10 +282,12 @@ def _eliminate(raw: _Raw, mask: torch.Tensor, nll, mean_nll: float, n: int) -> f
     (with a refit, :func:`_refit`) lowers BIC most, while one does; ``mask`` is updated in
     place."""
     bic = _bic(mean_nll, n, mask)
-    while bool(mask.any()):
+    while int(mask.sum()) > 1:
         state = _state(raw)
         best = None
         for idx in mask.nonzero().tolist():
+            if idx == [0, 0]:
+                continue  # the core's ARCH term (fit_variance) is not a candidate
             trial = mask.clone()
             trial[idx[0], idx[1]] = 0.0
             raw.load_state_dict(state)
@@ -309,7 +313,8 @@ def fit_variance(
 ) -> VarianceModel:
     """Fit the sparse GJR-GARCH(``lags``, 1) to the innovations ``e`` (see the module
     docstring): maximum likelihood on every lag, MAP under ``prior`` on the weights
-    ``a_j``, ``g_j``, pruning at ``prior.threshold``, maximum-likelihood refit; with
+    ``a_j``, ``g_j`` (all but ``a_1``: the GARCH(1, 1) core is always kept), pruning at
+    ``prior.threshold``, maximum-likelihood refit; with
     ``prune="bic"`` (the forecasters' default) then backward elimination of the kept
     weights by BIC (each removal refitted), as the mean network's groups are eliminated.
     ``innovations``: ``"normal"`` (Gaussian likelihood) or ``"t"`` (standardised
@@ -381,9 +386,10 @@ def _fit_from(beta0: float, lags: int, prior, prune: str, nll, n: int, t: bool):
     raw = _Raw(lags, 0.95 - beta0, beta0, start, start, t)
     _minimise(raw, lambda: nll(raw, mask))
 
-    # MAP under the prior on a and g (the mean network's prior: the same spike and slab)
+    # MAP under the prior on a and g (the mean network's prior: the same spike and slab),
+    # except a_1: the GARCH(1, 1) core is outside the prior, as omega and beta are
     def posterior() -> torch.Tensor:
-        w = torch.cat([raw.a, raw.g])
+        w = torch.cat([raw.a[1:], raw.g])
         return nll(raw, mask) - prior.log_prob(w).sum() / n
 
     _minimise(raw, posterior)
@@ -391,6 +397,7 @@ def _fit_from(beta0: float, lags: int, prior, prune: str, nll, n: int, t: bool):
         w = torch.stack([raw.a, raw.g]).detach()
         inclusion = prior.inclusion_probability(w.float()).double().numpy()
         mask = (w.abs() > prior.threshold).to(_DTYPE)
+        inclusion[0, 0], mask[0, 0] = 1.0, 1.0  # the core's ARCH term is always kept
     # refit what is kept, by maximum likelihood (the pipeline's refit with the mask fixed)
     mean_nll = _refit(raw, mask, nll)
     if prune == "bic":
