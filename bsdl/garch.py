@@ -84,14 +84,30 @@ class GarchForecasts:
         return PredictionIntervals(self.mean, se, alpha, df=self.nu)
 
 
+def _two_step_start(z: np.ndarray, lags: list[int], n_fit: int, dist: str, arch_model):
+    """Starting values ``(Const, AR coefficients, omega, alpha, beta[, nu])``: least squares
+    for the AR mean on the fitting span, then a zero-mean GARCH(1, 1) on its residuals."""
+    first = max(lags)
+    rows = np.arange(first, n_fit)
+    design = np.column_stack([np.ones(rows.size)] + [z[rows - lag] for lag in lags])
+    coef, *_ = np.linalg.lstsq(design, z[rows], rcond=None)
+    resid = z[rows] - design @ coef
+    vol = arch_model(resid, mean="Zero", vol="GARCH", p=1, q=1, dist=dist, rescale=False)
+    return np.concatenate([coef, vol.fit(disp="off", show_warning=False).params.to_numpy()])
+
+
 def garch_forecasts(series, lags, n_fit: int, *, dist: str = "t") -> GarchForecasts:
     """Fit an AR-GARCH(1, 1) on ``series[:n_fit]``; one-step forecasts for the rest.
 
     The parameters are estimated once on the first ``n_fit`` values; the conditional
     mean and variance are then filtered along the remaining values with those parameters
     (no refit), each forecast using only the values before it, as the AutoReg baseline
-    and bsdl's ``predict_interval(series=)`` do. The series is scaled by the sd of its
-    fitting span for the optimiser (arch's advice) and the results are scaled back.
+    and bsdl's ``predict_interval(series=)`` do. The series is centred and scaled by the
+    mean and sd of its fitting span for the optimiser (arch's advice) and the results are
+    mapped back. With AR lags the fit is the largest likelihood among arch's fit from its
+    own start, its fit from the two-step estimates (least-squares mean, GARCH on its
+    residuals) and those estimates themselves: arch's optimiser can stop far below the
+    maximum when the mean has many lags.
 
     Parameters
     ----------
@@ -131,23 +147,34 @@ def garch_forecasts(series, lags, n_fit: int, *, dist: str = "t") -> GarchForeca
             f"n_fit must leave at least max(lags) + 100 = {first + 100} fitting values and "
             f"one value to forecast in a series of {y.size}, got n_fit={n_fit}"
         )
-    scale = float(np.std(y[:n_fit]))
+    loc, scale = float(np.mean(y[:n_fit])), float(np.std(y[:n_fit]))
     if scale == 0.0:
         raise ValueError("series is constant over its fitting span: GARCH needs variation")
-    z = pd.Series(y / scale, name="y")
+    z = pd.Series((y - loc) / scale, name="y")
     arch_model = _arch_model()
     mean_kind = {"mean": "AR", "lags": lag_list} if lag_list else {"mean": "Constant"}
     model = arch_model(z, vol="GARCH", p=1, q=1, dist=dist, rescale=False, **mean_kind)
     res = model.fit(last_obs=n_fit, disp="off", show_warning=False)
+    if lag_list:
+        # arch's optimiser (SLSQP) can stop, or wander, far below the maximum when the mean
+        # has many lags (weekly, half-hourly series): the two-step estimates (least-squares
+        # mean, GARCH on its residuals) are a second start and a candidate of their own, and
+        # the largest likelihood of the three is kept
+        start = _two_step_start(z.to_numpy(), lag_list, n_fit, dist, arch_model)
+        second = model.fit(starting_values=start, last_obs=n_fit, disp="off", show_warning=False)
+        for candidate in (second, model.fix(start, last_obs=n_fit)):
+            if candidate.loglikelihood > res.loglikelihood:
+                res = candidate
     fc = res.forecast(horizon=1, start=n_fit - 1, reindex=False)
     # row k holds the forecast made at origin n_fit - 1 + k for position n_fit + k
-    mean = fc.mean.to_numpy()[: y.size - n_fit, 0] * scale
+    mean = fc.mean.to_numpy()[: y.size - n_fit, 0] * scale + loc
     sd = np.sqrt(fc.variance.to_numpy()[: y.size - n_fit, 0]) * scale
     params = res.params.copy()
     nu = float(params["nu"]) if dist == "t" else None
-    for name in params.index:  # back to the series' scale
+    phi = sum(float(params[name]) for name in params.index if name.startswith("y["))
+    for name in params.index:  # back to the series' location and scale
         if name == "Const":
-            params[name] *= scale
+            params[name] = params[name] * scale + loc * (1.0 - phi)
         elif name == "omega":
             params[name] *= scale**2
     return GarchForecasts(
