@@ -29,8 +29,9 @@ def handle(fmt, w):
 @pytest.mark.parametrize("fmt", sparse_kernels.available_formats())
 @pytest.mark.parametrize("batch", [1, 3])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_every_format_equals_the_dense_product(fmt, batch, dtype):
-    w = sparse_weight(37, 53, 0.2, dtype=dtype)
+@pytest.mark.parametrize("keep", [0.2, 0.6])  # about 11 and 32 stored entries per row: the
+def test_every_format_equals_the_dense_product(fmt, batch, dtype, keep):  # 8-at-a-time path
+    w = sparse_weight(37, 53, keep, dtype=dtype)
     x = torch.randn(batch, 53, dtype=dtype)
     out = sparse_kernels.matmul(fmt, handle(fmt, w), x)
     assert out.shape == (batch, 37)

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-__all__ = ["ACTIVATIONS", "numba_available", "stack_kernels", "lstm_kernels"]
+__all__ = ["ACTIVATIONS", "numba_available", "stack_kernels", "lstm_kernels", "mm_kernels"]
 
 # activation name -> (code inside the kernel, names of its two float parameters)
 ACTIVATIONS: dict[str, tuple[int, tuple[str, ...]]] = {
@@ -40,6 +40,7 @@ ACTIVATIONS: dict[str, tuple[int, tuple[str, ...]]] = {
 }
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 _act_jit = None  # the compiled activation, set by the first call of stack_kernels()
+_axpy_jit = None  # the compiled row update, set by _helpers()
 
 
 @functools.cache
@@ -83,10 +84,42 @@ def _act(code, p0, p1, v):  # pragma: no cover - compiled
     return v
 
 
+def _axpy(j, end, col, val, src, d):  # pragma: no cover - compiled
+    # d[:] += sum_{k in j..end-1} val[k] * src[col[k], :], eight stored entries at a time:
+    # d (one output row over the batch) is loaded and stored once per eight entries instead
+    # of once per entry (1.4-1.6x faster at batch 64 than one entry at a time)
+    n_b = d.shape[0]
+    while j + 8 <= end:
+        v0, v1, v2, v3 = val[j], val[j + 1], val[j + 2], val[j + 3]
+        v4, v5, v6, v7 = val[j + 4], val[j + 5], val[j + 6], val[j + 7]
+        x0, x1, x2, x3 = src[col[j]], src[col[j + 1]], src[col[j + 2]], src[col[j + 3]]
+        x4, x5, x6, x7 = src[col[j + 4]], src[col[j + 5]], src[col[j + 6]], src[col[j + 7]]
+        for b in range(n_b):
+            d[b] += (v0 * x0[b] + v1 * x1[b] + v2 * x2[b] + v3 * x3[b]) + (
+                v4 * x4[b] + v5 * x5[b] + v6 * x6[b] + v7 * x7[b]
+            )
+        j += 8
+    while j < end:
+        v = val[j]
+        x = src[col[j]]
+        for b in range(n_b):
+            d[b] += v * x[b]
+        j += 1
+
+
+def _helpers(numba) -> None:
+    """Compile the inlined helpers once; globals, not closure variables, so that numba can
+    cache the kernels that call them."""
+    global _act_jit, _axpy_jit
+    if _act_jit is None:
+        jit = dict(fastmath=_FASTMATH, cache=True, nogil=True)
+        _act_jit = numba.njit(inline="always", **jit)(_act)
+        _axpy_jit = numba.njit(inline="always", **jit)(_axpy)
+
+
 def _make_stack(numba, parallel: bool):
-    global _act_jit  # a global, not a closure variable: numba can then cache the kernel
+    _helpers(numba)
     jit = dict(fastmath=_FASTMATH, cache=True, nogil=True)
-    _act_jit = numba.njit(inline="always", **jit)(_act)
 
     def stack(
         x, n_b, crow, col, val, bias, meta, codes, params, buf_a, buf_b, out
@@ -122,11 +155,7 @@ def _make_stack(numba, parallel: bool):
                     d = d2[i]
                     for b in range(n_b):
                         d[b] = bias[b0 + i]
-                    for j in range(crow[c0 + i], crow[c0 + i + 1]):
-                        v = val[j]
-                        r = s2[col[j]]
-                        for b in range(n_b):
-                            d[b] += v * r[b]
+                    _axpy_jit(crow[c0 + i], crow[c0 + i + 1], col, val, s2, d)
                     for a in range(a0, a1):
                         for b in range(n_b):
                             d[b] = _act_jit(codes[a], params[a, 0], params[a, 1], d[b])
@@ -137,6 +166,7 @@ def _make_stack(numba, parallel: bool):
 
 
 def _make_lstm(numba, parallel: bool):
+    _helpers(numba)
     jit = dict(fastmath=_FASTMATH, cache=True, nogil=True)
 
     def lstm(gx, n_b, crow, col, val, h, c, out, g):  # pragma: no cover - compiled
@@ -161,11 +191,7 @@ def _make_lstm(numba, parallel: bool):
                     d = g2[r]
                     for b in range(n_b):
                         d[b] = gx[r * tb + base + b]
-                    for j in range(crow[r], crow[r + 1]):
-                        v = val[j]
-                        hk = h2[col[j]]
-                        for b in range(n_b):
-                            d[b] += v * hk[b]
+                    _axpy_jit(crow[r], crow[r + 1], col, val, h2, d)
             for k in numba.prange(H):
                 for b in range(n_b):
                     i = 1 / (1 + math.exp(-g[k * n_b + b]))
@@ -183,6 +209,7 @@ def _make_lstm(numba, parallel: bool):
 
 
 def _make_mm(numba, parallel: bool):
+    _helpers(numba)
     jit = dict(fastmath=_FASTMATH, cache=True, nogil=True)
 
     def mm(crow, col, val, bias, xt, n_b, out):  # pragma: no cover - compiled
@@ -191,13 +218,10 @@ def _make_mm(numba, parallel: bool):
         o2 = out.reshape((rows, n_b))
         x2 = xt.reshape((-1, n_b))
         for i in numba.prange(rows):
+            d = o2[i]
             for b in range(n_b):
-                o2[i, b] = bias[i]
-            for j in range(crow[i], crow[i + 1]):
-                v = val[j]
-                c = col[j]
-                for b in range(n_b):
-                    o2[i, b] += v * x2[c, b]
+                d[b] = bias[i]
+            _axpy_jit(crow[i], crow[i + 1], col, val, x2, d)
         return 0
 
     return numba.njit(parallel=parallel, **jit)(mm)
@@ -213,6 +237,17 @@ def stack_kernels():
 
 
 @functools.cache
+def mm_kernels():
+    """``(serial, parallel)`` compiled ``mm(crow, col, val, bias, xt, n, out)``: ``out = W
+    @ xt + bias[:, None]`` on flat arrays (``xt`` is ``(in, n)``, ``out`` ``(rows, n)``), or
+    None without numba."""
+    numba = _numba()
+    if numba is None:
+        return None
+    return _make_mm(numba, False), _make_mm(numba, True)
+
+
+@functools.cache
 def lstm_kernels():
     """``((serial loop, serial mm), (parallel loop, parallel mm))``, or None without numba.
 
@@ -222,10 +257,8 @@ def lstm_kernels():
     numba = _numba()
     if numba is None:
         return None
-    return (
-        (_make_lstm(numba, False), _make_mm(numba, False)),
-        (_make_lstm(numba, True), _make_mm(numba, True)),
-    )
+    serial, parallel = mm_kernels()
+    return (_make_lstm(numba, False), serial), (_make_lstm(numba, True), parallel)
 
 
 def threads_for_numba() -> int:

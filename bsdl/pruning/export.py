@@ -430,9 +430,9 @@ def export(
     exported = ExportedModel(work).eval()
     params_after, nonzero_after, bytes_after = _numbers(work)
     exported.report = ExportReport(
-        params_before, params_after, bytes_before, bytes_after, rows, structures, timed,
-        nonzero_after,
+        params_before, params_after, bytes_before, bytes_after, rows, structures, timed
     )
+    exported.report.nonzero_after = nonzero_after
     return exported
 
 

@@ -62,20 +62,13 @@ def _numba_kernels():
                 s += val[j] * x[col[j]]
             out[i] = s
 
-    def mm(crow, col, val, xt, out, zero):  # pragma: no cover - compiled; xt (in, B)
-        n_b = xt.shape[1]
-        for i in numba.prange(crow.shape[0] - 1):
-            for b in range(n_b):
-                out[i, b] = zero
-            for j in range(crow[i], crow[i + 1]):
-                v = val[j]
-                c = col[j]
-                for b in range(n_b):
-                    out[i, b] += v * xt[c, b]
+    # batch > 1: the fused kernels' CSR product (eight stored entries per row update)
+    from bsdl.pruning._kernels_fused import mm_kernels
 
+    mm_serial, mm_parallel = mm_kernels()
     # one thread: the serial kernels (a parallel region costs more than it saves there)
-    serial = numba.njit(**jit)(mv), numba.njit(**jit)(mm)
-    parallel = numba.njit(parallel=True, **jit)(mv), numba.njit(parallel=True, **jit)(mm)
+    serial = numba.njit(**jit)(mv), mm_serial
+    parallel = numba.njit(parallel=True, **jit)(mv), mm_parallel
     return numba, serial, parallel
 
 
@@ -115,7 +108,8 @@ def build(fmt: str, crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor,
         nnz = int(arrays[2].shape[0])
         crow = np.ascontiguousarray(arrays[0].astype(pointer_dtype(nnz)))
         col = np.ascontiguousarray(arrays[1].astype(index_dtype(int(shape[1]))))
-        return crow, col, arrays[2], int(shape[0])
+        zeros = np.zeros(int(shape[0]), dtype=arrays[2].dtype)  # the batch kernel's bias
+        return crow, col, arrays[2], zeros
     raise ValueError(f"format must be one of {SPARSE_FORMATS}, got {fmt!r}")
 
 
@@ -139,12 +133,12 @@ def matmul(fmt: str, handle, x: torch.Tensor) -> torch.Tensor:
     if threads > 1:
         numba.set_num_threads(threads)
     mv, mm = parallel if threads > 1 else serial
-    crow, col, val, rows = handle
-    zero = val.dtype.type(0)
-    if xt_np.shape[1] == 1:
+    crow, col, val, zeros = handle
+    rows, n_b = zeros.shape[0], xt_np.shape[1]
+    if n_b == 1:
         out = np.empty(rows, dtype=val.dtype)
-        mv(crow, col, val, xt_np[:, 0], out, zero)
+        mv(crow, col, val, xt_np[:, 0], out, val.dtype.type(0))
         return torch.from_numpy(out)[None, :]
-    out = np.empty((rows, xt_np.shape[1]), dtype=val.dtype)
-    mm(crow, col, val, xt_np, out, zero)
-    return torch.from_numpy(out).T
+    out = np.empty(rows * n_b, dtype=val.dtype)
+    mm(crow, col, val, zeros, xt_np.reshape(-1), n_b, out)
+    return torch.from_numpy(out.reshape(rows, n_b)).T
