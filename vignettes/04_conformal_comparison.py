@@ -198,29 +198,37 @@ def run_series(name: str, het: bool) -> dict:
         return_intervals=True,
         **settings,
     )
-    dated = isinstance(series[name].index, pd.DatetimeIndex)
     stored = [
-        {
-            "key": list(k),
-            "index": [str(v) for v in df.index],
-            "dated": dated,
-            "columns": {c: df[c].tolist() for c in df.columns},
-        }
+        {"key": list(k), "index": index_to_json(df.index), "columns": df.to_dict("list")}
         for k, df in shown.items()
     ]
     return {"rows": part.to_dict("records"), "intervals": stored}
+
+
+def index_to_json(index: pd.Index) -> dict:
+    """A series index as plain data (dates, periods with their frequency, or labels)."""
+    if isinstance(index, pd.DatetimeIndex):
+        return {"kind": "datetime", "values": [v.isoformat() for v in index]}
+    if isinstance(index, pd.PeriodIndex):
+        return {"kind": "period", "freq": index.freqstr, "values": [str(v) for v in index]}
+    return {"kind": "labels", "values": index.tolist()}
+
+
+def index_from_json(data: dict) -> pd.Index:
+    if data["kind"] == "datetime":
+        return pd.DatetimeIndex(data["values"])
+    if data["kind"] == "period":
+        return pd.PeriodIndex(data["values"], freq=data["freq"])
+    return pd.Index(data["values"])
 
 
 def unpack(result: dict) -> tuple[pd.DataFrame, dict]:
     """Rows and intervals from a cached or fresh run of ``run_series``."""
     shown = {}
     for item in result["intervals"]:
-        index = pd.DatetimeIndex(item["index"]) if item["dated"] else item["index"]
-        if not item["dated"]:
-            index = pd.Index([int(v) for v in index])
         key = tuple(item["key"])
         shown[(key[0], int(key[1]), float(key[2]), key[3])] = pd.DataFrame(
-            item["columns"], index=index
+            item["columns"], index=index_from_json(item["index"])
         )
     return pd.DataFrame(result["rows"]), shown
 
