@@ -69,6 +69,13 @@ def test_outputs_match_the_masked_model(net, csr):
             biases += m.bias.numel()
     assert small.report.params_after == stored + biases
     assert small.report.params_before == sum(p.numel() for p in net.parameters())
+    # the non-zero numbers do not depend on the format kept: those of the dense export
+    # (the same shapes, every matrix stored with its zeros), counted here
+    dense = export(net, csr="never")
+    nonzero = sum(
+        int(torch.count_nonzero(t)) for t in dense.state_dict().values() if t.is_floating_point()
+    )
+    assert small.report.nonzero_after == nonzero < small.report.params_before
 
 
 def test_auto_keeps_the_measured_faster_format(net):
