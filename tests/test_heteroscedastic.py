@@ -367,6 +367,19 @@ def test_constant_noise_keeps_normal_innovations_by_default():
     assert float(b.width[0] / a.width[0]) == pytest.approx(ratio)
 
 
+def test_auto_innovations_are_t_with_a_conditional_variance(garch_fits):
+    # "auto" (the default): t where the variance is modelled, normal with constant noise;
+    # an explicit "normal" keeps the Gaussian quantile with a conditional variance
+    y, _, het, const = garch_fits
+    assert het.innovations == const.innovations == "auto"
+    assert het.innovations_ == "t" and het.innovation_df_ > 2
+    assert const.innovations_ == "normal" and const.innovation_df_ is None
+    normal = _quiet(SparseRNN(noise="heteroscedastic", innovations="normal", **SMALL).fit, y[:800])
+    assert normal.innovations_ == "normal" and normal.innovation_df_ is None
+    assert normal.predict_interval(alpha=0.1).df == normal.df_resid_
+    assert het.predict_interval(alpha=0.1).df == pytest.approx(het.innovation_df_)
+
+
 # ----------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("Est", [SparseRNN, SparseTransformer])
 def test_unknown_innovations_names_the_argument(Est):

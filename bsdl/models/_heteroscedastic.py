@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import StrOptions
 from bsdl._validation import check_in_options, check_is_fitted
 from bsdl.intervals import per_sample_jacobian
 from bsdl.models._noise import (
-    INNOVATIONS,
+    INNOVATION_OPTIONS,
     NOISE,
     VarianceModel,
     fit_t_df,
@@ -41,7 +41,7 @@ __all__ = [
 #: ``{noise attributes}``); a forecaster without them has constant normal noise.
 NOISE_CONSTRAINTS: dict = {
     "noise": [StrOptions(set(NOISE))],
-    "innovations": [StrOptions(set(INNOVATIONS))],
+    "innovations": [StrOptions(set(INNOVATION_OPTIONS))],
 }
 
 NOISE_PARAMETER_DOC = """\
@@ -50,14 +50,17 @@ noise : {"constant", "heteroscedastic"}, default "constant"
     ``"heteroscedastic"``: after the mean is fitted, its innovations get a sparse
     GJR-GARCH(``lags``, 1) conditional variance on the same lag window (squared
     innovations and their negative part at lags ``1..lags``, a persistence term), fitted
-    by the Gaussian likelihood with the mean's spike-and-slab prior on the square roots of
-    its coefficients (pruned at the prior's threshold, then by BIC with ``prune="bic"``).
+    by the likelihood of ``innovations`` with the mean's spike-and-slab prior on the square
+    roots of its coefficients beyond the GARCH(1, 1) core (pruned at the prior's threshold,
+    then by the extended BIC with ``prune="bic"``).
     One-step intervals use the predicted conditional variance, ``steps``-ahead intervals
     its forecast recursion; the mean's covariance becomes the sandwich form. Needs
     ``method="map"``.
-innovations : {"normal", "t"}, default "normal"
+innovations : {"auto", "normal", "t"}, default "auto"
     The distribution of the standardised innovations (innovation over its sd), which
-    gives the prediction intervals' critical values. ``"normal"``: Student-t with the
+    gives the prediction intervals' critical values. ``"auto"``: ``"t"`` with
+    ``noise="heteroscedastic"``, ``"normal"`` with constant noise (``innovations_`` holds
+    the choice). ``"normal"``: Student-t with the
     residual degrees of freedom ``df_resid_`` (about normal). ``"t"``: a unit-variance
     Student-t whose degrees of freedom ``nu > 2`` are estimated by maximum likelihood
     (``innovation_df_``): with ``noise="heteroscedastic"`` jointly with the variance
@@ -85,7 +88,8 @@ variance_omega_, variance_beta_, variance_backcast_ : float
 variance_persistence_ : float
     ``beta + sum(arch) + sum(asym) / 2``.
 variance_bic_ : float
-    BIC of the variance model on the innovations.
+    BIC of the variance model on the innovations (plain BIC; the search uses the extended
+    BIC, docs/CONVENTIONS.md).
 innovations_ : str
     The fitted innovation distribution, ``"normal"`` or ``"t"``.
 innovation_df_ : float or None
@@ -105,7 +109,9 @@ class HeteroscedasticMixin:
                 f"noise='heteroscedastic' needs method='map' (got method={method!r}): "
                 "posterior draws with a conditional variance are not implemented"
             )
-        check_in_options(getattr(self, "innovations", "normal"), "innovations", list(INNOVATIONS))
+        check_in_options(
+            getattr(self, "innovations", "auto"), "innovations", list(INNOVATION_OPTIONS)
+        )
         return noise
 
     @staticmethod
@@ -133,7 +139,10 @@ class HeteroscedasticMixin:
         """Fit the innovations' distribution: with ``noise="heteroscedastic"`` the variance
         recursion on the training innovations and the sandwich covariance; with constant
         noise and ``innovations="t"`` the degrees of freedom of the residuals over ``sigma``."""
-        self.innovations_ = str(getattr(self, "innovations", "normal"))
+        innovations = str(getattr(self, "innovations", "auto"))
+        if innovations == "auto":  # docs/CONVENTIONS.md: fat tails where the variance moves
+            innovations = "t" if self._heteroscedastic else "normal"
+        self.innovations_ = innovations
         self.innovation_df_ = None
         if not self._heteroscedastic:
             if self.innovations_ == "t":

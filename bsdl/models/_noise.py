@@ -18,7 +18,9 @@ identifies ``beta`` and nests the field's baseline) and the prior chooses the de
 from it. The fit follows the estimators' pipeline in miniature: a
 maximum-likelihood warm-up on every lag, the maximum a posteriori fit under the prior (the
 inclusion probabilities are read there), pruning at the prior's threshold and a
-maximum-likelihood refit of what is kept, then backward elimination by BIC. Every refit
+maximum-likelihood refit of what is kept, then backward elimination by the extended BIC
+(Chen & Chen 2008, gamma = 1: the ``2 L - 1`` candidate terms beyond the core make the
+candidate set large, docs/CONVENTIONS.md). Every refit
 starts from the current values and from fresh starts (:func:`_refit`), so the search is not
 held in a basin where the persistence has run to 0.
 
@@ -45,6 +47,7 @@ from bsdl.priors import MixtureGaussianPrior
 __all__ = [
     "NOISE",
     "INNOVATIONS",
+    "INNOVATION_OPTIONS",
     "VarianceModel",
     "fit_variance",
     "fit_t_df",
@@ -55,8 +58,11 @@ __all__ = [
 
 #: the options of the forecasters' ``noise`` argument
 NOISE = ("constant", "heteroscedastic")
-#: the options of the forecasters' ``innovations`` argument
+#: the innovation distributions a fit can have (``innovations_``)
 INNOVATIONS = ("normal", "t")
+#: the options of the forecasters' ``innovations`` argument: ``"auto"`` is ``"t"`` with
+#: ``noise="heteroscedastic"`` and ``"normal"`` with constant noise
+INNOVATION_OPTIONS = ("auto", *INNOVATIONS)
 
 #: the likelihood of the standardised innovations, by ``innovations``
 LIKELIHOODS = {"normal": HeteroscedasticGaussian(), "t": HeteroscedasticStudentT()}
@@ -243,8 +249,11 @@ def _minimise(raw: _Raw, objective, max_iter: int = 300) -> float:
 
 
 def _bic(mean_nll: float, n: int, mask: torch.Tensor) -> float:
-    # 2 n NLL + k log n, k: the kept weights, omega and beta
-    return 2.0 * n * mean_nll + (int(mask.sum()) + 2) * math.log(n)
+    # extended BIC (Chen & Chen 2008, gamma = 1): 2 n NLL + k log n + 2 log C(m, j), k: the
+    # kept weights, omega and beta; j of the m = 2 L - 1 candidate terms beyond the core kept
+    m, j = mask.numel() - 1, int(mask.sum()) - 1
+    log_choose = math.lgamma(m + 1) - math.lgamma(j + 1) - math.lgamma(m - j + 1)
+    return 2.0 * n * mean_nll + (int(mask.sum()) + 2) * math.log(n) + 2.0 * log_choose
 
 
 def _state(raw: _Raw) -> dict:
@@ -278,8 +287,9 @@ def _refit(raw: _Raw, mask: torch.Tensor, nll, max_iter: int = 300) -> float:
 
 
 def _eliminate(raw: _Raw, mask: torch.Tensor, nll, mean_nll: float, n: int) -> float:
-    """Backward elimination by BIC: remove, one at a time, the kept weight whose removal
-    (with a refit, :func:`_refit`) lowers BIC most, while one does; ``mask`` is updated in
+    """Backward elimination by the extended BIC (:func:`_bic`): remove, one at a time, the
+    kept weight whose removal (with a refit, :func:`_refit`) lowers it most, while one does;
+    ``mask`` is updated in
     place."""
     bic = _bic(mean_nll, n, mask)
     while int(mask.sum()) > 1:
@@ -316,7 +326,8 @@ def fit_variance(
     ``a_j``, ``g_j`` (all but ``a_1``: the GARCH(1, 1) core is always kept), pruning at
     ``prior.threshold``, maximum-likelihood refit; with
     ``prune="bic"`` (the forecasters' default) then backward elimination of the kept
-    weights by BIC (each removal refitted), as the mean network's groups are eliminated.
+    weights by the extended BIC (each removal refitted), as the mean network's groups are
+    eliminated.
     ``innovations``: ``"normal"`` (Gaussian likelihood) or ``"t"`` (standardised
     Student-t likelihood, ``nu`` estimated with the other parameters outside the prior).
 

@@ -131,7 +131,7 @@ class SparseRNN(SequenceForecaster):
         restart_criterion: str = "bic",
         missing: str = "raise",
         noise: str = "constant",
-        innovations: str = "normal",
+        innovations: str = "auto",
         n_jobs: int | None = None,
         random_state=None,
         device: str = "cpu",

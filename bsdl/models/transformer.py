@@ -158,7 +158,7 @@ class SparseTransformer(SequenceForecaster):
         restart_criterion: str = "bic",
         missing: str = "raise",
         noise: str = "constant",
-        innovations: str = "normal",
+        innovations: str = "auto",
         n_jobs: int | None = None,
         random_state=None,
         device: str = "cpu",
