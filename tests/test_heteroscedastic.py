@@ -392,6 +392,12 @@ def test_fit_variance_unknown_innovations():
         fit_variance(np.ones(50), 1, MixtureGaussianPrior(0.01, 0.1, 1.0), innovations="cauchy")
 
 
+@pytest.mark.parametrize("lags", [0, -1, 1.5, True])
+def test_fit_variance_needs_a_lag_for_its_core(lags):
+    with pytest.raises(ValueError, match="lags must be an integer >= 1"):
+        fit_variance(np.ones(50), lags, MixtureGaussianPrior(0.01, 0.1, 1.0))
+
+
 @pytest.mark.parametrize("Est", [SparseRNN, SparseTransformer])
 def test_unknown_noise_names_the_argument(Est):
     with pytest.raises(ValueError, match="noise"):

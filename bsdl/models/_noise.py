@@ -346,6 +346,8 @@ def fit_variance(
     """
     if innovations not in LIKELIHOODS:
         raise ValueError(f"innovations must be one of {sorted(LIKELIHOODS)}, got {innovations!r}")
+    if isinstance(lags, bool) or not isinstance(lags, int | np.integer) or lags < 1:
+        raise ValueError(f"lags must be an integer >= 1 (the GARCH(1, 1) core), got {lags!r}")
     t = innovations == "t"
     lik = LIKELIHOODS[innovations]
     et = torch.as_tensor(np.asarray(e, dtype=float), dtype=_DTYPE)

@@ -87,7 +87,7 @@ def _act(code, p0, p1, v):  # pragma: no cover - compiled
 def _axpy(j, end, col, val, src, d):  # pragma: no cover - compiled
     # d[:] += sum_{k in j..end-1} val[k] * src[col[k], :], eight stored entries at a time:
     # d (one output row over the batch) is loaded and stored once per eight entries instead
-    # of once per entry (1.4-1.6x faster at batch 64 than one entry at a time)
+    # of once per entry (BENCHMARKS.md, "Sparse inference", has the effect at batch 64)
     n_b = d.shape[0]
     while j + 8 <= end:
         v0, v1, v2, v3 = val[j], val[j + 1], val[j + 2], val[j + 3]
