@@ -4,7 +4,8 @@
 (or, by name, the daily returns of :data:`bsdl.datasets.RETURN_SERIES`) and prints the
 table of coverage, width, interval score and seconds per method; ``--out DIR`` also writes
 ``comparison.csv``, ``comparison.md`` and one figure per series. ``--noise
-heteroscedastic`` fits the forecaster with a conditional variance.
+heteroscedastic`` fits the forecaster with a conditional variance, ``--innovations`` chooses
+the innovations' distribution (``auto``, ``normal``, ``t``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ QUICK_RNN = {"n_epochs": 60}
 def _parser() -> argparse.ArgumentParser:
     from bsdl.compare import METHODS
     from bsdl.datasets import REAL_SERIES, RETURN_SERIES
-    from bsdl.models._noise import NOISE
+    from bsdl.models._noise import INNOVATION_OPTIONS, NOISE
 
     p = argparse.ArgumentParser(prog="bsdl", description="Bayesian sparse deep learning")
     sub = p.add_subparsers(dest="command", required=True)
@@ -55,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
         choices=list(NOISE),
         help="the forecaster's innovation variance (default constant)",
     )
+    c.add_argument(
+        "--innovations",
+        default="auto",
+        choices=list(INNOVATION_OPTIONS),
+        help="the standardised innovations' distribution (default auto: Student-t with "
+        "--noise heteroscedastic, normal with constant noise)",
+    )
     c.add_argument("--alpha", nargs="+", type=float, default=[0.1, 0.05])
     c.add_argument("--seeds", type=int, default=1, help="seeds per series (default 1)")
     c.add_argument("--bootstraps", type=int, default=20, help="EnbPI refits (default 20)")
@@ -78,6 +86,8 @@ def _compare(args) -> int:
     rnn = dict(QUICK_RNN) if args.quick else {}
     if args.noise != "constant":
         rnn["noise"] = args.noise
+    if args.innovations != "auto":
+        rnn["innovations"] = args.innovations
     boot = 5 if args.quick else args.bootstraps
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

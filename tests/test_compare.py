@@ -184,6 +184,28 @@ def test_cli_compare_prints_the_table(capsys, tmp_path):
     assert (tmp_path / "comparison.md").exists()
 
 
+def test_cli_passes_noise_and_innovations_to_the_forecaster(monkeypatch, capsys):
+    import bsdl.compare
+
+    seen = {}
+    real = bsdl.compare.compare_intervals
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs["model_params"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bsdl.compare, "compare_intervals", spy)
+    argv = ["compare", "--series", "nile", "--quick", "--methods", "bsdl", "--alpha", "0.1"]
+    assert main(argv + ["--noise", "heteroscedastic", "--innovations", "normal"]) == 0
+    assert seen == {"n_epochs": 60, "noise": "heteroscedastic", "innovations": "normal"}
+    seen.clear()
+    assert main(argv) == 0  # the defaults: nothing passed, the forecaster's own defaults
+    assert seen == {"n_epochs": 60}
+    with pytest.raises(SystemExit):
+        main(argv + ["--innovations", "cauchy"])
+    assert "--innovations" in capsys.readouterr().err
+
+
 def test_cli_reports_bad_input(capsys):
     assert main(["compare", "--series", "nile", "--alpha", "2", "--quick"]) == 2
     assert "alpha" in capsys.readouterr().err
