@@ -293,3 +293,50 @@ def test_an_lstm_named_inside_a_sequential_is_replaced():
     x = torch.randn(5, 2, 4)
     with torch.no_grad():
         torch.testing.assert_close(small.module.lstm(x), lstm(x), rtol=1e-5, atol=1e-5)
+
+
+class _TinyLM(nn.Module):
+    """Embedding, a batch-first LSTM and a decoder in a Sequential, as a word LSTM LM."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(50, 8)
+        self.lstm = nn.LSTM(8, 16, batch_first=True)
+        self.decoder = nn.Sequential(nn.Linear(16, 200))
+
+    def forward(self, tokens):
+        h, _ = self.lstm(self.emb(tokens))
+        return self.decoder(h)
+
+
+def test_example_input_times_each_layer_at_the_shape_it_sees():
+    # independent answer: the shapes are those of the forward written out by hand, a
+    # decoder reading all 35 positions of one sequence at once, the LSTM one sequence
+    from bsdl.pruning.export_timing import input_shapes
+
+    torch.manual_seed(0)
+    lm = _TinyLM().eval()
+    with torch.no_grad():
+        for p in (lm.lstm.weight_ih_l0, lm.lstm.weight_hh_l0, lm.decoder[0].weight):
+            p.mul_((torch.rand_like(p) > 0.7).float())
+    tokens = torch.randint(0, 50, (1, 35))
+    assert input_shapes(lm, tokens) == {"lstm": (1, 35), "decoder.0": (35,)}
+    assert input_shapes(lm, (torch.randint(0, 50, (4, 9)),))["decoder.0"] == (36,)
+    small = export(lm, example_input=tokens)
+    [decoder] = [r for r in small.report.layers if r["name"] == "decoder.0"]
+    assert decoder["timed_rows"] == 35
+    with torch.no_grad():
+        torch.testing.assert_close(small(tokens), lm(tokens), rtol=1e-5, atol=1e-5)
+    assert lm.training is False  # the model's mode is kept
+    # without an example the decoder is timed at batch_size rows
+    plain = export(lm, batch_size=3)
+    assert [r["timed_rows"] for r in plain.report.layers if r["name"] == "decoder.0"] == [3]
+
+
+def test_example_input_bad_values():
+    lm = _TinyLM()
+    with pytest.raises(TypeError, match="example_input must be a tensor"):
+        export(lm, example_input=[1, 2, 3])
+    with pytest.raises(ValueError, match="example_input: the model's forward failed"):
+        export(lm, example_input=torch.randn(2, 3))  # floats into an embedding
+    assert lm.training  # left in its mode after the failed call

@@ -15,7 +15,8 @@ activations elementwise, see :data:`ELEMENTWISE`) as a stack:
    With ``csr="auto"`` the dense forward and that of every sparse kernel available here
    (torch CSR, SciPy, MKL through sparse-dot-mkl, a compiled numba kernel; see
    :mod:`bsdl.pruning.sparse_kernels`) are timed on this machine, at ``batch_size`` rows
-   and the current torch thread count (interleaved rounds, medians:
+   (or the rows the stack sees in one forward of ``example_input``) and the current torch
+   thread count (interleaved rounds, medians:
    :func:`~bsdl.pruning.export_timing.fastest`), and the fastest is kept (the timings are
    in the report). Then the whole stack is timed three ways: all layers dense, the layers
    as chosen, and, when numba is installed, in one compiled call
@@ -35,8 +36,9 @@ hidden units of a one-layer recurrent module).
 A one-layer, unidirectional ``nn.LSTM`` with zeros in its weights becomes a
 :class:`~bsdl.pruning.sparse_rnn.PrunedLSTM` in the fastest sparse format, or a
 :class:`~bsdl.pruning.export_fused.FusedSparseLSTM` (its time loop compiled, with numba),
-when that beats the fused dense ``nn.LSTM`` on 16 steps of ``batch_size`` sequences
-(``csr="auto"``), or in the format asked for (the report has a row for it).
+when that beats the fused dense ``nn.LSTM`` on 16 steps of ``batch_size`` sequences, or on
+the sequences it sees in ``example_input`` (``csr="auto"``), or in the format asked for (the
+report has a row for it).
 
 Other Linear layers outside an ``nn.Sequential`` are left as they are: their owner's
 ``forward`` may read ``.weight`` itself (as ``nn.MultiheadAttention`` does).
@@ -63,7 +65,7 @@ from bsdl.exceptions import ModelFileError
 from bsdl.pruning import export_io
 from bsdl.pruning.export_fused import FusedSparseStack
 from bsdl.pruning.export_structured import _replace, shrink_structures
-from bsdl.pruning.export_timing import choose_layer, choose_lstm, choose_stack
+from bsdl.pruning.export_timing import choose_layer, choose_lstm, choose_stack, input_shapes
 from bsdl.pruning.groups import check_links, linear_runs
 from bsdl.pruning.sparse_kernels import SPARSE_FORMATS
 from bsdl.pruning.sparse_linear import PrunedLinear
@@ -109,7 +111,9 @@ class ExportReport:
         (torch CSR); for a stack's layers also ``stack_seconds`` (``{"original": s,
         "dense": s, "layers": s, "fused": s}``: the whole stack as it came, dense without
         its dead units, with the layers as chosen one by one, and fused when numba is
-        installed; None when not timed).
+        installed; None when not timed), and ``timed_rows`` (the rows of the timing
+        input: ``batch_size``, or the rows seen in ``example_input``; None when not
+        timed).
         ``format`` is ``"fused"`` for the layers of a fused stack or LSTM.
     structures : list of dict
         One entry per structure shrunk before the stacks: ``name``, ``kind`` (``"head"``,
@@ -294,7 +298,12 @@ def _lstm_row(name: str, lstm: nn.LSTM, new, seconds) -> dict:
 
 
 def export(
-    model: nn.Module, *, csr: str = "auto", batch_size: int = 1, links: dict | None = None
+    model: nn.Module,
+    *,
+    csr: str = "auto",
+    batch_size: int = 1,
+    links: dict | None = None,
+    example_input=None,
 ) -> ExportedModel:
     """A smaller copy of a pruned model with the same outputs (see the module docstring).
 
@@ -310,11 +319,18 @@ def export(
         ``"always"`` is torch CSR (``"csr"``); a kernel's name forces it; ``"fused"``
         forces the fused modules (needs numba).
     batch_size : int, default 1
-        Rows of the input the formats are timed on.
+        Rows of the input the formats are timed on (sequences, for an LSTM layer).
     links : dict, optional
         ``{producer module name: consumer module name}``, as given to
         :class:`~bsdl.pruning.StructuredMGPP`: linked units the consumer no longer reads
         are removed.
+    example_input : Tensor or tuple of Tensor, optional
+        An input of the model as it will be used (its positional arguments): the model is
+        run on it once and each stack and LSTM layer is timed at the shape it saw there
+        (:func:`~bsdl.pruning.export_timing.input_shapes`) instead of ``batch_size`` rows:
+        e.g. a language model's decoder reads every position of a sequence at once while
+        its LSTM reads one sequence. Layers the example does not reach use
+        ``batch_size``.
 
     Returns
     -------
@@ -348,6 +364,7 @@ def export(
     work = copy.deepcopy(model).eval()
     if isinstance(work, nn.Linear):
         work = nn.Sequential(work)
+    shapes = {} if example_input is None else input_shapes(work, example_input)
     work, structures = shrink_structures(work, links)
     rows, timed = [], []
     with torch.no_grad():
@@ -355,6 +372,8 @@ def export(
             if not isinstance(seq, nn.Sequential):
                 continue
             for run in linear_runs(seq):
+                prefix = f"{seq_name}." if seq_name else ""
+                rows_timed = shapes.get(f"{prefix}{run[0]}", (batch_size,))[0]
                 linears = [seq[i] for i in run]
                 acts = [list(seq[i + 1 : j]) for i, j in zip(run, run[1:])]
                 ws, bs, index = _compact(linears, acts)
@@ -363,7 +382,7 @@ def export(
                 for pos, (i, lin, w, b) in enumerate(zip(run, linears, ws, bs)):
                     in_features = lin.in_features if pos == 0 else ws[pos - 1].shape[0]
                     idx = index if pos == 0 else None
-                    layer, seconds = choose_layer(w, b, idx, in_features, layer_csr, batch_size)
+                    layer, seconds = choose_layer(w, b, idx, in_features, layer_csr, rows_timed)
                     seq[i] = layer
                     layers.append(layer)
                     if csr == "auto":
@@ -383,11 +402,12 @@ def export(
                             "csr_seconds": None if seconds is None else seconds["csr"],
                             "seconds": seconds,
                             "stack_seconds": None,
+                            "timed_rows": None if seconds is None else rows_timed,
                         }
                     )
                 kind, fused, stack_seconds = choose_stack(
                     seq, run, linears, layers, dense, ws, bs, index, linears[0].in_features,
-                    csr, batch_size,
+                    csr, rows_timed,
                 )  # fmt: skip
                 for row in run_rows:
                     row["stack_seconds"] = stack_seconds
@@ -401,7 +421,6 @@ def export(
                     for i, layer in zip(run, dense):
                         seq[i] = layer
                 if stack_seconds is not None:
-                    prefix = f"{seq_name}." if seq_name else ""
                     timed.append(
                         {
                             "name": f"{prefix}{run[0]}-{run[-1]}",
@@ -413,7 +432,8 @@ def export(
                 rows += run_rows
         for name, mod in list(work.named_modules()):
             if sparse_lstm_supported(mod) and csr != "never":
-                new, seconds = choose_lstm(mod, csr, batch_size)
+                batch, steps = shapes.get(name, (batch_size, 16))
+                new, seconds = choose_lstm(mod, csr, batch, steps)
                 if new is not None:
                     _replace(work, name, new)
                 rows.append(_lstm_row(name, mod, new, seconds))

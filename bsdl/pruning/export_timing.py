@@ -15,6 +15,11 @@ the mercy of a single context switch. :func:`fastest` therefore
 3. times ``rounds`` rounds, each one block of every candidate, the order rotating from one
    round to the next, so slow phases of the machine are shared among the candidates;
 4. keeps each candidate's median seconds per call over the rounds, and names the smallest.
+
+The inputs are random, of the shapes the layer will see: ``batch_size`` rows (16 steps of
+``batch_size`` sequences for an LSTM), or, with ``example_input``, the shapes recorded by
+:func:`input_shapes` in one forward of the model (a language model's decoder sees every
+position of the sequence at once, its LSTM one sequence).
 """
 
 from __future__ import annotations
@@ -36,7 +41,15 @@ from bsdl.pruning.sparse_kernels import available_formats
 from bsdl.pruning.sparse_linear import PrunedLinear
 from bsdl.pruning.sparse_rnn import PrunedLSTM
 
-__all__ = ["fastest", "choose_layer", "choose_stack", "choose_lstm", "ROUNDS", "MIN_SECONDS"]
+__all__ = [
+    "fastest",
+    "choose_layer",
+    "choose_stack",
+    "choose_lstm",
+    "input_shapes",
+    "ROUNDS",
+    "MIN_SECONDS",
+]
 
 ROUNDS = 7
 MIN_SECONDS = 0.003
@@ -198,3 +211,55 @@ def choose_lstm(lstm: nn.LSTM, csr: str, batch_size: int, steps: int = 16):
     with torch.no_grad():
         best, seconds = fastest({f: (lambda m=m: m(x)) for f, m in candidates.items()})
     return (None if best == "dense" else candidates[best]), seconds
+
+
+def input_shapes(model: nn.Module, example_input) -> dict[str, tuple[int, ...]]:
+    """The inputs the model's Linear and LSTM layers see in ``model(*example_input)``:
+    ``{name: (rows,)}`` for a Linear (the product of its input's leading dimensions) and
+    ``{name: (batch, steps)}`` for an ``nn.LSTM``; the last call counts when a layer is
+    called more than once. The model runs once in eval mode without gradients."""
+    args = (example_input,) if isinstance(example_input, torch.Tensor) else example_input
+    if not (
+        isinstance(args, tuple | list)
+        and len(args) > 0
+        and all(isinstance(a, torch.Tensor) for a in args)
+    ):
+        raise TypeError(
+            "example_input must be a tensor or a tuple of tensors (the model's positional "
+            f"inputs), got {type(example_input).__name__}"
+        )
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def record(name: str, module: nn.Module):
+        def hook(_, inputs):
+            x = inputs[0] if inputs else None
+            if not isinstance(x, torch.Tensor) or x.dim() == 0:
+                return
+            if isinstance(module, nn.LSTM):
+                if x.dim() == 2:  # unbatched: (steps, features)
+                    shapes[name] = (1, int(x.shape[0]))
+                else:
+                    batch, steps = (0, 1) if module.batch_first else (1, 0)
+                    shapes[name] = (int(x.shape[batch]), int(x.shape[steps]))
+            else:
+                shapes[name] = (max(1, int(x.numel() // max(1, x.shape[-1]))),)
+
+        return hook
+
+    handles = [
+        module.register_forward_pre_hook(record(name, module))
+        for name, module in model.named_modules()
+        if isinstance(module, nn.Linear | nn.LSTM)
+    ]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(*args)
+    except Exception as exc:  # the user's forward: any error is an unusable example
+        raise ValueError(f"example_input: the model's forward failed on it ({exc})") from exc
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    return shapes
