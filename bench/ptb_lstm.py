@@ -23,7 +23,8 @@
 * **Reported**: test perplexity, the measured sparsity, the exported model's size
   (``export``'s bytes in memory, and its storage with each pruned matrix in CSR where that
   is smaller) and its CPU latency scoring 35 tokens of one stream (median of repeated
-  calls), in ``results.csv`` and ``report.md`` in ``--out``.
+  calls; ``export`` times its formats at that input, ``example_input=``), in
+  ``results.csv`` and ``report.md`` in ``--out``.
 
 Run ``python bench/ptb_lstm.py`` (see BENCHMARKS.md for the reduced CPU run) or ``--quick``
 (a tiny model on 4,000 tokens; seconds; tests/test_compression_studies.py runs it).
@@ -278,7 +279,9 @@ def main(argv=None) -> None:
         ppl = perplexity(model, test, device)
         measured = pruner.sparsity() if pruner is not None else 0.0
         cpu_model = model.cpu().eval()
-        small = export(cpu_model)
+        # timed at the shapes of the latency measurement: one stream of BPTT tokens (the
+        # decoder then reads BPTT rows at once, each LSTM one sequence)
+        small = export(cpu_model, example_input=torch.randint(0, len(vocab), (1, BPTT)))
         report = small.report
         torch.set_num_threads(args.threads)
         row = {
