@@ -219,7 +219,15 @@ def run_method(args, base, method, sparsity, seed, train, n_obs, device):
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny smoke run")
-    p.add_argument("--out", type=Path, default=ROOT / "results" / "compression" / STUDY)
+    p.add_argument(
+        "--study",
+        default=STUDY,
+        help="the study column of results.csv (a variant of the setup gets its own name, so "
+        "that vignette 06 does not pool it with the main run)",
+    )
+    p.add_argument(
+        "--out", type=Path, default=None, help="default: bench/results/compression/<study>"
+    )
     p.add_argument("--device", default="auto")
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--sparsities", default="0.7,0.8,0.9")
@@ -240,6 +248,8 @@ def main(argv=None) -> None:
     p.add_argument("--latency-reps", type=int, default=50)
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
+    if args.out is None:
+        args.out = ROOT / "results" / "compression" / args.study
     if args.quick:
         args.train_tokens, args.test_tokens = 4000, 1500
         args.hidden, args.emb, args.streams = 16, 16, 8
@@ -260,7 +270,7 @@ def main(argv=None) -> None:
     test = batchify(test_ids, 10)
     n_obs = train.numel()
     print(
-        f"{STUDY}: vocabulary {len(vocab)}, {n_obs} training tokens of {len(ids['train'])}, "
+        f"{args.study}: vocabulary {len(vocab)}, {n_obs} training tokens of {len(ids['train'])}, "
         f"{test.numel()} test tokens, hidden {args.hidden}, device {device}",
         flush=True,
     )
@@ -271,7 +281,7 @@ def main(argv=None) -> None:
     pretrain_s = time.perf_counter() - t0
     base_ppl = perplexity(base, test, device)
     print(f"dense pre-training: {pretrain_s:.1f} s, test perplexity {base_ppl:.1f}", flush=True)
-    results = Results(STUDY)
+    results = Results(args.study)
     runs = [("dense", 0.0, s) for s in range(args.seeds)]
     runs += [(m, sp, s) for sp in sparsities for m in methods for s in range(args.seeds)]
     for i, (method, sp, seed) in enumerate(runs, 1):
