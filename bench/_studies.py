@@ -54,6 +54,27 @@ def make_pruner(
     return cls(model, sparsity, total_steps, **schedule)
 
 
+def add_study_arguments(parser, study: str) -> None:
+    """``--study`` (the study column of results.csv; a variant of the setup gets its own
+    name, so that vignette 06 does not pool it with the main run) and ``--out`` (default
+    ``bench/results/compression/<study>``, filled in by :func:`study_out`)."""
+    parser.add_argument(
+        "--study",
+        default=study,
+        help="the study column of results.csv (a variant of the setup gets its own name, so "
+        "that vignette 06 does not pool it with the main run)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="default: bench/results/compression/<study>"
+    )
+
+
+def study_out(args) -> None:
+    """Fill in ``args.out`` from ``args.study`` when it was not given."""
+    if args.out is None:
+        args.out = Path(__file__).resolve().parent / "results" / "compression" / args.study
+
+
 def pick_device(name: str) -> torch.device:
     """``"auto"``: the GPU when torch sees one, else the CPU."""
     if name == "auto":

@@ -38,19 +38,20 @@ import math
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from _studies import (
     PriorAnnealedPruner,
     Results,
+    add_study_arguments,
     calibrated_prior,
     make_pruner,
     metric_table,
     parse_floats,
     parse_names,
     pick_device,
+    study_out,
     write_report,
 )
 from torch import nn
@@ -58,7 +59,6 @@ from torch import nn
 from bsdl.pruning import export
 
 STUDY = "ptb_lstm"
-ROOT = Path(__file__).resolve().parent
 METHODS = ("mgpp", "gmp", "prior_annealing")
 BPTT = 35
 
@@ -219,15 +219,7 @@ def run_method(args, base, method, sparsity, seed, train, n_obs, device):
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny smoke run")
-    p.add_argument(
-        "--study",
-        default=STUDY,
-        help="the study column of results.csv (a variant of the setup gets its own name, so "
-        "that vignette 06 does not pool it with the main run)",
-    )
-    p.add_argument(
-        "--out", type=Path, default=None, help="default: bench/results/compression/<study>"
-    )
+    add_study_arguments(p, STUDY)
     p.add_argument("--device", default="auto")
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--sparsities", default="0.7,0.8,0.9")
@@ -248,8 +240,7 @@ def main(argv=None) -> None:
     p.add_argument("--latency-reps", type=int, default=50)
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
-    if args.out is None:
-        args.out = ROOT / "results" / "compression" / args.study
+    study_out(args)
     if args.quick:
         args.train_tokens, args.test_tokens = 4000, 1500
         args.hidden, args.emb, args.streams = 16, 16, 8

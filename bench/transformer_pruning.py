@@ -53,19 +53,20 @@ import torch.nn.functional as F
 from _studies import (
     PRUNERS,
     Results,
+    add_study_arguments,
     earlier_commands,
     make_pruner,
     metric_table,
     parse_floats,
     parse_names,
     pick_device,
+    study_out,
     write_report,
 )
 
 from bsdl.nn.bert import BertClassifier, load_pretrained_bert
 
 STUDY = "transformer_pruning"
-ROOT = Path(__file__).resolve().parent
 
 
 def load_reviews(n_train: int, n_test: int, data_seed: int = 0):
@@ -199,15 +200,7 @@ def plan(args) -> list[tuple[str, float, int]]:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny smoke run (1 layer, 5 steps)")
-    p.add_argument(
-        "--study",
-        default=STUDY,
-        help="the study column of results.csv (a variant of the setup gets its own name, so "
-        "that vignette 06 does not pool it with the main grid)",
-    )
-    p.add_argument(
-        "--out", type=Path, default=None, help="default: bench/results/compression/<study>"
-    )
+    add_study_arguments(p, STUDY)
     p.add_argument("--device", default="auto")
     p.add_argument("--methods", default="mgpp,gmp,movement,platon")
     p.add_argument("--sparsities", default="0.5,0.7,0.8,0.9")
@@ -239,8 +232,7 @@ def main(argv=None) -> None:
         "--resume", action="store_true", help="keep the rows of --out/results.csv, skip those runs"
     )
     args = p.parse_args(argv)
-    if args.out is None:
-        args.out = ROOT / "results" / "compression" / args.study
+    study_out(args)
     if args.quick:
         args.n_train, args.n_test, args.max_len, args.steps = 16, 16, 24, 5
         args.batch_size, args.layers, args.pruning_interval = 8, 1, 1
