@@ -354,6 +354,12 @@ def export(
     >>> x = torch.randn(5, 4)
     >>> bool(torch.allclose(small(x), net(x), atol=1e-6))
     True
+    >>> sparse = nn.Sequential(nn.Linear(4, 8))
+    >>> with torch.no_grad():
+    ...     _ = sparse[0].weight[::2, ::2].zero_()
+    >>> timed = export(sparse, example_input=torch.randn(7, 4))  # timed at the 7 rows given
+    >>> timed.report.layers[0]["timed_rows"]
+    7
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
