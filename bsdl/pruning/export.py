@@ -456,9 +456,15 @@ def export(
     exported = ExportedModel(work).eval()
     params_after, nonzero_after, bytes_after = _numbers(work)
     exported.report = ExportReport(
-        params_before, params_after, bytes_before, bytes_after, rows, structures, timed
+        params_before,
+        params_after,
+        bytes_before,
+        bytes_after,
+        layers=rows,
+        structures=structures,
+        timed=timed,
+        nonzero_after=nonzero_after,
     )
-    exported.report.nonzero_after = nonzero_after
     return exported
 
 
