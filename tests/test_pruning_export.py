@@ -327,7 +327,8 @@ def test_example_input_times_each_layer_at_the_shape_it_sees():
     assert decoder["timed_rows"] == 35
     with torch.no_grad():
         torch.testing.assert_close(small(tokens), lm(tokens), rtol=1e-5, atol=1e-5)
-    assert lm.training is False  # the model's mode is kept
+    trained = _TinyLM()  # input_shapes runs the model in eval mode and restores its mode
+    assert input_shapes(trained, tokens)["decoder.0"] == (35,) and trained.training
     # without an example the decoder is timed at batch_size rows
     plain = export(lm, batch_size=3)
     assert [r["timed_rows"] for r in plain.report.layers if r["name"] == "decoder.0"] == [3]
@@ -337,6 +338,11 @@ def test_example_input_bad_values():
     lm = _TinyLM()
     with pytest.raises(TypeError, match="example_input must be a tensor"):
         export(lm, example_input=[1, 2, 3])
+    from bsdl.pruning.export_timing import input_shapes
+
     with pytest.raises(ValueError, match="example_input: the model's forward failed"):
         export(lm, example_input=torch.randn(2, 3))  # floats into an embedding
-    assert lm.training  # left in its mode after the failed call
+    with pytest.raises(ValueError, match="example_input: the model's forward failed"):
+        input_shapes(lm, torch.randn(2, 3))
+    assert lm.training  # restored after the failed call, its hooks removed
+    assert not any(m._forward_pre_hooks for m in lm.modules())

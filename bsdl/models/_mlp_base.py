@@ -31,6 +31,7 @@ from bsdl.sparsify import (
     get_masks,
     input_inclusion,
     nonlinear_groups,
+    rows_needed,
     simplify_structure,
 )
 from bsdl.summary import Summary
@@ -242,10 +243,7 @@ class SparseMLPBase(SparseEstimatorBase):
         self.n_obs_ = Xs.shape[0]
         self.optimizer_ = checked["optimizer"]
         hidden = tuple(int(h) for h in self.hidden_layer_sizes_)
-        # the linear path needs the rows choose_linear_path asks for: p + 2 for its
-        # exhaustive search (p <= 12 inputs), 3 for the greedy one
-        n, p = Xs.shape
-        joint = self.skip_ and n_out == 1 and n >= (p + 2 if p <= 12 else 3)
+        joint = self.skip_ and n_out == 1 and Xs.shape[0] >= rows_needed(Xs.shape[1])
         simplify = partial(_simplify_linear_path, inputs, targets) if joint else _simplify_mlp
         return dict(
             build_module=partial(

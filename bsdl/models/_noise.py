@@ -43,6 +43,7 @@ from scipy import optimize, stats
 
 from bsdl.likelihoods import HeteroscedasticGaussian, HeteroscedasticStudentT
 from bsdl.priors import MixtureGaussianPrior
+from bsdl.sparsify.bic import log_choose
 
 __all__ = [
     "NOISE",
@@ -252,8 +253,8 @@ def _bic(mean_nll: float, n: int, mask: torch.Tensor) -> float:
     # extended BIC (Chen & Chen 2008, gamma = 1): 2 n NLL + k log n + 2 log C(m, j), k: the
     # kept weights, omega and beta; j of the m = 2 L - 1 candidate terms beyond the core kept
     m, j = mask.numel() - 1, int(mask.sum()) - 1
-    log_choose = math.lgamma(m + 1) - math.lgamma(j + 1) - math.lgamma(m - j + 1)
-    return 2.0 * n * mean_nll + (int(mask.sum()) + 2) * math.log(n) + 2.0 * log_choose
+    extra = 2.0 * float(log_choose(m, j))
+    return 2.0 * n * mean_nll + (int(mask.sum()) + 2) * math.log(n) + extra
 
 
 def _state(raw: _Raw) -> dict:

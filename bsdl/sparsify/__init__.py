@@ -12,6 +12,7 @@ from bsdl.sparsify.linear_path import (
     linear_path_bic,
     linear_path_fit,
     nonlinear_groups,
+    rows_needed,
 )
 from bsdl.sparsify.masks import (
     apply_masks,
@@ -42,6 +43,7 @@ __all__ = [
     "choose_linear_path",
     "linear_path_bic",
     "linear_path_fit",
+    "rows_needed",
     "nonlinear_groups",
     "LinearPathChoice",
 ]

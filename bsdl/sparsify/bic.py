@@ -17,11 +17,22 @@ from collections.abc import Callable
 from numbers import Integral
 
 import torch
+from scipy.special import gammaln
 from torch import nn
 
 from bsdl.nn.structure import Group, Masks, check_structured
 
-__all__ = ["bic_simplify", "simplify_with_bic"]
+__all__ = ["bic_simplify", "simplify_with_bic", "log_choose"]
+
+
+def log_choose(m: int, k):
+    """``log C(m, k)``, the term of Chen & Chen's (2008) extended BIC, ``2 gamma log C(m,
+    k)`` for ``k`` of ``m`` candidates kept; ``k`` may be an integer array.
+
+    >>> round(float(log_choose(5, 2)), 6) == round(math.log(10), 6)
+    True
+    """
+    return gammaln(m + 1) - gammaln(k + 1) - gammaln(m - k + 1)
 
 
 def _check_groups(groups: list[Group], masks: Masks) -> None:

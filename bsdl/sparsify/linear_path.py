@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from bsdl.nn.structure import Group, Masks
+from bsdl.sparsify.bic import log_choose
 
 __all__ = [
     "LinearPathChoice",
@@ -44,6 +45,7 @@ __all__ = [
     "linear_path_bic",
     "linear_path_fit",
     "nonlinear_groups",
+    "rows_needed",
 ]
 
 
@@ -64,13 +66,7 @@ class _SubsetBIC:
         self.gram = self.z.T @ self.z
         self.log_n = math.log(self.n)
         self.gamma = float(gamma)
-        # log C(p, k) for k = 0..p
-        k = np.arange(self.p + 1)
-        self.log_choose = (
-            math.lgamma(self.p + 1)
-            - np.array([math.lgamma(i + 1) for i in k])
-            - np.array([math.lgamma(self.p - i + 1) for i in k])
-        )
+        self.log_choose = log_choose(self.p, np.arange(self.p + 1))  # k = 0..p
 
     def fit(self, cu: np.ndarray, uu: float, subset: tuple[int, ...]):
         cols = [*subset, self.p]
@@ -165,6 +161,17 @@ class LinearPathChoice:
     removed: tuple[str, ...]
 
 
+def rows_needed(p: int, max_exhaustive: int = 12) -> int:
+    """Rows the linear path's search needs for ``p`` inputs: the exhaustive search fits every
+    subset and the largest needs ``n > p + 1`` rows; the greedy one stops growing a subset
+    before it reaches ``n - 1`` columns.
+
+    >>> rows_needed(5), rows_needed(400)
+    (7, 3)
+    """
+    return p + 2 if p <= max_exhaustive else 3
+
+
 def _check(x: torch.Tensor, y: torch.Tensor, max_exhaustive: int, gamma: float = 0.0) -> None:
     if x.ndim != 2 or y.ndim != 1 or x.shape[0] != y.shape[0]:
         raise ValueError(
@@ -175,9 +182,7 @@ def _check(x: torch.Tensor, y: torch.Tensor, max_exhaustive: int, gamma: float =
         raise TypeError(f"max_exhaustive must be an integer, got {max_exhaustive!r}")
     if max_exhaustive < 0:
         raise ValueError(f"max_exhaustive must be >= 0, got {max_exhaustive}")
-    # the exhaustive search fits every subset, the largest needs n > p + 1 rows; the
-    # greedy one stops growing a subset before it reaches n - 1 columns
-    needed = x.shape[1] + 2 if x.shape[1] <= max_exhaustive else 3
+    needed = rows_needed(x.shape[1], max_exhaustive)
     if x.shape[0] < needed:
         raise ValueError(
             f"x has {x.shape[0]} rows; at least {needed} are needed to profile the linear path"
