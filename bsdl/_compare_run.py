@@ -136,7 +136,7 @@ def run_one(
                 record("bsdl", alpha, pi, seconds, n_full, 0)
             if "hybrid" in methods:
                 t0 = time.perf_counter()
-                hy = AdaptiveAsymptotic(full, gamma=0.01).predict_online(test, y[test], alpha)
+                hy = AdaptiveAsymptotic(full).predict_online(test, y[test], alpha)
                 seconds = full_seconds + time.perf_counter() - t0
                 record("hybrid", alpha, hy, seconds, n_full, 0)
 

@@ -176,8 +176,9 @@ def compare_intervals(
     - ``bsdl``: the asymptotic one-step prediction intervals (delta method + noise) of
       one fit on train + calibration (it needs no calibration set);
     - ``hybrid``: :class:`~bsdl.conformal.AdaptiveAsymptotic` on the same fit: bsdl's
-      interval (its standard error and critical value) at a level moved online by
-      ACI's update (gamma = 0.01), no calibration set;
+      interval (its standard error and critical value) at levels moved online by
+      ACI's update, one per step size of :data:`~bsdl.conformal.HYBRID_GAMMAS` (0: the
+      nominal level), aggregated as AgACI aggregates its experts; no calibration set;
     - ``conformalized``: :class:`~bsdl.conformal.ConformalizedAsymptotic`, a fit on
       the training span, scores ``|y - f| / se`` on the calibration span;
     - ``split``, ``aci`` (gamma = 0.01), ``agaci``, ``spci``: the same training-span fit,

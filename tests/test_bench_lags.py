@@ -24,7 +24,7 @@ def test_seasonal_bench_quick_runs(tmp_path):
     assert math.isclose(row["width_ratio"], row["bsdl"]["width"] / row["autoreg"]["width"])
     # the hybrid walks bsdl's own intervals: the same centre
     assert math.isclose(row["hybrid"]["rmse"], row["bsdl"]["rmse"])
-    assert "hybrid (bsdl's interval at ACI's level)" in stdout
+    assert "hybrid (bsdl's interval at aggregated ACI levels)" in stdout
 
 
 def test_short_series_bench_quick_runs(tmp_path):

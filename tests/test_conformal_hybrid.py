@@ -1,4 +1,5 @@
-"""AdaptiveAsymptotic (bsdl.conformal.hybrid) and the shared ACI walk (aci_walk, aci_update)."""
+"""AdaptiveAsymptotic (bsdl.conformal.hybrid), the shared ACI walk (aci_walk, aci_update)
+and the shared aggregation of levels (aggregated_walk)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ import pytest
 from _conformal_fakes import Zero
 from scipy import stats
 
-from bsdl.conformal import ACI, AdaptiveAsymptotic, aci_update, aci_walk
+from bsdl.conformal import (
+    ACI,
+    HYBRID_GAMMAS,
+    AdaptiveAsymptotic,
+    aci_update,
+    aci_walk,
+)
 from bsdl.exceptions import NotFittedError
 from bsdl.results import PredictionIntervals
 
@@ -124,10 +131,68 @@ def test_fit_when_not_prefit_and_repeatable_online_runs():
     assert a.method == "adaptive asymptotic" and "AdaptiveAsymptotic" in repr(h)
 
 
+def test_aggregated_default_covers_after_the_shift_and_stays_near_a_calibrated_interval():
+    assert AdaptiveAsymptotic(UnitSE()).gamma == HYBRID_GAMMAS and HYBRID_GAMMAS[0] == 0.0
+    y, X = shifted_series(4)
+    pi = AdaptiveAsymptotic(UnitSE()).predict_online(X, y, alpha=ALPHA)
+    assert pi.alphas is None  # one level per expert: no single path
+    half = slice(N // 2, None)
+    # binomial se of a coverage over m points: sqrt(0.9 * 0.1 / m); 3 se tolerance
+    se_all, se_half = np.sqrt(0.09 / N), np.sqrt(0.09 / (N // 2))
+    assert abs(covered(pi, y).mean() - 0.9) < 3 * se_all
+    assert abs(covered(pi, y)[half].mean() - 0.9) < 3 * se_half
+    # sd 2 after the shift: the exact interval is +-2 * 1.645; the plain one +-1.645
+    assert np.mean(pi.width[half]) > 1.8 * 2 * stats.norm.ppf(0.95)
+    # calibrated model: the nominal expert has the smallest expected pinball loss, and
+    # the aggregate's regret against it grows as sqrt(T), so the average width must
+    # tend to the nominal 2 * 1.645 (the first half above, the whole span here)
+    y0 = np.random.default_rng(4).normal(size=N)
+    pi0 = AdaptiveAsymptotic(UnitSE()).predict_online(X, y0, alpha=ALPHA)
+    assert abs(covered(pi0, y0).mean() - 0.9) < 3 * se_all
+    assert np.mean(pi0.width) == pytest.approx(2 * stats.norm.ppf(0.95), rel=0.05)
+
+
+def test_aggregated_experts_reduce_to_their_single_walks():
+    y, X = shifted_series(5)
+    # one expert at step 0: the model's own interval, unchanged
+    fixed = AdaptiveAsymptotic(UnitSE(df=30), gamma=(0.0,)).predict_online(X[:500], y[:500])
+    plain = UnitSE(df=30).predict_interval(X[:500]).with_alpha(0.1)
+    np.testing.assert_allclose(fixed.upper, plain.upper, rtol=1e-12)
+    np.testing.assert_allclose(fixed.lower, plain.lower, rtol=1e-12)
+    # one expert at step 0.01 (its level stays in (0, 1) here): the single ACI walk
+    one = AdaptiveAsymptotic(UnitSE(), gamma=(0.01,)).predict_online(X[:500], y[:500])
+    walk = AdaptiveAsymptotic(UnitSE(), gamma=0.01).predict_online(X[:500], y[:500])
+    assert np.all((walk.alphas > 0) & (walk.alphas < 1))
+    np.testing.assert_allclose(one.upper, walk.upper, rtol=1e-12)
+
+
+def test_aggregation_weights_and_the_whole_line_expert_by_hand():
+    # two experts, steps 0 and 0.5, alpha 0.2, se 1, normal: c(0.2) = 1.2816
+    y = np.array([5.0, 0.0, 0.0])
+    pi = AdaptiveAsymptotic(UnitSE(), gamma=(0.0, 0.5)).predict_online(
+        np.zeros((3, 1)), y, alpha=0.2
+    )
+    c = stats.norm.ppf(0.9)
+    # t=0: both at level 0.2, equal weights: +-c. y=5 misses: expert 2 -> 0.2 - 0.4 = -0.2
+    assert pi.upper[0] == pytest.approx(c)
+    # t=1: expert 2 asks for the whole line and contributes the largest standardized
+    # error so far, |5 - 0| / 1 = 5; equal cumulative losses so far: the mean, (c + 5) / 2
+    assert pi.upper[1] == pytest.approx((c + 5.0) / 2)
+    assert pi.lower[1] == pytest.approx(-(c + 5.0) / 2)
+    # t=1's y = 0 is inside both: upper pinball gradient 1 - 0.9 = 0.1 times each bound,
+    # so expert 2 has 0.1 (5 - c) more loss; rate sqrt(8 log 2 / 3) / spread (5 - c)
+    eta = np.sqrt(8 * np.log(2) / 3) / (5.0 - c)
+    w2 = np.exp(-eta * 0.1 * (5.0 - c))
+    assert pi.upper[2] == pytest.approx((c + w2 * 5.0) / (1 + w2), rel=1e-12)
+
+
 @pytest.mark.parametrize(
     "kwargs, exc, match",
     [
         (dict(gamma=0.0), ValueError, "gamma"),
+        (dict(gamma=()), ValueError, "at least one"),
+        (dict(gamma=(0.0, 1.0)), ValueError, r"gamma must be in \[0, 1\)"),
+        (dict(gamma=(0.1, "x")), TypeError, "gamma"),
         (dict(gamma="0.1"), TypeError, "gamma"),
         (dict(min_alpha=1.0), ValueError, "min_alpha"),
         (dict(min_alpha=None), TypeError, "min_alpha"),

@@ -29,8 +29,9 @@
 #     weights plus the noise variance) of one fit on train + calibration: it needs no
 #     calibration set;
 #   - **hybrid**: `AdaptiveAsymptotic` on the same fit: bsdl's interval (its standard error
-#     and Student-t critical value) at a level alpha_t moved online by ACI's update
-#     (gamma = 0.01): no calibration set either;
+#     and Student-t critical value) at levels alpha_t moved online by ACI's update, one
+#     per step size (0, the nominal level held fixed, and AgACI's nine), the experts'
+#     bounds aggregated online as AgACI does: no calibration set either;
 #   - **conformalized**: `ConformalizedAsymptotic`, a fit on the training span, the same
 #     interval shape with its multiplier replaced by the conformal quantile of |y - f| / se on
 #     the calibration span;
@@ -446,7 +447,7 @@ for alpha in CONFIG["alphas"]:
     hy = part[part.method == "hybrid"].set_index("series").reindex(b.index)
     ac = part[part.method == "aci"].set_index("series").reindex(b.index)
     verdicts.append(
-        f"  * the hybrid (bsdl's interval at ACI's level) is within the band on "
+        f"  * the hybrid (bsdl's interval at aggregated ACI levels) is within the band on "
         f"{int((~hy.outside).sum())} of {k} series (ACI: {int((~ac.outside).sum())}); its "
         f"width is at most ACI's on {int((hy.width <= ac.width).sum())} of {k} (hybrid / ACI "
         f"width: median {(hy.width / ac.width).median():.2f})."
@@ -512,8 +513,9 @@ lines = [
     f"{CONFIG['n_bootstraps']} bootstrap refits on train + calibration; autoreg is "
     "statsmodels' AutoReg on train + calibration at the BIC lags chosen there (all subsets "
     "of 1..10), with statsmodels' one-step intervals; garch is an AR-GARCH(1, 1) with "
-    "Student-t innovations (arch) at the same lags; hybrid is bsdl's interval at ACI's "
-    "level (gamma 0.01); bsdl-het and hybrid-het are bsdl and the hybrid with "
+    "Student-t innovations (arch) at the same lags; hybrid is bsdl's interval at ACI "
+    "levels of step sizes 0 and AgACI's nine, aggregated as in AgACI; bsdl-het and "
+    "hybrid-het are bsdl and the hybrid with "
     "SparseRNN(lags=10, noise='heteroscedastic') on the return series (same seeds and split). "
     f"Total {total_seconds:.0f} s.",
     "",

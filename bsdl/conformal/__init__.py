@@ -18,8 +18,9 @@ imports torch or bsdl's models.
   the conformity score, so the interval keeps its asymptotic shape and gains the
   split-conformal finite-sample calibration;
 - :class:`AdaptiveAsymptotic`: bsdl's asymptotic interval (its standard error and
-  critical value) whose level moves online by ACI's update (:func:`aci_walk`), without a
-  calibration set.
+  critical value) whose level moves online by ACI's update (:func:`aci_walk`), by
+  default with the levels of several step sizes aggregated as in AgACI
+  (:func:`aggregated_walk`), without a calibration set.
 
 Scores: :class:`AbsoluteScore`, :class:`ScaledScore`. Metrics:
 :mod:`bsdl.conformal.metrics`.
@@ -42,9 +43,9 @@ uses leave-one-out residuals), then ``predict_interval(X, alpha)`` or
 """
 
 from ._core import ConformalIntervals, conformal_quantile, lag_matrix, min_calibration_size
-from .adaptive import ACI, DEFAULT_GAMMAS, AgACI, aci_update, aci_walk
+from .adaptive import ACI, DEFAULT_GAMMAS, AgACI, aci_update, aci_walk, aggregated_walk
 from .enbpi import EnbPI, block_bootstrap
-from .hybrid import AdaptiveAsymptotic
+from .hybrid import HYBRID_GAMMAS, AdaptiveAsymptotic
 from .metrics import (
     coverage,
     interval_metrics,
@@ -67,11 +68,13 @@ __all__ = [
     "AdaptiveAsymptotic",
     "aci_update",
     "aci_walk",
+    "aggregated_walk",
     "ConformalIntervals",
     "ConformityScore",
     "AbsoluteScore",
     "ScaledScore",
     "DEFAULT_GAMMAS",
+    "HYBRID_GAMMAS",
     "conformal_quantile",
     "min_calibration_size",
     "lag_matrix",

@@ -10,19 +10,30 @@ from ._core import quantile_or_max
 from .scores import ConformityScore
 from .split import SplitConformal
 
-__all__ = ["ACI", "AgACI", "DEFAULT_GAMMAS", "aci_update", "aci_walk"]
+__all__ = ["ACI", "AgACI", "DEFAULT_GAMMAS", "aci_update", "aci_walk", "aggregated_walk"]
 
 #: The step sizes of Zaffran et al. (2022), section 5, used by AgACI by default.
 DEFAULT_GAMMAS: tuple[float, ...] = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128)
 
 
-def _check_gamma(gamma, name: str = "gamma") -> float:
+def _check_gamma(gamma, name: str = "gamma", *, allow_zero: bool = False) -> float:
+    interval = "[0, 1)" if allow_zero else "(0, 1)"
     if isinstance(gamma, bool) or not isinstance(gamma, int | float | np.floating):
-        raise TypeError(f"{name} must be a float in (0, 1), got {gamma!r}")
+        raise TypeError(f"{name} must be a float in {interval}, got {gamma!r}")
     gamma = float(gamma)
-    if not 0.0 < gamma < 1.0:
-        raise ValueError(f"{name} must be in (0, 1), got {gamma!r}")
+    if not (0.0 <= gamma if allow_zero else 0.0 < gamma) or not gamma < 1.0:
+        raise ValueError(f"{name} must be in {interval}, got {gamma!r}")
     return gamma
+
+
+def check_gammas(gammas, name: str = "gammas", *, allow_zero: bool = False) -> np.ndarray:
+    """A non-empty sequence of step sizes, each checked as :func:`_check_gamma` does."""
+    if isinstance(gammas, str):
+        raise TypeError(f"{name} must be a sequence of floats, got {gammas!r}")
+    values = np.atleast_1d(np.asarray(gammas, dtype=object))
+    if values.size == 0:
+        raise ValueError(f"{name} must hold at least one step size")
+    return np.array([_check_gamma(g, name, allow_zero=allow_zero) for g in values])
 
 
 def aci_update(a_t, alpha: float, gamma, miss):
@@ -155,6 +166,58 @@ def _pinball_grad(pred: float, y: float, tau: float) -> float:
     return (1.0 - tau) if y < pred else -tau
 
 
+def aggregated_walk(y, alpha: float, gammas: np.ndarray, bounds_at):
+    """Walk a test span with one ACI level per step size and aggregate the experts' bounds:
+    the shared loop of :class:`AgACI` and the aggregated
+    :class:`~bsdl.conformal.AdaptiveAsymptotic`.
+
+    Expert ``k`` keeps its own level ``a_t[k]`` (``a_0 = alpha``, moved by
+    :func:`aci_update` with ``gammas[k]``); ``bounds_at(t, a_t) -> (lower_k, upper_k,
+    infinite_k)`` gives each expert's finite reported bounds and whether its nominal
+    interval is the whole line (it then counts no error). The lower and upper bounds are
+    aggregated separately by exponential weights on the linearised pinball loss at
+    ``alpha / 2`` and ``1 - alpha / 2`` with the anytime rate ``sqrt(8 log K / t) / B``
+    (Cesa-Bianchi & Lugosi 2006, ch. 2), ``B`` the largest spread of the experts' bounds
+    seen so far.
+
+    Returns
+    -------
+    lower, upper : ndarray of shape (len(y),)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bsdl.conformal import aggregated_walk
+    >>> lo, up = aggregated_walk(np.zeros(3), 0.1, np.array([0.01, 0.1]),
+    ...                          lambda t, a: (-np.ones(2), np.ones(2), np.zeros(2, bool)))
+    >>> lo.tolist(), up.tolist()  # equal experts: the aggregate is their common bound
+    ([-1.0, -1.0, -1.0], [1.0, 1.0, 1.0])
+    """
+    k = gammas.size
+    n = len(y)
+    a_t = np.full(k, alpha)
+    lower, upper = np.empty(n), np.empty(n)
+    cum = np.zeros((2, k))  # cumulative linearised losses, lower and upper
+    span = 0.0
+    taus = (alpha / 2.0, 1.0 - alpha / 2.0)
+    for t in range(n):
+        lo_k, up_k, infinite = bounds_at(t, a_t)
+        bounds = (lo_k, up_k)
+        # losses differ between experts by at most the spread of their bounds
+        span = max(span, float(np.ptp(lo_k)), float(np.ptp(up_k)))
+        eta = math.sqrt(8.0 * math.log(max(k, 2)) / (t + 1)) / max(span, 1e-12)
+        agg = []
+        for side in range(2):
+            w = np.exp(-eta * (cum[side] - cum[side].min()))
+            agg.append(float(np.dot(w / w.sum(), bounds[side])))
+        lower[t], upper[t] = min(agg), max(agg)
+        for side in range(2):
+            cum[side] += _pinball_grad(agg[side], y[t], taus[side]) * bounds[side]
+        err = ((y[t] < lo_k) | (y[t] > up_k)) & ~infinite
+        a_t = aci_update(a_t, alpha, gammas, err)
+    return lower, upper
+
+
 class AgACI(SplitConformal):
     """Aggregated adaptive conformal inference (Zaffran et al., ICML 2022).
 
@@ -205,10 +268,7 @@ class AgACI(SplitConformal):
         self.gammas = gammas
 
     def _gammas(self) -> np.ndarray:
-        gammas = np.atleast_1d(np.asarray(self.gammas, dtype=object))
-        if gammas.size == 0:
-            raise ValueError("gammas must hold at least one step size")
-        return np.array([_check_gamma(g, "gammas") for g in gammas])
+        return check_gammas(self.gammas)
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -217,31 +277,16 @@ class AgACI(SplitConformal):
     def _online(self, pred, scale, y, test_scores, alpha):
         gammas = self._gammas()
         k = gammas.size
-        n = pred.size
-        a_t = np.full(k, alpha)
-        lower = np.empty(n)
-        upper = np.empty(n)
-        cum = np.zeros((2, k))  # cumulative linearised losses, lower and upper
-        span = 0.0
-        taus = (alpha / 2.0, 1.0 - alpha / 2.0)
-        for t, sorted_scores in enumerate(self._score_windows(test_scores)):
+        windows = self._score_windows(test_scores)
+
+        def bounds_at(t, a_t):
+            sorted_scores = next(windows)
             s = None if scale is None else np.repeat(scale[t], k)
             q = np.array([quantile_or_max(sorted_scores, a) for a in a_t])
             lo_k, up_k = self._score.interval(np.repeat(pred[t], k), q, s)
-            bounds = (lo_k, up_k)
-            # losses differ between experts by at most the spread of their bounds
-            span = max(span, float(np.ptp(lo_k)), float(np.ptp(up_k)))
-            eta = math.sqrt(8.0 * math.log(max(k, 2)) / (t + 1)) / max(span, 1e-12)
-            agg = []
-            for side in range(2):
-                w = np.exp(-eta * (cum[side] - cum[side].min()))
-                agg.append(float(np.dot(w / w.sum(), bounds[side])))
-            lower[t], upper[t] = min(agg), max(agg)
-            for side in range(2):
-                g = _pinball_grad(agg[side], y[t], taus[side])
-                cum[side] += g * bounds[side]
-            err = ((y[t] < lo_k) | (y[t] > up_k)) & (a_t >= 1.0 / (sorted_scores.size + 1))
-            a_t = aci_update(a_t, alpha, gammas, err)
+            return lo_k, up_k, a_t < 1.0 / (sorted_scores.size + 1)
+
+        lower, upper = aggregated_walk(y, alpha, gammas, bounds_at)
         return lower, upper, None
 
     def __repr__(self) -> str:
