@@ -218,6 +218,7 @@ class AdaptiveAsymptotic:
     @staticmethod
     def _single(y, mean, se, dist, alpha, gamma, floor):
         gamma = float(gamma)
+
         def interval_at(t, a_t):
             if a_t >= 1.0:
                 return mean[t], mean[t], False
