@@ -137,3 +137,38 @@ def test_empty_inputs():
     sparse_(lstm, 0.5, 4)
     with pytest.raises(ValueError, match="at least one step"):
         FusedSparseLSTM(lstm)(torch.zeros(0, 2, 3))
+
+
+_CACHE_CHECK = """
+import numpy as np
+from bsdl.pruning import _kernels_fused as kf, sparse_kernels as sk
+serial, parallel = kf.mm_kernels()
+crow = np.array([0, 1, 2], dtype=np.uint32)
+col = np.array([0, 1], dtype=np.uint16)
+val = np.ones(2, dtype=np.float32)
+args = (crow, col, val, np.zeros(2, np.float32), np.ones(6, np.float32), 3)
+serial(*args, np.empty(6, np.float32))  # compiled and written to the empty cache first
+parallel(*args, np.empty(6, np.float32))
+print(len(parallel.stats.cache_hits), len(parallel.stats.cache_misses))
+names = [f.py_func.__qualname__ for pair in (kf.stack_kernels(), kf.mm_kernels(),
+         *kf.lstm_kernels(), sk._numba_kernels()[1], sk._numba_kernels()[2]) for f in pair]
+print(len(set(names)), len(names))
+"""
+
+
+def test_serial_and_parallel_kernels_do_not_share_numba_cache_entries(tmp_path):
+    # numba's disk cache keys a kernel by module, name, line, bytecode and closure, not by
+    # parallel=: with one name, the parallel kernel compiled after the serial one was a
+    # cache hit, i.e. it ran the serial machine code (and the other way round)
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", _CACHE_CHECK], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out[:2] == ["0", "1"]  # compiled afresh, not loaded from the serial entry
+    # every serial/parallel pair is named apart: 12 kernels listed (stack, mm, the LSTM's
+    # loop and mm, the per-layer mv and mm), 8 distinct (the LSTM and per-layer mm are mm)
+    assert int(out[2]) == 8 and int(out[3]) == 12

@@ -18,10 +18,18 @@ from __future__ import annotations
 
 import functools
 import math
+import types
 
 import numpy as np
 
-__all__ = ["ACTIVATIONS", "numba_available", "stack_kernels", "lstm_kernels", "mm_kernels"]
+__all__ = [
+    "ACTIVATIONS",
+    "compile_kernel",
+    "numba_available",
+    "stack_kernels",
+    "lstm_kernels",
+    "mm_kernels",
+]
 
 # activation name -> (code inside the kernel, names of its two float parameters)
 ACTIVATIONS: dict[str, tuple[int, tuple[str, ...]]] = {
@@ -55,6 +63,25 @@ def _numba():
 def numba_available() -> bool:
     """Whether numba imports here (the fused kernels need it)."""
     return _numba() is not None
+
+
+def compile_kernel(numba, fn, parallel: bool, **jit):
+    """``numba.njit(parallel=parallel, **jit)`` of a copy of ``fn`` named for its variant
+    (``<name>_serial`` or ``<name>_parallel``), for kernels cached on disk (``cache=True``).
+
+    numba's disk cache files a kernel under its module, qualified name and line, and keys
+    the entries by signature, bytecode and closure, but not by ``parallel``: compiled
+    from one source, the serial and the parallel kernel would load each other's cached
+    machine code, and whichever ran first on a machine would be both. The names keep them
+    apart.
+    """
+    variant = "parallel" if parallel else "serial"
+    copy = types.FunctionType(
+        fn.__code__, fn.__globals__, f"{fn.__name__}_{variant}", fn.__defaults__, fn.__closure__
+    )
+    copy.__qualname__ = f"{fn.__qualname__}_{variant}"
+    copy.__module__ = fn.__module__
+    return numba.njit(parallel=parallel, **jit)(copy)
 
 
 def _act(code, p0, p1, v):  # pragma: no cover - compiled
@@ -162,7 +189,7 @@ def _make_stack(numba, parallel: bool):
             src = dst
         return 0
 
-    return numba.njit(parallel=parallel, **jit)(stack)
+    return compile_kernel(numba, stack, parallel, **jit)
 
 
 def _make_lstm(numba, parallel: bool):
@@ -205,7 +232,7 @@ def _make_lstm(numba, parallel: bool):
                     out[(t * n_b + b) * H + k] = hh
         return 0
 
-    return numba.njit(parallel=parallel, **jit)(lstm)
+    return compile_kernel(numba, lstm, parallel, **jit)
 
 
 def _make_mm(numba, parallel: bool):
@@ -224,7 +251,7 @@ def _make_mm(numba, parallel: bool):
             _axpy_jit(crow[i], crow[i + 1], col, val, x2, d)
         return 0
 
-    return numba.njit(parallel=parallel, **jit)(mm)
+    return compile_kernel(numba, mm, parallel, **jit)
 
 
 @functools.cache

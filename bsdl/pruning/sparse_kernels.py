@@ -63,12 +63,12 @@ def _numba_kernels():
             out[i] = s
 
     # batch > 1: the fused kernels' CSR product (eight stored entries per row update)
-    from bsdl.pruning._kernels_fused import mm_kernels
+    from bsdl.pruning._kernels_fused import compile_kernel, mm_kernels
 
     mm_serial, mm_parallel = mm_kernels()
     # one thread: the serial kernels (a parallel region costs more than it saves there)
-    serial = numba.njit(**jit)(mv), mm_serial
-    parallel = numba.njit(parallel=True, **jit)(mv), mm_parallel
+    serial = compile_kernel(numba, mv, False, **jit), mm_serial
+    parallel = compile_kernel(numba, mv, True, **jit), mm_parallel
     return numba, serial, parallel
 
 
