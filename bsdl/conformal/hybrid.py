@@ -61,8 +61,8 @@ class AdaptiveAsymptotic:
     ``|mean(err) - alpha| <= (max(alpha, 1 - alpha) + gamma) / (gamma T)``.
 
     **Aggregated (the default).** One fixed ``gamma`` must trade speed for noise: on a
-    test span of 60 points, a step of 0.01 cannot correct a standard error that is 30 %
-    too small before the span ends, and a step of 0.1 makes every width noisy. With a
+    short test span a small step cannot correct a standard error that is much too small
+    before the span ends, and a large step makes every width noisy. With a
     sequence ``gamma`` each step size runs its own level (an expert; step 0 keeps the
     model's interval at the nominal level) and the lower and upper bounds are aggregated
     online by exponential weights on the pinball loss, exactly as :class:`AgACI`
@@ -75,12 +75,12 @@ class AdaptiveAsymptotic:
     before step ``t`` (at least ``c(alpha)``) times ``se(x_t)``.
 
     ``alpha_t <= 0`` asks for the whole real line: such a step never misses, so the update
-    counts no error (as :class:`~bsdl.conformal.ACI` does), and the *reported* interval is
-    the one at level ``min_alpha``. ``alpha_t >= 1`` gives the zero-width interval at
-    ``f``. The critical value grows slowly as the level falls (``c`` is about
-    ``sqrt(2 log(1 / alpha_t))``), so a noise sd more than about three times the model's
-    keeps ``alpha_t`` near 0 and the reported intervals miss more often than the nominal
-    ones.
+    counts no error (as :class:`~bsdl.conformal.ACI` does); with a single ``gamma`` the
+    *reported* interval is the one at level ``min_alpha``. ``alpha_t >= 1`` gives the
+    zero-width interval at ``f``. The critical value grows slowly as the level falls
+    (``c`` is about ``sqrt(2 log(1 / alpha_t))``), so with a single ``gamma`` a noise sd
+    more than about three times the model's keeps ``alpha_t`` near 0 and the reported
+    intervals miss more often than the nominal ones.
 
     Unlike the split-conformal methods it needs no calibration set: ``predict_online``
     follows :meth:`fit` (or ``prefit=True``) directly.
