@@ -48,6 +48,7 @@ ACTIVATIONS: dict[str, tuple[int, tuple[str, ...]]] = {
 }
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 _act_jit = None  # the compiled activation, set by the first call of stack_kernels()
+_act_row_jit = None  # the compiled activation of one row, set by _helpers()
 _axpy_jit = None  # the compiled row update, set by _helpers()
 
 
@@ -111,6 +112,29 @@ def _act(code, p0, p1, v):  # pragma: no cover - compiled
     return v
 
 
+def _act_row(code, p0, p1, d):  # pragma: no cover - compiled
+    # the activation over one output row (the batch): the branch on the activation taken
+    # once per row, so that the piecewise-linear ones compile to vector selects (one
+    # _act call per element kept the branch inside the loop and the loop scalar)
+    n_b = d.shape[0]
+    if code == 0:
+        return
+    if code == 1:
+        for b in range(n_b):
+            v = d[b]
+            d[b] = v if v > 0 else v * 0
+    elif code == 2:
+        for b in range(n_b):
+            v = d[b]
+            d[b] = v if v > 0 else v * p0
+    elif code == 11:
+        for b in range(n_b):
+            d[b] = min(max(d[b], p0), p1)
+    else:
+        for b in range(n_b):
+            d[b] = _act_jit(code, p0, p1, d[b])
+
+
 def _axpy(j, end, col, val, src, d):  # pragma: no cover - compiled
     # d[:] += sum_{k in j..end-1} val[k] * src[col[k], :], eight stored entries at a time:
     # d (one output row over the batch) is loaded and stored once per eight entries instead
@@ -137,10 +161,11 @@ def _axpy(j, end, col, val, src, d):  # pragma: no cover - compiled
 def _helpers(numba) -> None:
     """Compile the inlined helpers once; globals, not closure variables, so that numba can
     cache the kernels that call them."""
-    global _act_jit, _axpy_jit
+    global _act_jit, _act_row_jit, _axpy_jit
     if _act_jit is None:
         jit = dict(fastmath=_FASTMATH, cache=True, nogil=True)
         _act_jit = numba.njit(inline="always", **jit)(_act)
+        _act_row_jit = numba.njit(inline="always", **jit)(_act_row)
         _axpy_jit = numba.njit(inline="always", **jit)(_axpy)
 
 
@@ -184,8 +209,7 @@ def _make_stack(numba, parallel: bool):
                         d[b] = bias[b0 + i]
                     _axpy_jit(crow[c0 + i], crow[c0 + i + 1], col, val, s2, d)
                     for a in range(a0, a1):
-                        for b in range(n_b):
-                            d[b] = _act_jit(codes[a], params[a, 0], params[a, 1], d[b])
+                        _act_row_jit(codes[a], params[a, 0], params[a, 1], d)
             src = dst
         return 0
 
