@@ -123,7 +123,7 @@ def run_one(
         )
 
     # bsdl needs no calibration set: one fit on train + calibration, as a user would do;
-    # the hybrid (bsdl's interval, ACI's level) walks the test span with the same fit
+    # the hybrid (bsdl's interval, aggregated ACI levels) walks the test span with the same fit
     if "bsdl" in methods or "hybrid" in methods:
         t0 = time.perf_counter()
         full = OneStepForecaster(base, y).fit(pos[:n_full], y[:n_full])

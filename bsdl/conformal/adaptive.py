@@ -51,7 +51,7 @@ def aci_update(a_t, alpha: float, gamma, miss):
 
 def aci_walk(y, alpha: float, gamma: float, interval_at):
     """Walk a test span with ACI's level: the shared loop of :class:`ACI` and
-    :class:`~bsdl.conformal.AdaptiveAsymptotic`.
+    :class:`~bsdl.conformal.AdaptiveAsymptotic` with a single ``gamma``.
 
     At step ``t`` the working level is ``a_t`` (``a_0 = alpha``);
     ``interval_at(t, a_t) -> (lower, upper, infinite)`` gives the reported interval and
