@@ -113,23 +113,22 @@ def _act(code, p0, p1, v):  # pragma: no cover - compiled
 
 
 def _act_row(code, p0, p1, d):  # pragma: no cover - compiled
-    # the activation over one output row (the batch): the branch on the activation taken
-    # once per row, so that the piecewise-linear ones compile to vector selects (one
-    # _act call per element kept the branch inside the loop and the loop scalar)
+    # the activation over one output row (the batch), the branch on the activation taken
+    # once per row: with the code a constant in each loop, the inlined _act folds to one
+    # formula and the piecewise-linear ones compile to vector selects (one _act call per
+    # element with the code a variable kept the branch inside the loop and the loop scalar)
     n_b = d.shape[0]
     if code == 0:
         return
     if code == 1:
         for b in range(n_b):
-            v = d[b]
-            d[b] = v if v > 0 else v * 0
+            d[b] = _act_jit(1, p0, p1, d[b])
     elif code == 2:
         for b in range(n_b):
-            v = d[b]
-            d[b] = v if v > 0 else v * p0
+            d[b] = _act_jit(2, p0, p1, d[b])
     elif code == 11:
         for b in range(n_b):
-            d[b] = min(max(d[b], p0), p1)
+            d[b] = _act_jit(11, p0, p1, d[b])
     else:
         for b in range(n_b):
             d[b] = _act_jit(code, p0, p1, d[b])
