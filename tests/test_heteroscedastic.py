@@ -392,9 +392,13 @@ def test_fit_variance_unknown_innovations():
         fit_variance(np.ones(50), 1, MixtureGaussianPrior(0.01, 0.1, 1.0), innovations="cauchy")
 
 
-@pytest.mark.parametrize("lags", [0, -1, 1.5, True])
-def test_fit_variance_needs_a_lag_for_its_core(lags):
-    with pytest.raises(ValueError, match="lags must be an integer >= 1"):
+@pytest.mark.parametrize(
+    "lags, error",
+    [(0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError), ("2", TypeError)],
+)
+def test_fit_variance_needs_a_lag_for_its_core(lags, error):
+    # a count out of range is a ValueError, a value that is no integer a TypeError
+    with pytest.raises(error, match="lags must be an integer >= 1"):
         fit_variance(np.ones(50), lags, MixtureGaussianPrior(0.01, 0.1, 1.0))
 
 

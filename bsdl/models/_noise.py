@@ -41,6 +41,7 @@ import numpy as np
 import torch
 from scipy import optimize, stats
 
+from bsdl._validation import check_positive_int
 from bsdl.likelihoods import HeteroscedasticGaussian, HeteroscedasticStudentT
 from bsdl.priors import MixtureGaussianPrior
 from bsdl.sparsify.bic import log_choose
@@ -347,8 +348,7 @@ def fit_variance(
     """
     if innovations not in LIKELIHOODS:
         raise ValueError(f"innovations must be one of {sorted(LIKELIHOODS)}, got {innovations!r}")
-    if isinstance(lags, bool) or not isinstance(lags, int | np.integer) or lags < 1:
-        raise ValueError(f"lags must be an integer >= 1 (the GARCH(1, 1) core), got {lags!r}")
+    lags = check_positive_int(lags, "lags")  # >= 1: the GARCH(1, 1) core
     t = innovations == "t"
     lik = LIKELIHOODS[innovations]
     et = torch.as_tensor(np.asarray(e, dtype=float), dtype=_DTYPE)
