@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from bsdl.pruning import _kernels_fused as kf
+from bsdl.pruning._batch_tiles import tile_columns, tiled_product
 from bsdl.pruning.sparse_linear import to_csr
 from bsdl.pruning.sparse_rnn import sparse_lstm_supported
 
@@ -179,15 +180,20 @@ class FusedSparseStack(nn.Module):
         n_b = rows.shape[0]
         if n_b == 0:
             return rows.new_zeros(*lead, self.out_features)
-        xt = np.ascontiguousarray(rows.T.numpy()).reshape(-1)  # (in, B) flat
-        out = np.empty(self.out_features * n_b, dtype=val.dtype)
-        buf_a = np.empty(hidden * n_b, dtype=val.dtype)
-        buf_b = np.empty(hidden * n_b, dtype=val.dtype)
         serial, parallel = kf.stack_kernels()
         kernel = parallel if kf.threads_for_numba() > 1 else serial
-        kernel(xt, n_b, crow, col, val, bias, meta, codes, params, buf_a, buf_b, out)
-        out_t = torch.from_numpy(out).view(self.out_features, n_b).T
-        return out_t.reshape(*lead, self.out_features)
+        # a large batch in cache-sized tiles of columns (bsdl.pruning._batch_tiles)
+        tile = min(n_b, tile_columns(max(self.widths), val.dtype.itemsize))
+        buf_a = np.empty(hidden * tile, dtype=val.dtype)
+        buf_b = np.empty(hidden * tile, dtype=val.dtype)
+
+        def run(x, w, o):
+            a, b = buf_a[: hidden * w], buf_b[: hidden * w]
+            kernel(x, w, crow, col, val, bias, meta, codes, params, a, b, o)
+
+        out = np.empty((self.out_features, n_b), dtype=val.dtype)
+        tiled_product(run, rows.T.numpy(), out, tile)  # (in, B) -> (out, B)
+        return torch.from_numpy(out).T.reshape(*lead, self.out_features)
 
     def extra_repr(self) -> str:
         return f"widths={self.widths}, nnz={self.nnz}, format='fused'"
@@ -305,8 +311,7 @@ class FusedSparseLSTM(nn.Module):
         dtype = iv.dtype
         if T * B == 0:
             raise ValueError(f"input must hold at least one step of one sequence, got {T} x {B}")
-        xt = x.detach().reshape(T * B, -1).to(self.ih_values.dtype)
-        xt = np.ascontiguousarray(xt.T.numpy()).reshape(-1)  # (in, T*B) flat
+        xt = x.detach().reshape(T * B, -1).to(self.ih_values.dtype).T.numpy()  # (in, T*B)
         if hx is None:
             h = np.zeros(H * B, dtype=dtype)
             c = np.zeros(H * B, dtype=dtype)
@@ -319,8 +324,10 @@ class FusedSparseLSTM(nn.Module):
             )
         (loop_s, mm_s), (loop_p, mm_p) = kf.lstm_kernels()
         loop, mm = (loop_p, mm_p) if kf.threads_for_numba() > 1 else (loop_s, mm_s)
-        gx = np.empty(4 * H * T * B, dtype=dtype)
-        mm(ic, ii, iv, bias, xt, T * B, gx)
+        gx = np.empty((4 * H, T * B), dtype=dtype)  # the input projection of all steps,
+        tile = tile_columns(self.input_size, dtype.itemsize)  # in cache-sized tiles
+        tiled_product(lambda x, w, o: mm(ic, ii, iv, bias, x, w, o), xt, gx, tile)
+        gx = gx.reshape(-1)
         out = np.empty((T, B, H), dtype=dtype)
         loop(gx, B, hc, hi, hv, h, c, out.reshape(-1), np.empty(4 * H * B, dtype=dtype))
         h, c = h.reshape(H, B), c.reshape(H, B)

@@ -119,6 +119,8 @@ def matmul(fmt: str, handle, x: torch.Tensor) -> torch.Tensor:
     if fmt == "csr":
         return torch.sparse.mm(handle, x.T).T
     xt = x.detach().T
+    if fmt == "numba":
+        return _numba_matmul(handle, xt.numpy())
     if not xt.is_contiguous():
         xt = xt.contiguous()
     xt_np = xt.numpy()
@@ -128,17 +130,23 @@ def matmul(fmt: str, handle, x: torch.Tensor) -> torch.Tensor:
         mkl = _mkl()
         mkl.mkl_set_num_threads_local(torch.get_num_threads())
         return torch.from_numpy(mkl.dot_product_mkl(handle, xt_np)).T
-    numba, serial, parallel = _numba_kernels()
-    threads = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
-    if threads > 1:
-        numba.set_num_threads(threads)
-    mv, mm = parallel if threads > 1 else serial
+    raise ValueError(f"format must be one of {SPARSE_FORMATS}, got {fmt!r}")
+
+
+def _numba_matmul(handle, xt: np.ndarray) -> torch.Tensor:
+    """``(W @ xt).T`` by the compiled kernels; ``xt`` is ``(in, B)``, possibly a view."""
+    from bsdl.pruning._batch_tiles import tile_columns, tiled_product
+    from bsdl.pruning._kernels_fused import threads_for_numba
+
+    _, serial, parallel = _numba_kernels()
+    mv, mm = parallel if threads_for_numba() > 1 else serial
     crow, col, val, zeros = handle
-    rows, n_b = zeros.shape[0], xt_np.shape[1]
+    rows, n_b = zeros.shape[0], xt.shape[1]
     if n_b == 1:
         out = np.empty(rows, dtype=val.dtype)
-        mv(crow, col, val, xt_np[:, 0], out, val.dtype.type(0))
+        mv(crow, col, val, np.ascontiguousarray(xt[:, 0]), out, val.dtype.type(0))
         return torch.from_numpy(out)[None, :]
-    out = np.empty(rows * n_b, dtype=val.dtype)
-    mm(crow, col, val, zeros, xt_np.reshape(-1), n_b, out)
-    return torch.from_numpy(out.reshape(rows, n_b)).T
+    out = np.empty((rows, n_b), dtype=val.dtype)  # a large batch in cache-sized tiles
+    tile = tile_columns(xt.shape[0], val.dtype.itemsize)
+    tiled_product(lambda x, w, o: mm(crow, col, val, zeros, x, w, o), xt, out, tile)
+    return torch.from_numpy(out).T
