@@ -172,3 +172,14 @@ def test_serial_and_parallel_kernels_do_not_share_numba_cache_entries(tmp_path):
     # every serial/parallel pair is named apart: 12 kernels listed (stack, mm, the LSTM's
     # loop and mm, the per-layer mv and mm), 8 distinct (the LSTM and per-layer mm are mm)
     assert int(out[2]) == 8 and int(out[3]) == 12
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+def test_fused_lstm_float64_gates_are_exact_to_float64_tolerance(batch):
+    torch.manual_seed(5)
+    lstm = nn.LSTM(6, 10).double().eval()
+    sparse_(lstm, 0.5, 5)
+    fused = FusedSparseLSTM(lstm)
+    x = 4 * torch.randn(7, batch, 6, dtype=torch.float64)  # gates well into their tails
+    with torch.no_grad():
+        torch.testing.assert_close(fused(x), lstm(x), rtol=1e-10, atol=1e-10)

@@ -6,7 +6,8 @@
   instead of one kernel call, one tensor conversion and one bias add per layer.
 * :func:`lstm_kernels` -- the time loop of one LSTM layer: the recurrent CSR product and
   the gates of every step inside one compiled loop (the input projection of all steps is
-  computed before, as one product).
+  computed before, as one product). The gates use a sigmoid in arithmetic only
+  (``_sigmoid``, float64 inside), so that their loop over the batch is vector code.
 
 Both return ``(serial, parallel)`` compiled functions (rows split across threads in the
 parallel one), or None when numba does not import (it is optional: the bench extra).
@@ -47,9 +48,14 @@ ACTIVATIONS: dict[str, tuple[int, tuple[str, ...]]] = {
     "Hardtanh": (11, ("min_val", "max_val")),
 }
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+#: every kernel's numba options. error_model="numpy": a division is not checked for zero
+#: (it gives inf or nan, as IEEE arithmetic does, where numba's default raises), so a loop
+#: with a division (the sigmoid) compiles to vector code
+_JIT = dict(fastmath=_FASTMATH, cache=True, nogil=True, error_model="numpy")
 _act_jit = None  # the compiled activation, set by the first call of stack_kernels()
 _act_row_jit = None  # the compiled activation of one row, set by _helpers()
 _axpy_jit = None  # the compiled row update, set by _helpers()
+_sigmoid_jit = None  # the compiled gate sigmoid, set by _helpers()
 
 
 @functools.cache
@@ -157,20 +163,44 @@ def _axpy(j, end, col, val, src, d):  # pragma: no cover - compiled
         j += 1
 
 
+def _sigmoid(x):  # pragma: no cover - compiled
+    # 1 / (1 + exp(-x)) in arithmetic only, so that a loop of it compiles to vector code
+    # (numba has no vector exp without Intel's SVML): exp(y) = (exp(y / 128))^128, exp(y / 128)
+    # by its Taylor polynomial of degree 11, |y| <= 40 (beyond, the sigmoid is 0 or 1 within
+    # 5e-18); in float64, relative error below 4e-13 (remainder 2.5e-15, times 128 by the
+    # seven squarings); tests/test_pruning_kernels.py checks it against the exact function
+    y = min(max(-x, -40.0), 40.0) * 0.0078125
+    p = 1.0 + y * (1.0 + y * (0.5 + y * (_C3 + y * (_C4 + y * (_C5 + y * (_C6 + y * (
+        _C7 + y * (_C8 + y * (_C9 + y * (_C10 + y * _C11))))))))))  # fmt: skip
+    p *= p
+    p *= p
+    p *= p
+    p *= p
+    p *= p
+    p *= p
+    p *= p
+    return 1.0 / (1.0 + p)
+
+
+# 1 / k! for the polynomial of _sigmoid
+_C3, _C4, _C5, _C6, _C7, _C8, _C9, _C10, _C11 = (1.0 / math.factorial(k) for k in range(3, 12))
+
+
 def _helpers(numba) -> None:
     """Compile the inlined helpers once; globals, not closure variables, so that numba can
     cache the kernels that call them."""
-    global _act_jit, _act_row_jit, _axpy_jit
+    global _act_jit, _act_row_jit, _axpy_jit, _sigmoid_jit
     if _act_jit is None:
-        jit = dict(fastmath=_FASTMATH, cache=True, nogil=True)
+        jit = _JIT
         _act_jit = numba.njit(inline="always", **jit)(_act)
+        _sigmoid_jit = numba.njit(inline="always", **jit)(_sigmoid)
         _act_row_jit = numba.njit(inline="always", **jit)(_act_row)
         _axpy_jit = numba.njit(inline="always", **jit)(_axpy)
 
 
 def _make_stack(numba, parallel: bool):
     _helpers(numba)
-    jit = dict(fastmath=_FASTMATH, cache=True, nogil=True)
+    jit = _JIT
 
     def stack(
         x, n_b, crow, col, val, bias, meta, codes, params, buf_a, buf_b, out
@@ -217,7 +247,7 @@ def _make_stack(numba, parallel: bool):
 
 def _make_lstm(numba, parallel: bool):
     _helpers(numba)
-    jit = dict(fastmath=_FASTMATH, cache=True, nogil=True)
+    jit = _JIT
 
     def lstm(gx, n_b, crow, col, val, h, c, out, g):  # pragma: no cover - compiled
         # gx (4H * T*B) flat, entry (gate row r, step t, sequence b) at r*T*B + t*B + b:
@@ -242,17 +272,22 @@ def _make_lstm(numba, parallel: bool):
                     for b in range(n_b):
                         d[b] = gx[r * tb + base + b]
                     _axpy_jit(crow[r], crow[r + 1], col, val, h2, d)
+            # the gates, unit by unit over the batch, on row views indexed from 0 (numba then
+            # needs no negative-index fix-up, and the loop compiles to vector code; tanh(v)
+            # = 2 sigmoid(2 v) - 1), then the new state copied into the step's output
+            g2, c2, h2 = g.reshape((4 * H, n_b)), c.reshape((H, n_b)), h.reshape((H, n_b))
             for k in numba.prange(H):
+                gi, gf, gc, go = g2[k], g2[H + k], g2[2 * H + k], g2[3 * H + k]
+                ck, hk = c2[k], h2[k]
                 for b in range(n_b):
-                    i = 1 / (1 + math.exp(-g[k * n_b + b]))
-                    f = 1 / (1 + math.exp(-g[(H + k) * n_b + b]))
-                    gg = math.tanh(g[(2 * H + k) * n_b + b])
-                    o = 1 / (1 + math.exp(-g[(3 * H + k) * n_b + b]))
-                    cc = f * c[k * n_b + b] + i * gg
-                    c[k * n_b + b] = cc
-                    hh = o * math.tanh(cc)
-                    h[k * n_b + b] = hh
-                    out[(t * n_b + b) * H + k] = hh
+                    cc = _sigmoid_jit(gf[b]) * ck[b] + _sigmoid_jit(gi[b]) * (
+                        2 * _sigmoid_jit(2 * gc[b]) - 1
+                    )
+                    ck[b] = cc
+                    hk[b] = _sigmoid_jit(go[b]) * (2 * _sigmoid_jit(2 * cc) - 1)
+            for b in numba.prange(n_b):
+                for k in range(H):
+                    out[(t * n_b + b) * H + k] = h[k * n_b + b]
         return 0
 
     return compile_kernel(numba, lstm, parallel, **jit)
@@ -260,7 +295,7 @@ def _make_lstm(numba, parallel: bool):
 
 def _make_mm(numba, parallel: bool):
     _helpers(numba)
-    jit = dict(fastmath=_FASTMATH, cache=True, nogil=True)
+    jit = _JIT
 
     def mm(crow, col, val, bias, xt, n_b, out):  # pragma: no cover - compiled
         # out[i * n_b + b] = bias[i] + sum_j val[j] * xt[col[j] * n_b + b]
