@@ -286,21 +286,41 @@ class PriorAnnealedPruner(Pruner):
         return [p.detach().abs() for p in self._params]
 
 
+def magnitude_cut(weights: list[torch.Tensor], sparsity: float) -> float:
+    """The ``sparsity`` quantile of ``|w|`` over ``weights`` (a fixed subsample of at most a
+    million values)."""
+    flat = torch.cat([w.detach().abs().flatten().float() for w in weights])
+    gen = torch.Generator().manual_seed(0)
+    return float(torch.quantile(flat[torch.randperm(len(flat), generator=gen)[:1_000_000]],
+                                sparsity))  # fmt: skip
+
+
+def spike_with_threshold(lam: float, sigma1: float, threshold: float) -> MixtureGaussianPrior:
+    """The prior ``(lam, sigma0, sigma1)`` whose threshold is ``threshold`` (bisection on
+    ``sigma0``: the threshold is increasing in it)."""
+    lo, hi = 1e-8, sigma1 / 2
+    for _ in range(100):
+        mid = math.sqrt(lo * hi)
+        if MixtureGaussianPrior(lam, mid, sigma1).threshold < threshold:
+            lo = mid
+        else:
+            hi = mid
+    return MixtureGaussianPrior(lam, math.sqrt(lo * hi), sigma1)
+
+
+def spike_for_cut(
+    weights: list[torch.Tensor], sparsity: float, lam: float, sigma1: float
+) -> MixtureGaussianPrior:
+    """The prior of weight ``lam`` whose threshold is the ``sparsity`` magnitude cut of
+    ``weights``."""
+    return spike_with_threshold(lam, sigma1, magnitude_cut(weights, sparsity))
+
+
 def calibrated_prior(
     weights: list[torch.Tensor], sparsity: float, sigma1: float, ratio: float = math.sqrt(50.0)
 ) -> MixtureGaussianPrior:
     """A prior whose threshold at the start of the annealing (spike ``ratio * sigma0``) is the
     ``sparsity`` quantile of ``|w|`` of the trained dense weights, with ``lambda_ = 1 -
     sparsity``: the ramp pulls toward zero the weights that the target would prune."""
-    flat = torch.cat([w.detach().abs().flatten().float() for w in weights])
-    gen = torch.Generator().manual_seed(0)
-    q = float(torch.quantile(flat[torch.randperm(len(flat), generator=gen)[:1_000_000]], sparsity))
-    lam = 1.0 - sparsity
-    lo, hi = 1e-8, sigma1 / 2  # the threshold is increasing in the starting spike s0_init
-    for _ in range(100):
-        mid = math.sqrt(lo * hi)
-        if MixtureGaussianPrior(lam, mid, sigma1).threshold < q:
-            lo = mid
-        else:
-            hi = mid
-    return MixtureGaussianPrior(lam, math.sqrt(lo * hi) / ratio, sigma1)
+    start = spike_for_cut(weights, sparsity, 1.0 - sparsity, sigma1)
+    return MixtureGaussianPrior(start.lambda_, start.sigma0 / ratio, sigma1)

@@ -60,13 +60,19 @@ from _studies import (
     parse_floats,
     parse_names,
     pick_device,
+    spike_for_cut,
     study_out,
     write_report,
 )
 
+from bsdl import MixtureGaussianPrior
 from bsdl.nn.bert import BertClassifier, load_pretrained_bert
+from bsdl.pruning.mgpp import default_mgpp_prior
+from bsdl.pruning.targets import select_targets
 
 STUDY = "transformer_pruning"
+#: MGPP's default lambda_anneal end: lambda_ at the last pruning step is this times lambda_
+MGPP_LAMBDA_END = 1e-3
 
 
 def load_reviews(n_train: int, n_test: int, data_seed: int = 0):
@@ -128,6 +134,21 @@ def build_model(model_dir: Path, n_layers: int | None, device) -> BertClassifier
     return BertClassifier(encoder, n_classes=2).to(device)
 
 
+def mgpp_options(args, model, sparsity: float) -> dict:
+    """MGPP's options: the slab's centre, and with ``--mgpp-spike calibrated`` a spike
+    whose threshold at the end of the lambda annealing is the final sparsity's magnitude
+    cut of the pretrained targeted weights (the reference spike, sigma0 = 1e-5, acts only
+    on weights below about 1e-4, far below that cut)."""
+    out = {"slab_center": args.mgpp_slab_center}
+    if args.mgpp_spike == "calibrated":
+        ref = default_mgpp_prior()
+        lam_end = ref.lambda_ * MGPP_LAMBDA_END  # lambda at the last pruning step
+        weights = [w for _, w in select_targets(model)]  # MGPP's default targets
+        end = spike_for_cut(weights, sparsity, lam_end, ref.sigma1)
+        out["prior"] = MixtureGaussianPrior(ref.lambda_, end.sigma0, ref.sigma1)
+    return out
+
+
 def run_one(args, data, method: str, sparsity: float, seed: int, device) -> dict:
     tr_ids, tr_mask, tr_y, te_ids, te_mask, te_y = data
     torch.manual_seed(seed)  # the head's initialisation and dropout (bench script, not bsdl)
@@ -151,7 +172,7 @@ def run_one(args, data, method: str, sparsity: float, seed: int, device) -> dict
             final_warmup=round(0.3 * steps),
             pruning_interval=args.pruning_interval,
             ranking=args.ranking,
-            mgpp_options={"slab_center": args.mgpp_slab_center},
+            mgpp_options=mgpp_options(args, model, sparsity),
         )
     gen = torch.Generator().manual_seed(seed)
     n = len(tr_y)
@@ -189,7 +210,7 @@ def run_one(args, data, method: str, sparsity: float, seed: int, device) -> dict
 
 
 def plan(args) -> list[tuple[str, float, int]]:
-    runs = [("dense", 0.0, s) for s in range(args.seeds)]
+    runs = [] if args.skip_dense else [("dense", 0.0, s) for s in range(args.seeds)]
     for sp in args.sparsities:
         for m in args.methods:
             n_seeds = args.seeds_high if (sp >= 0.9 and m in args.high_methods) else args.seeds
@@ -226,6 +247,16 @@ def main(argv=None) -> None:
         choices=("initial", "zero"),
         default="initial",
         help="centre of MGPP's slab: the pretrained weights (default) or zero (reference code)",
+    )
+    p.add_argument(
+        "--mgpp-spike",
+        choices=("reference", "calibrated"),
+        default="reference",
+        help="MGPP's spike: the reference scripts' sigma0 = 1e-5 (default), or one whose "
+        "threshold at the end of the lambda annealing is the final sparsity's magnitude cut",
+    )
+    p.add_argument(
+        "--skip-dense", action="store_true", help="no dense run (a variant's pruned runs only)"
     )
     p.add_argument("--threads", type=int, default=1, help="torch threads on a CPU")
     p.add_argument(
@@ -291,7 +322,8 @@ def main(argv=None) -> None:
         f"{args.batch_size} (lr {args.lr:g}), cubic schedule (10 % dense, pruning to 70 %, "
         f"30 % fine-tuning, a mask update every {args.pruning_interval} steps, "
         f"{args.ranking.replace('_', '-')} ranking); MGPP's "
-        f"slab centred at {center} (--mgpp-slab-center {args.mgpp_slab_center}). Test: "
+        f"slab centred at {center} (--mgpp-slab-center {args.mgpp_slab_center}), "
+        f"{args.mgpp_spike} spike (--mgpp-spike {args.mgpp_spike}). Test: "
         f"{len(te_y)} reviews of other products (majority class {100 * majority:.1f} %; "
         f"binomial se of one accuracy near 80 %: {100 * acc_se:.1f} points). "
         f"Training time per run: median {np.median(secs):.1f} s.",
