@@ -52,3 +52,12 @@ def run(model, pruner, steps, opt, X, y, g, batch=32, on_step=None):
 
 def zeros(params):
     return sum(int((p == 0).sum()) for p in params)
+
+
+def sparse_(module: nn.Module, keep: float, seed: int) -> None:
+    """Keep each entry of every 2-D parameter with probability ``keep`` (in place)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            if p.dim() == 2:
+                p.mul_(torch.rand(p.shape, generator=g) < keep)

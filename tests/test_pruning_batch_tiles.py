@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _pruning_helpers import sparse_
 from torch import nn
 
 from bsdl.pruning import _batch_tiles, export, sparse_kernels
@@ -51,14 +52,6 @@ def test_tiled_product_covers_every_column_once():
     out = _batch_tiles.tiled_product(run, xt, np.full((1, 150), np.nan), tile=64)
     assert calls == [64, 64, 22]
     np.testing.assert_array_equal(out, w @ xt)
-
-
-def sparse_(module: nn.Module, keep: float, seed: int) -> None:
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            if p.dim() == 2:
-                p.mul_(torch.rand(p.shape, generator=g) < keep)
 
 
 @numba_only

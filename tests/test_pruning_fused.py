@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from _pruning_helpers import sparse_
 from torch import nn
 
 from bsdl.pruning import export
@@ -29,14 +30,6 @@ ACTS = [
     nn.Identity(),
     nn.Dropout(0.5),
 ]
-
-
-def sparse_(module: nn.Module, keep: float, seed: int) -> None:
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            if p.dim() == 2:
-                p.mul_(torch.rand(p.shape, generator=g) < keep)
 
 
 def test_every_activation_name_is_covered():
