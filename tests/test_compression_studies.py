@@ -25,7 +25,13 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _studies import COLUMNS, PriorAnnealedPruner, Results, calibrated_prior  # noqa: E402
+from _studies import (  # noqa: E402
+    COLUMNS,
+    PriorAnnealedPruner,
+    Results,
+    calibrated_prior,
+    spike_for_cut,
+)
 
 NEEDS = {
     "overparam_prune": (),
@@ -174,6 +180,18 @@ def test_calibrated_prior_threshold_is_the_quantile():
     assert prior.lambda_ == pytest.approx(0.2)
     assert start.threshold == pytest.approx(q, rel=1e-3)
     assert prior.threshold < start.threshold  # annealing lowers the threshold
+
+
+def test_spike_for_cut_puts_the_threshold_at_the_magnitude_cut():
+    # the transformer study's --mgpp-spike calibrated: lambda given, sigma0 solved for
+    g = torch.Generator().manual_seed(1)
+    w = [torch.randn(120, 40, generator=g) * 0.05]
+    prior = spike_for_cut(w, 0.9, 1e-4, 0.2236)
+    q = float(torch.quantile(w[0].abs().flatten(), 0.9))
+    assert prior.lambda_ == 1e-4 and prior.sigma1 == pytest.approx(0.2236)
+    assert prior.threshold == pytest.approx(q, rel=1e-3)
+    # a larger lambda (the start of MGPP's annealing) gives a lower threshold, same spike
+    assert type(prior)(0.1, prior.sigma0, prior.sigma1).threshold < q
 
 
 def test_prior_annealed_pruner_schedule():
