@@ -239,6 +239,28 @@ if "transformer_pruning" in studies:
     print(target)
 
 # %% [markdown]
+# ### Variants of the MiniLM study
+#
+# Studies named `transformer_pruning_<variant>` change one setting (steps, ranking, the slab's
+# centre, MGPP's spike; each report says which). Their accuracy at each level they ran, beside
+# the main study's; the target above is read on the main study only.
+
+# %%
+variants = sorted(s for s in studies if s.startswith("transformer_pruning_"))
+if variants:
+    rows = ["| study | method | sparsity | accuracy (%) | NLL |", "|---|---|---|---|---|"]
+    for study in variants:
+        acc, nll = summary(study, "accuracy"), summary(study, "nll")
+        for _, r in acc.iterrows():
+            match = nll[(nll.method == r.method) & np.isclose(nll.sparsity, r.sparsity)]
+            rows.append(
+                f"| {study} | {LABELS.get(r.method, r.method)} | {100 * r.sparsity:.0f} % | "
+                f"{cell(r, 1, 100)} | {cell(match.iloc[0], 3) if len(match) else '-'} |"
+            )
+    sections += ["### Variants of the MiniLM study (accuracy at each level run)", "", *rows, ""]
+    print("\n".join(rows))
+
+# %% [markdown]
 # ## LSTM language model on Penn Treebank
 
 # %%
