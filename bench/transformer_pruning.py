@@ -25,7 +25,11 @@ The study of the MGPP paper (Zhang, Sun & Liang 2024) on one real text task, siz
   with the slab centred at the pretrained weights (``--mgpp-slab-center initial``, the
   default here): with n = 1000 reviews a slab centred at zero shrinks every pretrained
   weight (see the warning in :class:`bsdl.pruning.MGPP`); ``--mgpp-slab-center zero``
-  gives the reference code's prior.
+  gives the reference code's prior. ``--mgpp-spike calibrated`` replaces the reference
+  spike (sigma0 = 1e-5, which acts only on weights below about 1e-4) by one whose threshold
+  at the end of the lambda annealing is the final sparsity's magnitude cut of the
+  pretrained weights; it can change the mask only when the steps let a weight move that far
+  (under AdamW about ``sum_t lr_t``; BENCHMARKS.md has the bound and a 2000-step run).
 * **Reported**: test accuracy, test NLL, the measured sparsity of the pruned weights and
   the training time per run, in ``results.csv`` (columns study, method, sparsity, seed,
   metric, value) and ``report.md`` (tables, commit, device) in ``--out``.
