@@ -214,11 +214,12 @@ def run_one(args, data, method: str, sparsity: float, seed: int, device) -> dict
 
 
 def plan(args) -> list[tuple[str, float, int]]:
-    runs = [] if args.skip_dense else [("dense", 0.0, s) for s in range(args.seeds)]
+    first = args.first_seed
+    runs = [] if args.skip_dense else [("dense", 0.0, s) for s in range(first, args.seeds)]
     for sp in args.sparsities:
         for m in args.methods:
             n_seeds = args.seeds_high if (sp >= 0.9 and m in args.high_methods) else args.seeds
-            runs += [(m, sp, s) for s in range(n_seeds)]
+            runs += [(m, sp, s) for s in range(first, n_seeds)]
     return runs
 
 
@@ -232,6 +233,13 @@ def main(argv=None) -> None:
     p.add_argument("--seeds", type=int, default=1, help="seeds per (method, sparsity)")
     p.add_argument("--seeds-high", type=int, default=3, help="seeds at 90 %% for --high-methods")
     p.add_argument("--high-methods", default="mgpp,gmp")
+    p.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="skip the seeds below this one (to run the seeds of one study in parallel "
+        "processes, each with its own --out, and merge their results.csv)",
+    )
     p.add_argument("--n-train", type=int, default=1000)
     p.add_argument("--n-test", type=int, default=1000)
     p.add_argument("--max-len", type=int, default=64)
@@ -267,6 +275,8 @@ def main(argv=None) -> None:
         "--resume", action="store_true", help="keep the rows of --out/results.csv, skip those runs"
     )
     args = p.parse_args(argv)
+    if args.first_seed < 0:
+        p.error(f"--first-seed must be >= 0, got {args.first_seed}")
     study_out(args)
     if args.quick:
         args.n_train, args.n_test, args.max_len, args.steps = 16, 16, 24, 5

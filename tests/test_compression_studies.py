@@ -218,3 +218,28 @@ def test_prior_annealed_pruner_schedule():
     assert all(g == 0.0 for g in grads[10:])
     with pytest.raises(ValueError, match="anneal_steps"):
         PriorAnnealedPruner(net, 0.5, 10, n_obs=5, prior=prior, anneal_steps=9)
+
+
+def test_transformer_plan_first_seed():
+    # --first-seed lets the seeds of one study run in separate processes: the plan of
+    # seeds [first, n) is the full plan without the seeds below `first`
+    from argparse import Namespace
+
+    from transformer_pruning import plan
+
+    def args(first):
+        return Namespace(
+            first_seed=first,
+            skip_dense=False,
+            seeds=2,
+            seeds_high=3,
+            sparsities=[0.5, 0.9],
+            methods=["mgpp", "gmp"],
+            high_methods=["mgpp"],
+        )
+
+    full = plan(args(0))
+    assert len(full) == 2 + 2 * 2 + 2 + 3  # dense, 0.5 x 2 methods, gmp and mgpp at 0.9
+    later = plan(args(1))
+    assert later == [r for r in full if r[2] >= 1]
+    assert plan(args(2)) == [("mgpp", 0.9, 2)]
