@@ -191,16 +191,14 @@ def _helpers(numba) -> None:
     cache the kernels that call them."""
     global _act_jit, _act_row_jit, _axpy_jit, _sigmoid_jit
     if _act_jit is None:
-        jit = _JIT
-        _act_jit = numba.njit(inline="always", **jit)(_act)
-        _sigmoid_jit = numba.njit(inline="always", **jit)(_sigmoid)
-        _act_row_jit = numba.njit(inline="always", **jit)(_act_row)
-        _axpy_jit = numba.njit(inline="always", **jit)(_axpy)
+        _act_jit = numba.njit(inline="always", **_JIT)(_act)
+        _sigmoid_jit = numba.njit(inline="always", **_JIT)(_sigmoid)
+        _act_row_jit = numba.njit(inline="always", **_JIT)(_act_row)
+        _axpy_jit = numba.njit(inline="always", **_JIT)(_axpy)
 
 
 def _make_stack(numba, parallel: bool):
     _helpers(numba)
-    jit = _JIT
 
     def stack(
         x, n_b, crow, col, val, bias, meta, codes, params, buf_a, buf_b, out
@@ -242,12 +240,11 @@ def _make_stack(numba, parallel: bool):
             src = dst
         return 0
 
-    return compile_kernel(numba, stack, parallel, **jit)
+    return compile_kernel(numba, stack, parallel, **_JIT)
 
 
 def _make_lstm(numba, parallel: bool):
     _helpers(numba)
-    jit = _JIT
 
     def lstm(gx, n_b, crow, col, val, h, c, out, g):  # pragma: no cover - compiled
         # gx (4H * T*B) flat, entry (gate row r, step t, sequence b) at r*T*B + t*B + b:
@@ -290,12 +287,11 @@ def _make_lstm(numba, parallel: bool):
                     out[(t * n_b + b) * H + k] = h[k * n_b + b]
         return 0
 
-    return compile_kernel(numba, lstm, parallel, **jit)
+    return compile_kernel(numba, lstm, parallel, **_JIT)
 
 
 def _make_mm(numba, parallel: bool):
     _helpers(numba)
-    jit = _JIT
 
     def mm(crow, col, val, bias, xt, n_b, out):  # pragma: no cover - compiled
         # out[i * n_b + b] = bias[i] + sum_j val[j] * xt[col[j] * n_b + b]
@@ -309,7 +305,7 @@ def _make_mm(numba, parallel: bool):
             _axpy_jit(crow[i], crow[i + 1], col, val, x2, d)
         return 0
 
-    return compile_kernel(numba, mm, parallel, **jit)
+    return compile_kernel(numba, mm, parallel, **_JIT)
 
 
 @functools.cache
