@@ -207,8 +207,9 @@ if "transformer_pruning" in studies:
     acc = data[(data.study == "transformer_pruning") & (data.metric == "accuracy")]
     target = "not measured (MGPP or GMP missing at 90 %)"
     at90 = acc[np.isclose(acc.sparsity, 0.9)]
-    m_vals = at90[at90.method == "mgpp"].value.to_numpy() * 100
-    g_vals = at90[at90.method == "gmp"].value.to_numpy() * 100
+    m_by_seed = at90[at90.method == "mgpp"].set_index("seed").value * 100
+    g_by_seed = at90[at90.method == "gmp"].set_index("seed").value * 100
+    m_vals, g_vals = m_by_seed.to_numpy(), g_by_seed.to_numpy()
     if len(m_vals) and len(g_vals):
         diff = m_vals.mean() - g_vals.mean()
         spread = (
@@ -216,6 +217,15 @@ if "transformer_pruning" in studies:
             if min(len(m_vals), len(g_vals)) > 1
             else "one seed each, no spread"
         )
+        # a seed fixes the head's initialisation and the batch order for both methods, so
+        # the per-seed differences are paired; their se is sd / sqrt(number of seeds)
+        paired = (m_by_seed - g_by_seed).dropna()
+        if len(paired) > 1:
+            spread += (
+                f"; paired over seeds {', '.join(map(str, paired.index))}: differences "
+                f"{', '.join(f'{v:+.1f}' for v in paired)}, se of their mean "
+                f"{paired.std(ddof=1) / np.sqrt(len(paired)):.2f}"
+            )
         target = (
             f"MGPP {m_vals.mean():.1f} % vs GMP {g_vals.mean():.1f} % at 90 % "
             f"({len(m_vals)} and {len(g_vals)} seeds; {spread}): difference {diff:+.1f} "
