@@ -243,3 +243,25 @@ def test_transformer_plan_first_seed():
     later = plan(args(1))
     assert later == [r for r in full if r[2] >= 1]
     assert plan(args(2)) == [("mgpp", 0.9, 2)]
+
+
+def test_merge_results_of_parallel_runs(tmp_path):
+    """Two processes' files merge into one study; the same run with another value is refused."""
+    from merge_results import merge
+
+    a, b = Results("tpA"), Results("tpB")
+    a.add("mgpp", 0.9, 0, accuracy=0.78, nll=0.5)
+    b.add("gmp", 0.9, 0, accuracy=0.76)
+    b.add("mgpp", 0.9, 0, accuracy=0.78)  # the same run and value: kept once
+    pa, pb = a.write(tmp_path / "a"), b.write(tmp_path / "b")
+    merged = merge("transformer_pruning", [pa, pb])
+    assert {r["study"] for r in merged.rows} == {"transformer_pruning"}
+    assert len(merged.rows) == 3
+    assert merged.values("accuracy") == {("mgpp", 0.9): [0.78], ("gmp", 0.9): [0.76]}
+    c = Results("tpC")
+    c.add("gmp", 0.9, 0, accuracy=0.70)
+    pc = c.write(tmp_path / "c")
+    with pytest.raises(SystemExit, match="differs"):
+        merge("transformer_pruning", [pb, pc])
+    kept = merge("transformer_pruning", [pb, pc], keep_first=True)
+    assert kept.values("accuracy")[("gmp", 0.9)] == [0.76]
