@@ -11,7 +11,8 @@ Example::
 
     python bench/merge_results.py --study transformer_pruning \\
         --out bench/results/compression/transformer_pruning \\
-        bench/results/compression/transformer_pruning/results.csv run_a/results.csv run_b/results.csv
+        bench/results/compression/transformer_pruning/results.csv \\
+        run_a/results.csv run_b/results.csv
 """
 
 from __future__ import annotations
