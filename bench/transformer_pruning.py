@@ -35,8 +35,8 @@ The study of the MGPP paper (Zhang, Sun & Liang 2024) on one real text task, siz
   metric, value) and ``report.md`` (tables, commit, device) in ``--out``.
 
 Run ``python bench/transformer_pruning.py`` (defaults: 1000 reviews, 64 tokens, 2000 steps,
-1 seed, 3 seeds at 90 % for MGPP and GMP: 21 runs of 20-27 minutes each on one core of the
-CPU BENCHMARKS.md names), or ``--quick`` (1 layer, 16 reviews, 5 steps; seconds;
+1 seed, 3 seeds at 90 % for every method: 25 runs of 20-35 minutes each on one core of
+the CPU BENCHMARKS.md names), or ``--quick`` (1 layer, 16 reviews, 5 steps; seconds;
 tests/test_compression_studies.py runs it). ``--resume`` keeps the rows already in
 ``--out``/results.csv and runs only the missing (method, sparsity, seed) of the plan;
 ``--first-seed`` and one ``--out`` per process let runs share the cores, their results.csv
@@ -238,7 +238,7 @@ def main(argv=None) -> None:
     p.add_argument("--sparsities", default="0.5,0.7,0.8,0.9")
     p.add_argument("--seeds", type=int, default=1, help="seeds per (method, sparsity)")
     p.add_argument("--seeds-high", type=int, default=3, help="seeds at 90 %% for --high-methods")
-    p.add_argument("--high-methods", default="mgpp,gmp")
+    p.add_argument("--high-methods", default="mgpp,gmp,movement,platon")
     p.add_argument(
         "--first-seed",
         type=int,
