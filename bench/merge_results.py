@@ -30,8 +30,10 @@ def merge(study: str, paths: list[Path], keep_first: bool = False) -> Results:
     merged = Results(study)
     seen: dict[tuple, float] = {}
     for path in paths:
-        if not path.exists():
+        if not path.is_file():
             raise SystemExit(f"{path}: no such file")
+        if path.name != "results.csv":
+            raise SystemExit(f"{path}: expected a study's results.csv (each --out has one)")
         for r in Results.resume(study, path.parent).rows:
             key = (r["method"], round(r["sparsity"], 6), r["seed"], r["metric"])
             if key in seen:

@@ -35,7 +35,7 @@ The study of the MGPP paper (Zhang, Sun & Liang 2024) on one real text task, siz
   metric, value) and ``report.md`` (tables, commit, device) in ``--out``.
 
 Run ``python bench/transformer_pruning.py`` (defaults: 1000 reviews, 64 tokens, 2000 steps,
-1 seed, 3 seeds at 90 % for every method: 25 runs of 20-35 minutes each on one core of
+1 seed, 3 seeds at 90 % for every method: 25 runs of 20-40 minutes each on one core of
 the CPU BENCHMARKS.md names), or ``--quick`` (1 layer, 16 reviews, 5 steps; seconds;
 tests/test_compression_studies.py runs it). ``--resume`` keeps the rows already in
 ``--out``/results.csv and runs only the missing (method, sparsity, seed) of the plan;

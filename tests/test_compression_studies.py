@@ -265,3 +265,7 @@ def test_merge_results_of_parallel_runs(tmp_path):
         merge("transformer_pruning", [pb, pc])
     kept = merge("transformer_pruning", [pb, pc], keep_first=True)
     assert kept.values("accuracy")[("gmp", 0.9)] == [0.76]
+    other = tmp_path / "a" / "rows.csv"
+    other.write_text(pa.read_text())
+    with pytest.raises(SystemExit, match="results.csv"):
+        merge("transformer_pruning", [other])
