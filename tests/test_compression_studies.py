@@ -269,3 +269,28 @@ def test_merge_results_of_parallel_runs(tmp_path):
     other.write_text(pa.read_text())
     with pytest.raises(SystemExit, match="results.csv"):
         merge("transformer_pruning", [other])
+
+
+def test_merged_report_has_the_head_and_paired_differences(tmp_path):
+    """The report of a merged study starts with the head (vignette 06 reads its provenance
+    lines) and gives the per-seed values and MGPP's differences paired by seed."""
+    from merge_results import write_merged_report
+
+    r = Results("transformer_pruning")
+    r.add("dense", 0.0, 0, accuracy=0.80, nll=1.2)
+    for seed, (m, g) in enumerate([(0.78, 0.76), (0.77, 0.77), (0.79, 0.75)]):
+        r.add("mgpp", 0.9, seed, accuracy=m)
+        r.add("gmp", 0.9, seed, accuracy=g)
+    r.add("gmp", 0.5, 0, accuracy=0.79)  # one seed: no per-seed table at 50 %
+    head = tmp_path / "head.md"
+    head.write_text("# Study\n\n- commit: `abc`\n- device: cpu\n")
+    text = write_merged_report(r, head, tmp_path / "out").read_text()
+    lines = text.splitlines()
+    assert lines[:4] == ["# Study", "", "- commit: `abc`", "- device: cpu"]
+    assert "## accuracy per seed at 90 %" in text
+    assert "per seed at 50 %" not in text
+    assert "| MGPP | 78.0 | 77.0 | 79.0 | 78.0 ± 1.0 (n=3) |" in text
+    assert "| dense (0 %) | 80.0 | - | - | 80.0 |" in text
+    # differences +2, 0, +4 points: mean 2, sd 2, se 2 / sqrt(3) = 1.15
+    assert "- MGPP minus GMP, paired by seed: +2.0, +0.0, +4.0; mean +2.00, se 1.15 (n = 3)" in text
+    assert "## accuracy\n" in text and "## nll\n" in text
