@@ -144,6 +144,8 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     if args.report_head is not None and args.out is None:
         p.error("--report-head needs --out")
+    if args.report_head is not None and not args.report_head.is_file():
+        p.error(f"--report-head: no such file {args.report_head}")
     results = merge(args.study, args.files, args.keep_first)
     print(tables(results))
     if args.out is not None:

@@ -5,7 +5,8 @@
 #
 # Prepare the carried folder here first: python bench/device/prepare_minilm_carry.py .devcarry
 # (ignored by git), then on the GPU machine, from the repository root:
-#   bash bench/device/minilm_grid.sh DEADLINE_S P
+#   bash bench/device/minilm_grid.sh DEADLINE_S P [EXTRA]
+# (EXTRA, e.g. --quick, is passed to every run; runs still queued at DEADLINE_S are dropped)
 # Environment: SEEDS (default "0 1 2"), LEVELS ("0.9 0.8 0.7 0.5"), METHODS ("mgpp gmp platon
 # movement"; a dense run per seed is always queued), STEPS (2000), OUT (where the merged
 # results.csv, progress.txt, gpu.txt and runs.tgz of every run's folder and log go).
